@@ -1,0 +1,45 @@
+// swift-tools-version:5.9
+import PackageDescription
+
+let package = Package(
+    name: "mimo-audio-swift",
+    platforms: [.macOS(.v13)],
+    products: [
+        .library(name: "MiMoAudio", targets: ["MiMoAudio"]),
+        .executable(name: "mimo-audio", targets: ["mimo-audio"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        // OpenBLAS on Linux; Apple platforms use Accelerate instead (see Tensor/BLAS.swift).
+        .systemLibrary(
+            name: "CBLAS",
+            pkgConfig: "openblas",
+            providers: [.apt(["libopenblas-dev"])]
+        ),
+        .target(
+            name: "CKernels",
+            cSettings: [.unsafeFlags(["-O3", "-ffp-contract=fast"])]
+        ),
+        .target(
+            name: "Tensor",
+            dependencies: ["CKernels", .target(name: "CBLAS", condition: .when(platforms: [.linux]))]
+        ),
+        .target(name: "Weights", dependencies: ["Tensor"]),
+        .target(name: "Audio", dependencies: ["Tensor"]),
+        .target(name: "Codec", dependencies: ["Tensor", "Weights", "Audio"]),
+        .target(name: "MiMoAudio", dependencies: ["Codec", "Audio", "Weights", "Tensor"]),
+        .executableTarget(
+            name: "mimo-audio",
+            dependencies: [
+                "MiMoAudio",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .testTarget(name: "TensorTests", dependencies: ["Tensor"]),
+        .testTarget(name: "WeightsTests", dependencies: ["Weights"]),
+        .testTarget(name: "AudioTests", dependencies: ["Audio"]),
+        .testTarget(name: "CodecTests", dependencies: ["Codec", "MiMoAudio"]),
+    ]
+)

@@ -1,0 +1,89 @@
+#include "ckernels.h"
+#include <math.h>
+#include <string.h>
+
+#if defined(__x86_64__) && defined(__clang__) && defined(__linux__)
+#define MK_MULTIVERSION __attribute__((target_clones("avx512f", "avx2,fma", "default")))
+#else
+#define MK_MULTIVERSION
+#endif
+
+static inline float mk_bits_to_float(uint32_t b) { float f; memcpy(&f, &b, 4); return f; }
+
+// exp(x) = 2^n * exp(r), r = x - n ln2 in [-ln2/2, ln2/2]; branch-free so the loop vectorises.
+static inline float mk_expf(float x) {
+    x = fminf(fmaxf(x, -87.0f), 88.5f);
+    float n = floorf(x * 1.44269504088896341f + 0.5f);
+    float r = x - n * 0.693359375f;
+    r = r - n * -2.12194440e-4f;
+    float p = 1.9875691500e-4f;
+    p = p * r + 1.3981999507e-3f;
+    p = p * r + 8.3334519073e-3f;
+    p = p * r + 4.1665795894e-2f;
+    p = p * r + 1.6666665459e-1f;
+    p = p * r + 5.0000001201e-1f;
+    float y = p * r * r + r + 1.0f;
+    int32_t e = (int32_t)n + 127;
+    return y * mk_bits_to_float((uint32_t)e << 23);
+}
+
+MK_MULTIVERSION
+void mk_exp_f32(const float *x, float *y, size_t n) {
+    for (size_t i = 0; i < n; i++) y[i] = mk_expf(x[i]);
+}
+
+MK_MULTIVERSION
+void mk_gelu_f32(float *x, size_t n) {
+    for (size_t i = 0; i < n; i++) {
+        float v = x[i];
+        float z = fabsf(v) * 0.70710678118654752f;
+        float t = 1.0f / (1.0f + 0.5f * z);
+        // erfc(z) for z >= 0 (Numerical Recipes' Chebyshev fit, fractional error < 1.2e-7).
+        float poly = -1.26551223f + t * (1.00002368f + t * (0.37409196f + t * (0.09678418f +
+                     t * (-0.18628806f + t * (0.27886807f + t * (-1.13520398f + t * (1.48851587f +
+                     t * (-0.82215223f + t * 0.17087277f))))))));
+        float erfc = t * mk_expf(-z * z + poly);
+        // 1 + erf(v/sqrt2): 2 - erfc for v >= 0, erfc(|z|) for v < 0 (no cancellation for v < 0).
+        float onePlusErf = v >= 0.0f ? 2.0f - erfc : erfc;
+        x[i] = 0.5f * v * onePlusErf;
+    }
+}
+
+MK_MULTIVERSION
+void mk_softmax_f32(float *x, size_t n, float scale) {
+    if (n == 0) return;
+    float m = x[0];
+    for (size_t i = 1; i < n; i++) m = fmaxf(m, x[i]);
+    float sum = 0.0f;
+    for (size_t i = 0; i < n; i++) {
+        float e = mk_expf((x[i] - m) * scale);
+        x[i] = e;
+        sum += e;
+    }
+    float inv = 1.0f / sum;
+    for (size_t i = 0; i < n; i++) x[i] *= inv;
+}
+
+MK_MULTIVERSION
+void mk_bf16_to_f32(const uint16_t *src, float *dst, size_t n) {
+    uint32_t *d = (uint32_t *)dst;
+    for (size_t i = 0; i < n; i++) d[i] = (uint32_t)src[i] << 16;
+}
+
+static inline float mk_half_to_float(uint16_t h) {
+    uint32_t sign = (uint32_t)(h & 0x8000) << 16;
+    uint32_t exp = (h >> 10) & 0x1f;
+    uint32_t man = h & 0x3ff;
+    if (exp == 0x1f) return mk_bits_to_float(sign | 0x7f800000u | (man << 13));
+    if (exp == 0) {
+        // Subnormal (or zero): value = man * 2^-24.
+        float v = (float)man * 5.9604644775390625e-8f;
+        return sign ? -v : v;
+    }
+    return mk_bits_to_float(sign | ((exp + 112) << 23) | (man << 13));
+}
+
+MK_MULTIVERSION
+void mk_f16_to_f32(const uint16_t *src, float *dst, size_t n) {
+    for (size_t i = 0; i < n; i++) dst[i] = mk_half_to_float(src[i]);
+}

@@ -1,0 +1,24 @@
+#ifndef MIMO_CKERNELS_H
+#define MIMO_CKERNELS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+// Hot element-wise loops. Each is compiled for several ISAs (AVX-512, AVX2, baseline) and the
+// best one is picked at load time, so the same binary runs on any x86-64 (and plain C elsewhere).
+
+/// y[i] = exp(x[i]) with a Cephes-style polynomial (about 1 ulp); x may alias y.
+void mk_exp_f32(const float *x, float *y, size_t n);
+
+/// In place: x[i] = gelu(x[i]) = 0.5 x (1 + erf(x / sqrt 2)), the exact (erf) GELU of PyTorch,
+/// with erf from a rational approximation of relative error below 1.2e-7.
+void mk_gelu_f32(float *x, size_t n);
+
+/// Softmax of x[0..<n] in place after scaling by `scale` (max subtracted first).
+void mk_softmax_f32(float *x, size_t n, float scale);
+
+/// Widen bfloat16 / IEEE half to float32.
+void mk_bf16_to_f32(const uint16_t *src, float *dst, size_t n);
+void mk_f16_to_f32(const uint16_t *src, float *dst, size_t n);
+
+#endif

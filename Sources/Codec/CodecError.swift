@@ -1,0 +1,23 @@
+/// Errors of the codec's public entry points, each naming what is wrong with the input.
+public enum CodecError: Error, CustomStringConvertible, Equatable {
+    case tooFewCodebooks(given: Int, required: Int)
+    case tooManyCodebooks(given: Int, available: Int)
+    case raggedCodes(codebook: Int, frames: Int, expected: Int)
+    case codeOutOfRange(codebook: Int, frame: Int, value: Int, bins: Int)
+    case noFrames
+
+    public var description: String {
+        switch self {
+        case let .tooFewCodebooks(given, required):
+            return "codes have \(given) codebook(s); at least \(required) are required"
+        case let .tooManyCodebooks(given, available):
+            return "codes have \(given) codebooks but the tokenizer has only \(available)"
+        case let .raggedCodes(codebook, frames, expected):
+            return "codebook \(codebook) has \(frames) frames, codebook 0 has \(expected)"
+        case let .codeOutOfRange(codebook, frame, value, bins):
+            return "code \(value) at codebook \(codebook), frame \(frame) is outside 0..<\(bins)"
+        case .noFrames:
+            return "codes contain no frames"
+        }
+    }
+}

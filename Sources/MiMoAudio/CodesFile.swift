@@ -1,0 +1,78 @@
+import Foundation
+
+/// The JSON form of audio codes the CLI reads and writes:
+/// `{"sample_rate":24000,"frame_rate":25,"codebooks":N,"frames":T,"codes":[[...N lists of T ints...]]}`.
+public struct CodesFile: Codable, Equatable, Sendable {
+    public var sampleRate: Int
+    public var frameRate: Double
+    public var codebooks: Int
+    public var frames: Int
+    public var codes: [[Int]]
+
+    enum CodingKeys: String, CodingKey {
+        case sampleRate = "sample_rate", frameRate = "frame_rate", codebooks, frames, codes
+    }
+
+    public init(codes: [[Int]], sampleRate: Int, frameRate: Double) {
+        self.sampleRate = sampleRate
+        self.frameRate = frameRate
+        self.codebooks = codes.count
+        self.frames = codes.first?.count ?? 0
+        self.codes = codes
+    }
+
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(sampleRate, forKey: .sampleRate)
+        // 25 Hz is written as the integer 25, as the format shows it.
+        if frameRate == frameRate.rounded() && abs(frameRate) < 1e15 {
+            try c.encode(Int(frameRate), forKey: .frameRate)
+        } else {
+            try c.encode(frameRate, forKey: .frameRate)
+        }
+        try c.encode(codebooks, forKey: .codebooks)
+        try c.encode(frames, forKey: .frames)
+        try c.encode(codes, forKey: .codes)
+    }
+
+    public enum FileError: Error, CustomStringConvertible, Equatable {
+        case unreadable(path: String, reason: String)
+        case invalid(path: String, reason: String)
+
+        public var description: String {
+            switch self {
+            case let .unreadable(path, reason): return "cannot read codes file \(path): \(reason)"
+            case let .invalid(path, reason): return "codes file \(path) is not valid: \(reason)"
+            }
+        }
+    }
+
+    /// Reads and checks a codes file: the counts must agree with the lists.
+    public static func read(_ url: URL) throws -> CodesFile {
+        let data: Data
+        do { data = try Data(contentsOf: url) } catch {
+            throw FileError.unreadable(path: url.path, reason: (error as NSError).localizedDescription)
+        }
+        let file: CodesFile
+        do { file = try JSONDecoder().decode(CodesFile.self, from: data) } catch let DecodingError.keyNotFound(key, _) {
+            throw FileError.invalid(path: url.path, reason: "missing key '\(key.stringValue)'")
+        } catch let DecodingError.typeMismatch(_, context) {
+            throw FileError.invalid(path: url.path, reason: "wrong type at \(context.codingPath.map(\.stringValue).joined(separator: "."))")
+        } catch {
+            throw FileError.invalid(path: url.path, reason: "not a JSON codes object")
+        }
+        guard file.codebooks == file.codes.count else {
+            throw FileError.invalid(path: url.path, reason: "'codebooks' is \(file.codebooks) but 'codes' has \(file.codes.count) lists")
+        }
+        if let i = file.codes.firstIndex(where: { $0.count != file.frames }) {
+            throw FileError.invalid(path: url.path, reason: "'frames' is \(file.frames) but codebook \(i) has \(file.codes[i].count) codes")
+        }
+        return file
+    }
+
+    public func write(to url: URL) throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        try encoder.encode(self).write(to: url)
+    }
+}

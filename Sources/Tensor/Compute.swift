@@ -1,0 +1,30 @@
+import Dispatch
+import Foundation
+
+/// How much of the machine a model may use. It sizes both BLAS's threads and the engine's own
+/// parallel loops, which never run at the same time, so the cores are never oversubscribed.
+public struct Compute: Sendable {
+    public let threads: Int
+
+    /// Sets the BLAS library's thread count (a process-wide setting of the library).
+    public init(threads: Int? = nil) {
+        let n = max(1, threads ?? ProcessInfo.processInfo.activeProcessorCount)
+        self.threads = n
+        BLAS.setThreads(n)
+    }
+
+    /// Runs `body` over `0..<count` split into at most `threads` contiguous chunks.
+    public func parallelFor(_ count: Int, minChunk: Int = 1, _ body: (Range<Int>) -> Void) {
+        guard count > 0 else { return }
+        let chunks = min(threads, max(1, count / max(minChunk, 1)))
+        if chunks <= 1 {
+            body(0..<count)
+            return
+        }
+        DispatchQueue.concurrentPerform(iterations: chunks) { c in
+            let lo = count * c / chunks
+            let hi = count * (c + 1) / chunks
+            if lo < hi { body(lo..<hi) }
+        }
+    }
+}

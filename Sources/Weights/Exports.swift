@@ -1,0 +1,2 @@
+// DType lives in Tensor (kernels dispatch on it); weights code uses it everywhere.
+@_exported import Tensor

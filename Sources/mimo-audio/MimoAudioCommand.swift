@@ -1,0 +1,46 @@
+import ArgumentParser
+import Foundation
+import MiMoAudio
+
+@main
+struct MimoAudioCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "mimo-audio",
+        abstract: "Native Swift inference for Xiaomi's MiMo-Audio models.",
+        subcommands: [CodecCommand.self, BenchCommand.self]
+    )
+}
+
+/// Options every model-running command shares.
+struct RuntimeOptions: ParsableArguments {
+    @Option(help: "Threads for BLAS and the engine's own loops (default: all cores).")
+    var threads: Int?
+
+    func compute() throws -> Compute {
+        if let threads, threads < 1 || threads > 1024 {
+            throw ValidationError("--threads must be between 1 and 1024")
+        }
+        return Compute(threads: threads)
+    }
+}
+
+/// Progress lines go to stderr so stdout stays clean for data.
+func progress(_ message: String) {
+    FileHandle.standardError.write(Data((message + "\n").utf8))
+}
+
+func seconds(since start: DispatchTime) -> Double {
+    Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e9
+}
+
+extension WAVWriter.SampleFormat: ExpressibleByArgument {
+    public init?(argument: String) {
+        switch argument {
+        case "s16": self = .s16
+        case "f32": self = .f32
+        default: return nil
+        }
+    }
+
+    public static var allValueStrings: [String] { ["s16", "f32"] }
+}
