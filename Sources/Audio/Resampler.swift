@@ -19,7 +19,12 @@ public enum ResamplerError: Error, CustomStringConvertible, Equatable, Sendable 
 /// torchaudio's taps outside it come from the clamp at |t| = 6 and are below 1e-21 (cos²(π/2) in float32
 /// times sinc(6π)), so skipping them changes outputs by less than 1e-20 absolute. The stored kernel is
 /// therefore about 12·max(o, n) floats (≤ ~10M for any supported rates) instead of n·(2·width + o),
-/// which keeps awkward rate pairs such as 44099 → 24000 (o·n ≈ 10⁹) both small and exact.
+/// which keeps awkward rate pairs such as 44099 → 24000 (o·n ≈ 10⁹) small while staying torchaudio's
+/// filter, so no approximate fallback is needed.
+///
+/// Like torchaudio, the kernel is computed in float32. For large reduced rates that makes the filter
+/// itself drift from the ideal one (≈2e-6 at 44100 → 24000, ≈5e-5 at 44099 → 24000); we reproduce
+/// torchaudio's values, not the ideal ones.
 public struct Resampler: Sendable {
     public static let supportedRates = 1...768_000
 

@@ -79,7 +79,7 @@ public final class AudioTokenizer: Sendable {
     }
 
     /// The reference's `group_by_length`: consecutive segments while their sum stays ≤ maxFrames.
-    static func batches(_ lengths: [Int], maxFrames: Int) -> [[Int]] {
+    public static func batches(_ lengths: [Int], maxFrames: Int) -> [[Int]] {
         var groups: [[Int]] = []
         var current: [Int] = []
         var sum = 0
