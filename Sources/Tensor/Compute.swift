@@ -1,3 +1,4 @@
+import CKernels
 import Dispatch
 import Foundation
 
@@ -27,4 +28,9 @@ public struct Compute: Sendable {
             if lo < hi { body(lo..<hi) }
         }
     }
+}
+
+public enum Tuning {
+    /// See `mk_keep_freed_memory`: for executables that run large models.
+    public static func keepFreedMemory() { mk_keep_freed_memory() }
 }

@@ -77,8 +77,10 @@ public struct WeightMatrix: @unchecked Sendable {
         return m
     }
 
-    /// Rows per widening block: ~4 MB of f32, enough for BLAS to run at full speed.
-    private var blockRows: Int { max(1, min(rows, (1 << 20) / max(cols, 1))) }
+    /// Rows per widening block: up to 32 MB of f32, so every layer of the released tokenizer
+    /// (≤ 6.6 M weights) is one GEMM — splitting it would make BLAS re-pack the activations
+    /// for every block — while the scratch stays bounded for any larger matrix.
+    private var blockRows: Int { max(1, min(rows, (8 << 20) / max(cols, 1))) }
 
     /// y = x · Wᵀ (+ bias): a Linear layer, x `[n, cols]` → `[n, rows]`.
     public func project(_ x: Matrix, bias: [Float]? = nil, compute: Compute) -> Matrix {

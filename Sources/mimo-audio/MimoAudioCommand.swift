@@ -4,6 +4,11 @@ import MiMoAudio
 
 @main
 struct MimoAudioCommand: ParsableCommand {
+    static func main() {
+        Tuning.keepFreedMemory()
+        Self.main(nil)
+    }
+
     static let configuration = CommandConfiguration(
         commandName: "mimo-audio",
         abstract: "Native Swift inference for Xiaomi's MiMo-Audio models.",

@@ -21,4 +21,9 @@ void mk_softmax_f32(float *x, size_t n, float scale);
 void mk_bf16_to_f32(const uint16_t *src, float *dst, size_t n);
 void mk_f16_to_f32(const uint16_t *src, float *dst, size_t n);
 
+/// Activations of tens of MB are allocated and freed per layer; by default glibc serves each
+/// with a fresh mmap and unmaps it on free, so every layer pays the page faults again. This
+/// keeps freed memory in the heap (a process-wide choice: the executable makes it at start-up).
+void mk_keep_freed_memory(void);
+
 #endif
