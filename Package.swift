@@ -41,5 +41,6 @@ let package = Package(
         .testTarget(name: "WeightsTests", dependencies: ["Weights"]),
         .testTarget(name: "AudioTests", dependencies: ["Audio"]),
         .testTarget(name: "CodecTests", dependencies: ["Codec", "MiMoAudio"]),
+        .testTarget(name: "CLITests", dependencies: ["mimo-audio", "MiMoAudio"]),
     ]
 )

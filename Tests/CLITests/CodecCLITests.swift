@@ -1,0 +1,119 @@
+import Foundation
+import MiMoAudio
+import XCTest
+
+/// Runs the real `mimo-audio` binary: exit codes, messages and files as a user sees them.
+final class CodecCLITests: XCTestCase {
+    static let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .appendingPathComponent("Fixtures")
+    var tokenizer: String { Self.fixtures.appendingPathComponent("tokenizer").path }
+    var scratch: URL!
+
+    override func setUpWithError() throws {
+        scratch = FileManager.default.temporaryDirectory.appendingPathComponent("mimo-cli-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
+    }
+
+    override func tearDownWithError() throws { try? FileManager.default.removeItem(at: scratch) }
+
+    struct Run { let status: Int32; let exited: Bool; let stdout: String; let stderr: String }
+
+    func run(_ arguments: [String]) throws -> Run {
+        // The test bundle sits next to the products it depends on.
+        let binary = Bundle.main.bundleURL.appendingPathComponent("mimo-audio")
+        let process = Process()
+        process.executableURL = binary
+        process.arguments = arguments
+        let out = Pipe(), err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        try process.run()
+        let stdout = out.fileHandleForReading.readDataToEndOfFile()
+        let stderr = err.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return Run(status: process.terminationStatus, exited: process.terminationReason == .exit, stdout: String(decoding: stdout, as: UTF8.self),
+                   stderr: String(decoding: stderr, as: UTF8.self))
+    }
+
+    func file(_ name: String) -> String { scratch.appendingPathComponent(name).path }
+
+    func testEncodeDecodeAndRoundtrip() throws {
+        let wav = Self.fixtures.appendingPathComponent("test_audio.wav").path
+        let encode = try run(["codec", "encode", "--audio-tokenizer", tokenizer, wav, "-o", file("codes.json")])
+        XCTAssertEqual(encode.status, 0, encode.stderr)
+        let json = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: file("codes.json")))) as? [String: Any])
+        XCTAssertEqual(json["sample_rate"] as? Int, 24000)
+        XCTAssertEqual(json["frame_rate"] as? Int, 25)
+        XCTAssertEqual(json["codebooks"] as? Int, 8)
+        XCTAssertEqual(json["frames"] as? Int, 38, "the tokenizer's own frame count, not padded to a multiple of 4")
+        let golden = try SafeTensorsFile(url: Self.fixtures.appendingPathComponent("tokenizer_goldens.safetensors"))
+        let codes = try golden.int64s("rvq.codes").map(Int.init)
+        XCTAssertEqual(json["codes"] as? [[Int]], (0..<8).map { Array(codes[($0 * 38)..<($0 * 38 + 38)]) })
+
+        let decode = try run(["codec", "decode", "--audio-tokenizer", tokenizer, file("codes.json"), "-o", file("out.wav"),
+                              "--sample-format", "f32"])
+        XCTAssertEqual(decode.status, 0, decode.stderr)
+        let decoded = try WAVReader.read(contentsOf: URL(fileURLWithPath: file("out.wav")))
+        XCTAssertEqual(decoded.format, .float32)
+        XCTAssertEqual(decoded.sampleRate, 24000)
+        // Codes are exact, so the waveform is the decoder's parity output (> 60 dB SNR, tested in CodecTests).
+        let reference = try golden.floats("decoded_wav_q8")
+        XCTAssertEqual(decoded.interleavedSamples.count, reference.count)
+
+        let roundtrip = try run(["codec", "roundtrip", "--audio-tokenizer", tokenizer, wav, "-o", file("rt.wav"), "--threads", "1"])
+        XCTAssertEqual(roundtrip.status, 0, roundtrip.stderr)
+        let rt = try WAVReader.read(contentsOf: URL(fileURLWithPath: file("rt.wav")))
+        XCTAssertEqual(rt.format, .signed16, "s16 is the default, as in the reference")
+        XCTAssertEqual(rt.interleavedSamples.count, reference.count)
+    }
+
+    func testEncodeResamplesStereoInput() throws {
+        let wav = Self.fixtures.appendingPathComponent("stereo_44k1_16bit.wav").path
+        let r = try run(["codec", "encode", "--audio-tokenizer", tokenizer, wav, "-o", file("c.json"), "--codebooks", "20"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let file = try CodesFile.read(URL(fileURLWithPath: file("c.json")))
+        let golden = try SafeTensorsFile(url: Self.fixtures.appendingPathComponent("resample_goldens.safetensors"))
+        XCTAssertEqual(file.codes.flatMap { $0 }, try golden.int64s("stereo_44k1.codes").map(Int.init))
+    }
+
+    /// Every bad input ends with a message on stderr and a non-zero exit (1, or 64 for a usage
+    /// error), never a crash (a signal).
+    func testBadInputsFailCleanly() throws {
+        let notWAV = file("not.wav")
+        try Data("hello, world".utf8).write(to: URL(fileURLWithPath: notWAV))
+        let truncated = file("truncated.wav")
+        try Data(try Data(contentsOf: Self.fixtures.appendingPathComponent("test_audio.wav")).prefix(30))
+            .write(to: URL(fileURLWithPath: truncated))
+        let tooShort = file("short.wav")
+        try WAVWriter.write(samples: [Float](repeating: 0.1, count: 480), sampleRate: 24000, format: .s16,
+                            to: URL(fileURLWithPath: tooShort))
+        let fewCodebooks = file("few.json")
+        try CodesFile(codes: Array(repeating: [1, 2], count: 7), sampleRate: 24000, frameRate: 25)
+            .write(to: URL(fileURLWithPath: fewCodebooks))
+        let outOfRange = file("range.json")
+        try CodesFile(codes: Array(repeating: [1, 5000], count: 8), sampleRate: 24000, frameRate: 25)
+            .write(to: URL(fileURLWithPath: outOfRange))
+        let garbage = file("garbage.json")
+        try Data([0xFF, 0xFE, 0x00]).write(to: URL(fileURLWithPath: garbage))
+
+        let cases: [([String], String)] = [
+            (["codec", "encode", "--audio-tokenizer", tokenizer, notWAV, "-o", file("x.json")], "RIFF"),
+            (["codec", "encode", "--audio-tokenizer", tokenizer, truncated, "-o", file("x.json")], "truncated"),
+            (["codec", "encode", "--audio-tokenizer", tokenizer, tooShort, "-o", file("x.json")], "too short"),
+            (["codec", "encode", "--audio-tokenizer", tokenizer, file("missing.wav"), "-o", file("x.json")], "missing.wav"),
+            (["codec", "encode", "--audio-tokenizer", scratch.path, notWAV, "-o", file("x.json")], "config.json"),
+            (["codec", "encode", "--audio-tokenizer", tokenizer, notWAV, "-o", file("x.json"), "--codebooks", "0"], "codebooks"),
+            (["codec", "decode", "--audio-tokenizer", tokenizer, fewCodebooks, "-o", file("x.wav")], "at least 8"),
+            (["codec", "decode", "--audio-tokenizer", tokenizer, outOfRange, "-o", file("x.wav")], "5000"),
+            (["codec", "decode", "--audio-tokenizer", tokenizer, garbage, "-o", file("x.wav")], "not valid"),
+            (["codec", "decode", "--audio-tokenizer", tokenizer, fewCodebooks, "-o", file("x.wav"), "--sample-format", "u8"], "sample-format"),
+            (["codec", "roundtrip", "--audio-tokenizer", tokenizer, notWAV, "-o", file("x.wav"), "--threads", "0"], "threads"),
+        ]
+        for (arguments, expected) in cases {
+            let r = try run(arguments)
+            XCTAssertTrue(r.exited, "\(arguments) crashed: \(r.stderr)")
+            XCTAssertTrue(r.status == 1 || r.status == 64, "\(arguments): status \(r.status): \(r.stderr)")
+            XCTAssertTrue(r.stderr.contains(expected), "\(arguments): stderr lacks '\(expected)': \(r.stderr)")
+        }
+    }
+}
