@@ -1,0 +1,30 @@
+# Two entry points on a fresh Debian machine with the Swift toolchain:
+#   make demo   builds the release binary and round-trips a WAV through the codec
+#   make test   runs the test suite
+# Both install the system packages they need first (OpenBLAS, pkg-config).
+
+SWIFT ?= swift
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: deps build test demo bench clean
+
+deps:
+	@pkg-config --exists openblas 2>/dev/null || { \
+		$(SUDO) apt-get update && \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y --no-install-recommends libopenblas-dev pkg-config; }
+
+build: deps
+	$(SWIFT) build -c release
+
+test: deps
+	$(SWIFT) test
+
+demo: build
+	.build/release/mimo-audio codec roundtrip --audio-tokenizer Tests/Fixtures/tokenizer \
+		Tests/Fixtures/test_audio.wav -o roundtrip.wav
+
+bench: build
+	.build/release/mimo-audio bench codec --seconds 10 --runs 3
+
+clean:
+	rm -rf .build roundtrip.wav
