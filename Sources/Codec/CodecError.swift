@@ -5,6 +5,7 @@ public enum CodecError: Error, CustomStringConvertible, Equatable {
     case raggedCodes(codebook: Int, frames: Int, expected: Int)
     case codeOutOfRange(codebook: Int, frame: Int, value: Int, bins: Int)
     case noFrames
+    case streamFinished
 
     public var description: String {
         switch self {
@@ -18,6 +19,8 @@ public enum CodecError: Error, CustomStringConvertible, Equatable {
             return "code \(value) at codebook \(codebook), frame \(frame) is outside 0..<\(bins)"
         case .noFrames:
             return "codes contain no frames"
+        case .streamFinished:
+            return "the stream was already finished by its last chunk"
         }
     }
 }

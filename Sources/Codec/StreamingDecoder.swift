@@ -24,7 +24,7 @@ public final class StreamingDecoder {
     /// Feeds codes `[codebooks][n]`; returns the samples that became final (possibly none).
     /// `last` flushes everything.
     public func feed(codes: [[Int]], last: Bool = false) throws -> [Float] {
-        precondition(!finished, "feed after the last chunk")
+        guard !finished else { throw CodecError.streamFinished }
         try tokenizer.validate(codes: codes)
         let fresh = try tokenizer.dequantize(codes)
         let x = context.map { Matrix.stack([$0, fresh]) } ?? fresh

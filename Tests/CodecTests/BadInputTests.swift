@@ -73,5 +73,9 @@ final class BadInputTests: XCTestCase {
             }
             XCTAssertEqual(try disturbed.feed(codes: chunk(k)), try clean.feed(codes: chunk(k)), "chunk \(k)")
         }
+        _ = try clean.feed(codes: chunk(4), last: true)
+        XCTAssertThrowsError(try clean.feed(codes: chunk(5))) { error in
+            XCTAssertEqual(error as? CodecError, .streamFinished)
+        }
     }
 }
