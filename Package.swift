@@ -29,7 +29,9 @@ let package = Package(
         .target(name: "Weights", dependencies: ["Tensor"]),
         .target(name: "Audio", dependencies: ["Tensor"]),
         .target(name: "Codec", dependencies: ["Tensor", "Weights", "Audio"]),
-        .target(name: "MiMoAudio", dependencies: ["Codec", "Audio", "Weights", "Tensor"]),
+        .target(name: "TextTokenizer"),
+        .target(name: "LM", dependencies: ["Tensor", "Weights", "TextTokenizer", "CKernels"]),
+        .target(name: "MiMoAudio", dependencies: ["Codec", "LM", "TextTokenizer", "Audio", "Weights", "Tensor"]),
         .executableTarget(
             name: "mimo-audio",
             dependencies: [
@@ -40,7 +42,9 @@ let package = Package(
         .testTarget(name: "TensorTests", dependencies: ["Tensor", "CKernels"]),
         .testTarget(name: "WeightsTests", dependencies: ["Weights"]),
         .testTarget(name: "AudioTests", dependencies: ["Audio"]),
-        .testTarget(name: "CodecTests", dependencies: ["Codec", "MiMoAudio"]),
+        .target(name: "TestSupport", dependencies: ["MiMoAudio"], path: "Tests/TestSupport"),
+        .testTarget(name: "CodecTests", dependencies: ["Codec", "MiMoAudio", "TestSupport"]),
+        .testTarget(name: "LMTests", dependencies: ["LM", "MiMoAudio", "TestSupport"]),
         .testTarget(name: "CLITests", dependencies: ["mimo-audio", "MiMoAudio"]),
     ]
 )

@@ -50,6 +50,14 @@ void mk_gelu_f32(float *x, size_t n) {
 }
 
 MK_MULTIVERSION
+void mk_silu_mul_f32(float *gate, const float *up, size_t n) {
+    for (size_t i = 0; i < n; i++) {
+        float g = gate[i];
+        gate[i] = g / (1.0f + mk_expf(-g)) * up[i];
+    }
+}
+
+MK_MULTIVERSION
 void mk_softmax_f32(float *x, size_t n, float scale) {
     if (n == 0) return;
     float m = x[0];

@@ -3,3 +3,5 @@
 @_exported import Codec
 @_exported import Tensor
 @_exported import Weights
+@_exported import LM
+@_exported import TextTokenizer

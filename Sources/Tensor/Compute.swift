@@ -14,6 +14,11 @@ public struct Compute: Sendable {
         BLAS.setThreads(n)
     }
 
+    /// One thread, no BLAS side effect: for work already inside a parallel loop.
+    public static let serial = Compute(uncheckedThreads: 1)
+
+    private init(uncheckedThreads: Int) { threads = uncheckedThreads }
+
     /// Runs `body` over `0..<count` split into at most `threads` contiguous chunks.
     public func parallelFor(_ count: Int, minChunk: Int = 1, _ body: (Range<Int>) -> Void) {
         guard count > 0 else { return }

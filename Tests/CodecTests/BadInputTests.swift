@@ -1,4 +1,5 @@
 import MiMoAudio
+import TestSupport
 import XCTest
 
 final class BadInputTests: XCTestCase {

@@ -1,5 +1,6 @@
 import Foundation
 import MiMoAudio
+import TestSupport
 import XCTest
 
 /// Loading rules: stored dtypes, shards, and the errors for broken checkpoints and configs.

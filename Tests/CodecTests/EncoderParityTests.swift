@@ -1,4 +1,5 @@
 import MiMoAudio
+import TestSupport
 import XCTest
 
 /// Encoder parity with the reference (fp32 goldens of the tiny tokenizer on test_audio.wav).

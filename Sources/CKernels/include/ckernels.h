@@ -14,6 +14,9 @@ void mk_exp_f32(const float *x, float *y, size_t n);
 /// with erf from a rational approximation of relative error below 1.2e-7.
 void mk_gelu_f32(float *x, size_t n);
 
+/// In place: gate[i] = silu(gate[i]) · up[i] (Qwen2's gated MLP), silu(x) = x / (1 + e^−x).
+void mk_silu_mul_f32(float *gate, const float *up, size_t n);
+
 /// Softmax of x[0..<n] in place after scaling by `scale` (max subtracted first).
 void mk_softmax_f32(float *x, size_t n, float scale);
 

@@ -2,44 +2,45 @@ import Foundation
 import MiMoAudio
 import XCTest
 
-enum Fixtures {
-    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+/// Helpers shared by the test targets: fixture paths, golden tensors, comparisons.
+public enum Fixtures {
+    public static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .appendingPathComponent("Fixtures")
-    static func url(_ name: String) -> URL { root.appendingPathComponent(name) }
-    static let tokenizerDirectory = url("tokenizer")
+    public static func url(_ name: String) -> URL { root.appendingPathComponent(name) }
+    public static let tokenizerDirectory = url("tokenizer")
 
-    static func goldens(_ name: String) throws -> SafeTensorsFile { try SafeTensorsFile(url: url(name)) }
+    public static func goldens(_ name: String) throws -> SafeTensorsFile { try SafeTensorsFile(url: url(name)) }
 
-    static func tokenizer() throws -> AudioTokenizer {
+    public static func tokenizer() throws -> AudioTokenizer {
         try AudioTokenizer(directory: tokenizerDirectory, compute: Compute(threads: 2))
     }
 }
 
 extension SafeTensorsFile {
-    func matrix(_ name: String) throws -> Matrix {
+    public func matrix(_ name: String) throws -> Matrix {
         guard let info = info(name), info.shape.count == 2 else { throw WeightsError.missingTensor(name: name, in: path) }
         return Matrix(rows: info.shape[0], cols: info.shape[1], data: try floats(name))
     }
 
-    func ints(_ name: String) throws -> [Int] { try int64s(name).map { Int($0) } }
+    public func ints(_ name: String) throws -> [Int] { try int64s(name).map { Int($0) } }
 
     /// A `[rows, cols]` integer tensor as rows of Int.
-    func intRows(_ name: String) throws -> [[Int]] {
+    public func intRows(_ name: String) throws -> [[Int]] {
         guard let info = info(name), info.shape.count == 2 else { throw WeightsError.missingTensor(name: name, in: path) }
         let flat = try ints(name)
         return (0..<info.shape[0]).map { Array(flat[($0 * info.shape[1])..<(($0 + 1) * info.shape[1])]) }
     }
 }
 
-func maxAbsDifference(_ a: [Float], _ b: [Float]) -> Float {
+public func maxAbsDifference(_ a: [Float], _ b: [Float]) -> Float {
     precondition(a.count == b.count, "length \(a.count) vs \(b.count)")
     return zip(a, b).reduce(0) { max($0, abs($1.0 - $1.1)) }
 }
 
-func maxAbs(_ a: [Float]) -> Float { a.reduce(0) { max($0, abs($1)) } }
+public func maxAbs(_ a: [Float]) -> Float { a.reduce(0) { max($0, abs($1)) } }
 
 /// Signal-to-noise ratio of `x` against the reference `ref`, in dB.
-func snr(_ x: [Float], reference ref: [Float]) -> Double {
+public func snr(_ x: [Float], reference ref: [Float]) -> Double {
     precondition(x.count == ref.count, "length \(x.count) vs \(ref.count)")
     var signal = 0.0, noise = 0.0
     for (a, b) in zip(x, ref) {
@@ -50,7 +51,7 @@ func snr(_ x: [Float], reference ref: [Float]) -> Double {
 }
 
 /// Asserts `actual` matches `expected` within `tolerance` (absolute), reporting the measured error.
-func assertClose(_ actual: Matrix, _ expected: Matrix, tolerance: Float, _ what: String,
+public func assertClose(_ actual: Matrix, _ expected: Matrix, tolerance: Float, _ what: String,
                  file: StaticString = #filePath, line: UInt = #line) {
     XCTAssertEqual(actual.rows, expected.rows, "\(what): rows", file: file, line: line)
     XCTAssertEqual(actual.cols, expected.cols, "\(what): cols", file: file, line: line)

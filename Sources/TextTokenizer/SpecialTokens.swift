@@ -1,0 +1,56 @@
+import Foundation
+
+public enum SpecialTokensError: Error, CustomStringConvertible, Equatable {
+    case unreadable(path: String, reason: String)
+    case invalid(path: String, reason: String)
+    case unknownToken(String)
+
+    public var description: String {
+        switch self {
+        case let .unreadable(path, reason): return "cannot read tokenizer file \(path): \(reason)"
+        case let .invalid(path, reason): return "tokenizer file \(path) is not valid: \(reason)"
+        case let .unknownToken(name): return "the text tokenizer has no token '\(name)'"
+        }
+    }
+}
+
+/// The added tokens of a Hugging Face `tokenizer.json` (`<|im_end|>`, `<|empty|>`, ...), so
+/// special ids are always looked up by name: the tiny fixture vocabulary puts `<|empty|>` at
+/// 984, the real one at 151667.
+public struct SpecialTokens: Sendable, Equatable {
+    public let idsByName: [String: Int]
+    public let namesByID: [Int: String]
+
+    public init(tokens: [String: Int]) {
+        idsByName = tokens
+        namesByID = Dictionary(tokens.map { ($1, $0) }, uniquingKeysWith: { a, _ in a })
+    }
+
+    /// Reads `tokenizer.json` in `directory`.
+    public init(directory: URL) throws {
+        let url = directory.appendingPathComponent("tokenizer.json")
+        let data: Data
+        do { data = try Data(contentsOf: url) } catch {
+            throw SpecialTokensError.unreadable(path: url.path, reason: (error as NSError).localizedDescription)
+        }
+        guard let root = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else {
+            throw SpecialTokensError.invalid(path: url.path, reason: "not a JSON object")
+        }
+        guard let added = root["added_tokens"] as? [[String: Any]] else {
+            throw SpecialTokensError.invalid(path: url.path, reason: "no 'added_tokens' list")
+        }
+        var tokens: [String: Int] = [:]
+        for entry in added {
+            guard let content = entry["content"] as? String, let id = (entry["id"] as? NSNumber)?.intValue, id >= 0 else {
+                throw SpecialTokensError.invalid(path: url.path, reason: "an added token lacks 'content' or 'id'")
+            }
+            tokens[content] = id
+        }
+        self.init(tokens: tokens)
+    }
+
+    public func id(_ name: String) throws -> Int {
+        guard let id = idsByName[name] else { throw SpecialTokensError.unknownToken(name) }
+        return id
+    }
+}
