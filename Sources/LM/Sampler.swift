@@ -62,7 +62,7 @@ public struct Sampler: Sendable {
     }
 
     /// Filtered scores (−inf where removed), as `MiMoSampler.process` then the removals.
-    func filtered(_ logits: [Float], removing removed: [Int]) -> [Float] {
+    public func filtered(_ logits: [Float], removing removed: [Int]) -> [Float] {
         var scores = logits
         if let t = settings.temperature { for i in scores.indices { scores[i] /= t } }
         if let k = settings.topK {

@@ -78,3 +78,28 @@ final class GenerationParityTests: XCTestCase {
         }
     }
 }
+
+final class GenerationStreamTests: XCTestCase {
+    func testEventStreamCarriesTheSameGeneration() async throws {
+        let g = try Fixtures.goldens("generation_goldens.safetensors")
+        let model = try MiMoAudioLM(directory: Fixtures.url("lm"), compute: Compute(threads: 2))
+        let prompt = TokenGrid(rows: try g.intRows("gen_tts.prompt_input_ids"))
+        let opts = GenerationOptions(minNewTokens: 6, maxNewTokens: 16,
+                                     stopTokens: Set(try ["<|endoftext|>", "<|eostm|>", "<|im_end|>"].map { try model.specialTokens.id($0) }),
+                                     textSampler: .greedy, audioSampler: .greedy)
+        var texts: [Int] = []
+        var patches = 0
+        var finished: GenerationResult?
+        for try await event in LMSession(model: model).events(prompt: prompt, options: opts) {
+            switch event {
+            case .text(let t): texts.append(t)
+            case .audio: patches += 1
+            case .finished(let r): finished = r
+            }
+        }
+        let result = try XCTUnwrap(finished)
+        XCTAssertEqual(result.newIDs.rows, try g.intRows("gen_tts.new_ids"))
+        XCTAssertEqual(texts, try g.ints("gen_tts.new_text_tokens"))
+        XCTAssertEqual(patches, 4)
+    }
+}
