@@ -77,6 +77,10 @@ public struct WeightMatrix: @unchecked Sendable {
         return m
     }
 
+    /// Up to this many input rows, bf16 weights are read directly by a matrix-vector kernel
+    /// instead of being widened for a GEMM.
+    static let smallBatch = 8
+
     /// Rows per widening block: up to 32 MB of f32, so every layer of the released tokenizer
     /// (≤ 6.6 M weights) is one GEMM — splitting it would make BLAS re-pack the activations
     /// for every block — while the scratch stays bounded for any larger matrix.
@@ -101,6 +105,18 @@ public struct WeightMatrix: @unchecked Sendable {
                     BLAS.sgemm(transA: false, transB: true, m: x.rows, n: rows, k: cols,
                                a: px.baseAddress!, lda: cols, b: base.assumingMemoryBound(to: Float.self), ldb: cols,
                                beta: beta, c: py.baseAddress!, ldc: rows)
+                    return
+                }
+                if dtype == .bf16 && x.rows <= Self.smallBatch {
+                    // Decode steps: a memory-bound pass over the bf16 weight, split by rows.
+                    let y = UnsafeMutablePointer<Float>.allocate(capacity: x.rows * rows)
+                    defer { y.deallocate() }
+                    let w = base.assumingMemoryBound(to: UInt16.self)
+                    let (xp, m, k, n) = (px.baseAddress!, x.rows, cols, rows)
+                    compute.parallelFor(rows, minChunk: 64) { r in
+                        mk_gemm_bf16_small(xp, m, k, w, r.lowerBound, r.upperBound, y, n)
+                    }
+                    for i in 0..<(m * n) { py[i] = beta * py[i] + y[i] }
                     return
                 }
                 let block = blockRows

@@ -134,8 +134,9 @@ final class KernelTests: XCTestCase {
         }
     }
 
-    /// bf16 weights are widened block by block; results must equal the f32 path on the widened
-    /// values exactly, including a weight large enough to need two blocks.
+    /// bf16 weights are read by the small-batch kernel (≤ 8 input rows) or widened block by
+    /// block for a GEMM; both must agree with the f32 path on the widened values, including a
+    /// weight large enough to need two blocks.
     func testBF16WeightsMatchTheirF32Widening() {
         for (rows, cols) in [(37, 19), (4100, 2048)] {
             let values = random(rows * cols, seed: 9)
@@ -145,12 +146,19 @@ final class KernelTests: XCTestCase {
             bits.withUnsafeBytes { buffer.pointer.copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
             let bf16 = WeightMatrix(rows: rows, cols: cols, dtype: .bf16, base: UnsafeRawPointer(buffer.pointer), owner: buffer)
             let f32 = WeightMatrix(Matrix(rows: rows, cols: cols, data: widened))
-            let x = Matrix(rows: 3, cols: cols, data: random(3 * cols, seed: 10))
             let bias = random(rows, seed: 11)
-            // One block is the very same GEMM (exact); with two, BLAS may block K differently for
-            // each output-column range: sums of magnitude ~20 re-associated, a few ulps (ulp(20) ≈ 2e-6).
+            // Many rows: the widened GEMM. One block is the very same GEMM (exact); with two, BLAS
+            // may block K differently per output-column range: sums of magnitude ~20
+            // re-associated, a few ulps (ulp(20) ≈ 2e-6).
+            let x = Matrix(rows: 9, cols: cols, data: random(9 * cols, seed: 10))
             let p = bf16.project(x, bias: bias, compute: compute), q = f32.project(x, bias: bias, compute: compute)
             XCTAssertLessThanOrEqual(zip(p.data, q.data).map { abs($0 - $1) }.max()!, rows > 4096 ? 1e-4 : 0)
+            // Few rows: the bf16 kernel, 16 partial sums per row: the same re-association bound.
+            for m in [1, 3, 8] {
+                let xs = x.rows(0..<m)
+                let a = bf16.project(xs, bias: bias, compute: compute), b = f32.project(xs, bias: bias, compute: compute)
+                XCTAssertLessThanOrEqual(zip(a.data, b.data).map { abs($0 - $1) }.max()!, 1e-4, "\(m) rows")
+            }
             let xt = Matrix(rows: 3, cols: rows, data: random(3 * rows, seed: 12))
             let a = bf16.multiply(xt, compute: compute), b = f32.multiply(xt, compute: compute)
             // `multiply` accumulates two blocks in two GEMM calls: the same re-association bound.

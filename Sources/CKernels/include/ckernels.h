@@ -20,6 +20,12 @@ void mk_silu_mul_f32(float *gate, const float *up, size_t n);
 /// Softmax of x[0..<n] in place after scaling by `scale` (max subtracted first).
 void mk_softmax_f32(float *x, size_t n, float scale);
 
+/// y[i][r] = Σ_k x[i][k] · w[r][k] for m ≤ 8 rows of x (decode steps): each bf16 weight row is
+/// read once for all rows of x, with no f32 copy of the weight. Rows `r0 ..< r1` only, so
+/// callers can split the weight between threads. x is [m][k] (stride k), y is [m][ldy].
+void mk_gemm_bf16_small(const float *x, size_t m, size_t k, const uint16_t *w, size_t r0, size_t r1,
+                        float *y, size_t ldy);
+
 /// Widen bfloat16 / IEEE half to float32.
 void mk_bf16_to_f32(const uint16_t *src, float *dst, size_t n);
 void mk_f16_to_f32(const uint16_t *src, float *dst, size_t n);
