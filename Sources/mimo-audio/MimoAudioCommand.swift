@@ -12,7 +12,7 @@ struct MimoAudioCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "mimo-audio",
         abstract: "Native Swift inference for Xiaomi's MiMo-Audio models.",
-        subcommands: [CodecCommand.self, BenchCommand.self]
+        subcommands: [CodecCommand.self, GenerateCommand.self, BenchCommand.self]
     )
 }
 

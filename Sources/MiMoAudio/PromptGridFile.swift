@@ -1,0 +1,32 @@
+import Foundation
+
+/// `{"input_ids": [[...], ... 9 rows ...]}`: a prompt token grid as JSON (spec §3.2).
+public enum PromptGridFile {
+    public enum FileError: Error, CustomStringConvertible, Equatable {
+        case unreadable(path: String, reason: String)
+        case invalid(path: String, reason: String)
+
+        public var description: String {
+            switch self {
+            case let .unreadable(path, reason): return "cannot read prompt grid \(path): \(reason)"
+            case let .invalid(path, reason): return "prompt grid \(path) is not valid: \(reason)"
+            }
+        }
+    }
+
+    private struct Payload: Decodable { let input_ids: [[Int]] }
+
+    public static func read(_ url: URL) throws -> TokenGrid {
+        let data: Data
+        do { data = try Data(contentsOf: url) } catch {
+            throw FileError.unreadable(path: url.path, reason: (error as NSError).localizedDescription)
+        }
+        do {
+            return TokenGrid(rows: try JSONDecoder().decode(Payload.self, from: data).input_ids)
+        } catch DecodingError.keyNotFound {
+            throw FileError.invalid(path: url.path, reason: "missing key 'input_ids'")
+        } catch {
+            throw FileError.invalid(path: url.path, reason: "expected {\"input_ids\": [[int, ...], ...]}")
+        }
+    }
+}

@@ -1,0 +1,111 @@
+import ArgumentParser
+import Foundation
+import MiMoAudio
+
+/// Low-level generation from a prompt token grid: for research and for checking against the
+/// reference.
+struct GenerateCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "generate",
+        abstract: "Generate from a prompt token grid with the MiMo-Audio LM.")
+
+    @Option(help: "MiMo-Audio LM checkpoint directory (with its tokenizer.json).") var model: String
+    @Option(name: .customLong("audio-tokenizer"), help: "MiMo-Audio-Tokenizer directory (needed for -o).") var audioTokenizer: String?
+    @Option(name: .customLong("prompt-grid"), help: "JSON {\"input_ids\": [9 rows]} prompt grid.") var promptGrid: String
+    @Flag(help: "Greedy text and audio sampling (default: the reference's default sampler preset).") var greedy = false
+    @Option(help: "Seed for sampling.") var seed: UInt64 = 0
+    @Option(name: .customLong("min-new-tokens"), help: "Groups before a stop token may end generation.") var minNewTokens = 0
+    @Option(name: .customLong("max-new-tokens"), help: "Maximum groups to generate.") var maxNewTokens = 8192
+    @Option(help: "Stop token, as the tokenizer spells it (<|im_end|>) or an integer id; repeatable.") var stop: [String] = []
+    @Flag(help: "Print the result as JSON on stdout.") var json = false
+    @Option(name: .shortAndLong, help: "Write the generated audio to this WAV file.") var output: String?
+    @Option(name: .customLong("sample-format"), help: "s16 or f32.") var sampleFormat: WAVWriter.SampleFormat = .s16
+    @OptionGroup var runtime: RuntimeOptions
+
+    func validate() throws {
+        guard !stop.isEmpty else { throw ValidationError("give at least one --stop token") }
+        guard minNewTokens >= 0 else { throw ValidationError("--min-new-tokens must be ≥ 0") }
+        guard maxNewTokens >= 1 else { throw ValidationError("--max-new-tokens must be ≥ 1") }
+        if output != nil && audioTokenizer == nil { throw ValidationError("-o needs --audio-tokenizer to decode the audio") }
+    }
+
+    func run() throws {
+        let compute = try runtime.compute()
+        let prompt = try PromptGridFile.read(URL(fileURLWithPath: promptGrid))
+        var start = DispatchTime.now()
+        progress("loading LM from \(model)")
+        let lm = try MiMoAudioLM(directory: URL(fileURLWithPath: model), compute: compute)
+        progress(String(format: "loaded in %.2f s", seconds(since: start)))
+        try lm.config.validate(prompt)
+        let stops = try Set(stop.map { try resolve($0, in: lm) })
+        let options = GenerationOptions(
+            minNewTokens: minNewTokens, maxNewTokens: maxNewTokens, stopTokens: stops,
+            textSampler: greedy ? .greedy : .defaultText, audioSampler: greedy ? .greedy : .defaultAudio, seed: seed)
+        progress("generating after \(prompt.groups(size: lm.config.groupSize)) prompt groups")
+        start = DispatchTime.now()
+        let result = try LMSession(model: lm).generate(prompt: prompt, options: options) { event in
+            if case .text = event, !json { FileHandle.standardError.write(Data(".".utf8)) }
+        }
+        if !json { progress("") }
+        let t = result.timings
+        progress(String(format: "prefill %d groups in %.2f s; %d steps (%d audio patches) in %.2f s; stop: %@",
+                        t.prefillGroups, t.prefillSeconds, t.steps, t.patches, t.stepSeconds, result.stopReason.rawValue))
+        let extracted = try lm.extractOutput(result.newIDs)
+        if let output, let audioTokenizer {
+            let codec = try AudioTokenizer(directory: URL(fileURLWithPath: audioTokenizer), compute: compute)
+            var wav = [Float](repeating: 0, count: codec.sampleRate)   // the reference writes 1 s of silence
+            if extracted.codes.first?.isEmpty == false {
+                wav = try codec.decode(codes: extracted.codes)
+            } else {
+                progress("warning: no audio was generated; writing 1 s of silence as the reference does")
+            }
+            try WAVWriter.write(samples: wav, sampleRate: codec.sampleRate, format: sampleFormat, to: URL(fileURLWithPath: output))
+            progress("wrote \(output)")
+        }
+        if json {
+            let report = GenerateReport(
+                newIDs: result.newIDs.rows, stopReason: result.stopReason.rawValue,
+                stopToken: result.stopToken.map { lm.specialTokens.namesByID[$0] ?? String($0) },
+                textTokens: extracted.textIDs, codes: extracted.codes, timings: result.timings)
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys]
+            print(String(decoding: try encoder.encode(report), as: UTF8.self))
+        } else {
+            print("text tokens: \(extracted.textIDs.map { lm.specialTokens.namesByID[$0] ?? String($0) }.joined(separator: " "))")
+            print("audio frames: \(extracted.codes.first?.count ?? 0)")
+        }
+    }
+
+    private func resolve(_ token: String, in lm: MiMoAudioLM) throws -> Int {
+        if let id = Int(token) {
+            guard (0..<lm.config.vocabSize).contains(id) else {
+                throw ValidationError("--stop \(id) is outside the vocabulary 0..<\(lm.config.vocabSize)")
+            }
+            return id
+        }
+        return try lm.specialTokens.id(token)
+    }
+}
+
+struct GenerateReport: Encodable {
+    let newIDs: [[Int]]
+    let stopReason: String
+    let stopToken: String?
+    let textTokens: [Int]
+    let codes: [[Int]]
+    let timings: GenerationTimings
+
+    enum CodingKeys: String, CodingKey {
+        case newIDs = "new_ids", stopReason = "stop_reason", stopToken = "stop_token", textTokens = "text_tokens", codes, timings
+    }
+
+    func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(newIDs, forKey: .newIDs)
+        try c.encode(stopReason, forKey: .stopReason)
+        try c.encode(stopToken, forKey: .stopToken)   // null when generation did not stop on a token
+        try c.encode(textTokens, forKey: .textTokens)
+        try c.encode(codes, forKey: .codes)
+        try c.encode(timings, forKey: .timings)
+    }
+}
