@@ -114,3 +114,21 @@ public struct Sampler: Sendable {
         return best
     }
 }
+
+/// The reference's per-task sampler pairs (`MimoAudio.task_sampler_configs`; spec §5).
+public enum TaskSamplers: String, CaseIterable, Sendable {
+    case `default`, asr, tts, spokenDialogue, audioUnderstanding, textChat, inContextLearning
+
+    /// (text channel, patch decoder).
+    public var settings: (text: SamplerSettings, audio: SamplerSettings) {
+        let audio = SamplerSettings(doSample: true, temperature: 0.9, topP: 0.95)
+        switch self {
+        case .default: return (.defaultText, .defaultAudio)
+        case .asr, .inContextLearning: return (SamplerSettings(doSample: false, temperature: 1.0, topP: 1.0), audio)
+        case .tts: return (SamplerSettings(doSample: true, temperature: 0.6, topP: 1.0), audio)
+        case .spokenDialogue: return (SamplerSettings(doSample: true, temperature: 0.6, topP: 0.95), audio)
+        case .audioUnderstanding: return (SamplerSettings(doSample: true, temperature: 0.3, topP: 0.95), audio)
+        case .textChat: return (SamplerSettings(doSample: true, temperature: 0.4, topP: 0.95), audio)
+        }
+    }
+}

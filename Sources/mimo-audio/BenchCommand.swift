@@ -6,7 +6,7 @@ struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Measure speed at the real model sizes with synthesised weights (no download).",
-        subcommands: [Codec.self]
+        subcommands: [Codec.self, LM.self]
     )
 
     struct Codec: ParsableCommand {
@@ -45,6 +45,51 @@ struct BenchCommand: ParsableCommand {
             print(String(format: "| encode | %8.2f | %.3f | %5.0f | %7.1f |", r.encodeMedian, r.encodeRTF, r.encodeGFLOP, r.encodeGFLOPS))
             print(String(format: "| decode | %8.2f | %.3f | %5.0f | %7.1f |", r.decodeMedian, r.decodeRTF, r.decodeGFLOP, r.decodeGFLOPS))
             print(String(format: "peak RSS: %.0f MiB", r.peakRSSMiB))
+        }
+    }
+
+    struct LM: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Prefill, decode and patch-decoder speed of the real-size MiMo-Audio-7B (random weights, ≈ 16 GB RAM).")
+
+        @Option(name: .customLong("prompt-tokens"), help: "Prompt length for the prefill measurement.") var promptTokens = 512
+        @Option(name: .customLong("decode-steps"), help: "Decode steps to time (the median is reported).") var decodeSteps = 8
+        @Option(help: "Patches to time through the patch decoder.") var patches = 4
+        @Option(help: "Weight dtype: bf16 (as released) or f32 (needs ≈ 32 GB).") var dtype: String = "bf16"
+        @Flag(help: "Print the figures as JSON.") var json = false
+        @OptionGroup var runtime: RuntimeOptions
+
+        func run() throws {
+            guard (1...8192).contains(promptTokens) else { throw ValidationError("--prompt-tokens must be in 1...8192") }
+            guard (1...1000).contains(decodeSteps), (1...1000).contains(patches) else {
+                throw ValidationError("--decode-steps and --patches must be in 1...1000")
+            }
+            guard let type = DType(rawValue: dtype.uppercased()), type == .bf16 || type == .f32 else {
+                throw ValidationError("--dtype must be bf16 or f32")
+            }
+            let r = try LMBenchmark.run(promptTokens: promptTokens, decodeSteps: decodeSteps, patches: patches,
+                                        dtype: type, compute: runtime.compute(), log: progress)
+            if json {
+                let summary: [String: Double] = [
+                    "threads": Double(r.threads), "parameters": Double(r.parameters), "prompt_tokens": Double(r.promptTokens),
+                    "prefill_tokens_per_second": r.prefillTokensPerSecond, "decode_steps_per_second": r.decodeStepsPerSecond,
+                    "decode_gb_per_second": r.decodeGBPerSecond, "patch_decoder_ms_per_patch": r.patchMilliseconds,
+                    "peak_rss_mib": r.peakRSSMiB,
+                ]
+                let encoder = JSONEncoder()
+                encoder.outputFormatting = [.sortedKeys]
+                print(String(decoding: try encoder.encode(summary), as: UTF8.self))
+                return
+            }
+            print(String(format: "LM benchmark: MiMo-Audio-7B sizes (%.2f B parameters), %@ weights, %d threads",
+                         Double(r.parameters) / 1e9, r.weightDType, r.threads))
+            print("| measure | value |")
+            print("|---|---|")
+            print(String(format: "| prefill, %d-token prompt | %.1f tokens/s |", r.promptTokens, r.prefillTokensPerSecond))
+            print(String(format: "| decode (backbone + lm_head), median of %d | %.2f steps/s (%.1f GB/s of weights) |",
+                         r.decodeStepSeconds.count, r.decodeStepsPerSecond, r.decodeGBPerSecond))
+            print(String(format: "| patch decoder, one patch (11 steps), median of %d | %.0f ms |", r.patchSeconds.count, r.patchMilliseconds))
+            print(String(format: "| peak RSS | %.1f GB |", r.peakRSSMiB / 1024))
         }
     }
 }

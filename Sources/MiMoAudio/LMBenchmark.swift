@@ -1,0 +1,105 @@
+import Foundation
+
+/// Speed of the LM at the real MiMo-Audio-7B sizes with synthesised weights.
+public struct LMBenchmark {
+    public struct Result: Codable, Sendable {
+        public var threads: Int
+        public var weightDType: String
+        public var parameters: Int
+        public var promptTokens: Int
+        public var prefillSeconds: Double
+        public var decodeStepSeconds: [Double]
+        public var patchSeconds: [Double]
+        public var bytesPerDecodeStep: Double
+        public var peakRSSMiB: Double
+
+        public var prefillTokensPerSecond: Double { Double(promptTokens) / prefillSeconds }
+        public var decodeStepsPerSecond: Double { 1 / median(decodeStepSeconds) }
+        public var decodeGBPerSecond: Double { bytesPerDecodeStep / median(decodeStepSeconds) / 1e9 }
+        public var patchMilliseconds: Double { median(patchSeconds) * 1000 }
+    }
+
+    /// MiMo-Audio-7B (spec §3.1): Qwen2 backbone 4096 × 36 layers, 32/8 heads, FFN 11008, vocab
+    /// 151680; patch encoder 6 layers and patch decoder 16 layers at d 1024, 64 heads of 16.
+    public static let releasedConfigJSON = """
+    {"vocab_size": 151680, "hidden_size": 4096, "intermediate_size": 11008, "num_hidden_layers": 36,
+     "num_attention_heads": 32, "num_key_value_heads": 8, "head_dim": 128, "hidden_act": "silu",
+     "max_position_embeddings": 8192, "rms_norm_eps": 1e-6, "rope_theta": 640000, "rope_scaling": null,
+     "tie_word_embeddings": false, "speech_vocab_size": "1025-1025-129-129-129-129-129-129",
+     "speech_zeroemb_idx": "1024-1024-128-128-128-128-128-128", "delay_pattern": "0-1-2-3-4-5-6-7",
+     "group_size": 4, "audio_channels": 8, "local_dim": 1024, "local_layers": 16, "local_attn_heads": 64,
+     "local_ffn_dim": 4096, "input_local_layers": 6, "input_local_dim": 1024, "input_full_attention": true}
+    """
+
+    /// MiMo's special tokens at their real ids (spec §4).
+    public static let releasedSpecialTokens = SpecialTokens(tokens: [
+        "<|endoftext|>": 151643, "<|im_start|>": 151644, "<|im_end|>": 151645, "<|sosp|>": 151665,
+        "<|eosp|>": 151666, "<|empty|>": 151667, "<|Human|>": 151668, "<|SpeechLM|>": 151669,
+        "<|sostm|>": 151670, "<|eostm|>": 151671, "<|eot|>": 151672,
+    ])
+
+    public static func releasedConfig() throws -> LMConfig {
+        try LMConfig(reader: ConfigReader(data: Data(releasedConfigJSON.utf8), source: "released LM config"))
+    }
+
+    public static func run(promptTokens: Int, decodeSteps: Int, patches: Int, dtype: DType, compute: Compute,
+                           log: (String) -> Void) throws -> Result {
+        let config = try releasedConfig()
+        var start = DispatchTime.now()
+        log("synthesising MiMo-Audio-7B (\(dtype.rawValue) random weights, ≈ \(8 * dtype.byteSize) GB)")
+        let model = try MiMoAudioLM(config: config, weights: RandomWeights(dtype: dtype), specialTokens: releasedSpecialTokens,
+                                    compute: compute)
+        log(String(format: "synthesised in %.1f s", elapsed(start)))
+        let gs = config.groupSize
+        func textGroups(_ ids: [Int]) -> TokenGrid {
+            TokenGrid(rows: [ids.flatMap { Array(repeating: $0, count: gs) }]
+                + config.speechEmptyIDs.map { Array(repeating: $0, count: ids.count * gs) })
+        }
+        var rng = SeededGenerator(seed: 1)
+        let prompt = textGroups((0..<promptTokens).map { _ in Int.random(in: 0..<150_000, using: &rng) })
+
+        let cache = model.makeBackboneCache()
+        log("prefill: \(promptTokens) tokens")
+        start = DispatchTime.now()
+        var hidden = model.backboneForward(model.embed(prompt), cache: cache)
+        _ = model.textLogits(hidden.rows((hidden.rows - 1)..<hidden.rows))
+        let prefill = elapsed(start)
+        log(String(format: "prefill %.2f s (%.1f tokens/s)", prefill, Double(promptTokens) / prefill))
+
+        var stepTimes: [Double] = []
+        for step in 0..<decodeSteps {
+            start = DispatchTime.now()
+            hidden = model.backboneForward(model.embed(textGroups([1000 + step])), cache: cache)
+            _ = model.textLogits(hidden)
+            stepTimes.append(elapsed(start))
+            log(String(format: "decode step %d: %.3f s", step + 1, stepTimes.last!))
+        }
+
+        var patchTimes: [Double] = []
+        let sampler = try Sampler(.defaultAudio)
+        let local = model.localHidden(hidden)
+        for p in 0..<patches {
+            start = DispatchTime.now()
+            _ = model.decodePatch(local, sampler: sampler, using: &rng)
+            patchTimes.append(elapsed(start))
+            log(String(format: "patch %d: %.1f ms (%d local steps)", p + 1, patchTimes.last! * 1000, config.localSteps))
+        }
+
+        let b = config.backbone
+        let perLayer = b.hidden * b.heads * b.headDim * 2 + b.hidden * b.kvHeads * b.headDim * 2 + 3 * b.hidden * b.intermediate
+        let readPerStep = (b.layers * perLayer + config.vocabSize * b.hidden) * dtype.byteSize
+        return Result(threads: compute.threads, weightDType: dtype.rawValue, parameters: parameterCount(config),
+                      promptTokens: promptTokens, prefillSeconds: prefill, decodeStepSeconds: stepTimes,
+                      patchSeconds: patchTimes, bytesPerDecodeStep: Double(readPerStep), peakRSSMiB: peakRSSMiB())
+    }
+
+    static func parameterCount(_ c: LMConfig) -> Int {
+        func stack(_ s: Qwen2Shape) -> Int {
+            s.layers * (s.hidden * s.heads * s.headDim * 2 + s.hidden * s.kvHeads * s.headDim * 2
+                + 3 * s.hidden * s.intermediate + s.heads * s.headDim + 2 * s.kvHeads * s.headDim + 2 * s.hidden) + s.hidden
+        }
+        let speech = c.speechVocabSizes.reduce(0, +) * c.patchEncoder.hidden
+        return stack(c.backbone) + stack(c.patchEncoder) + stack(c.patchDecoder) + 2 * c.vocabSize * c.backbone.hidden
+            + 2 * speech + c.groupSize * c.patchEncoder.hidden * c.backbone.hidden + c.backbone.hidden * c.patchDecoder.hidden
+    }
+}
