@@ -10,6 +10,7 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
     ],
     targets: [
         // OpenBLAS on Linux; Apple platforms use Accelerate instead (see Tensor/BLAS.swift).
@@ -26,17 +27,18 @@ let package = Package(
             name: "Tensor",
             dependencies: ["CKernels", .target(name: "CBLAS", condition: .when(platforms: [.linux]))]
         ),
-        .target(name: "Weights", dependencies: ["Tensor"]),
+        .target(name: "Weights", dependencies: ["Tensor", .product(name: "Logging", package: "swift-log")]),
         .target(name: "Audio", dependencies: ["Tensor"]),
-        .target(name: "Codec", dependencies: ["Tensor", "Weights", "Audio"]),
+        .target(name: "Codec", dependencies: ["Tensor", "Weights", "Audio", .product(name: "Logging", package: "swift-log")]),
         .target(name: "TextTokenizer"),
-        .target(name: "LM", dependencies: ["Tensor", "Weights", "TextTokenizer", "CKernels"]),
+        .target(name: "LM", dependencies: ["Tensor", "Weights", "TextTokenizer", "CKernels", .product(name: "Logging", package: "swift-log")]),
         .target(name: "MiMoAudio", dependencies: ["Codec", "LM", "TextTokenizer", "Audio", "Weights", "Tensor"]),
         .executableTarget(
             name: "mimo-audio",
             dependencies: [
                 "MiMoAudio",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .testTarget(name: "TensorTests", dependencies: ["Tensor", "CKernels"]),

@@ -1,5 +1,6 @@
 import Audio
 import Foundation
+import Logging
 import Tensor
 import Weights
 
@@ -36,7 +37,9 @@ public final class AudioTokenizer: Sendable {
     /// Loads `config.json` and the safetensors weights (memory-mapped) from a checkpoint directory.
     public convenience init(directory: URL, compute: Compute) throws {
         let config = try TokenizerConfig(contentsOf: directory.appendingPathComponent("config.json"))
-        try self.init(config: config, weights: try Checkpoint(directory: directory), compute: compute)
+        let weights = UsageTrackingSource(try Checkpoint(directory: directory))
+        try self.init(config: config, weights: weights, compute: compute)
+        weights.logUnused(Logger(label: "mimo-audio.codec"), model: "MiMo-Audio-Tokenizer")
     }
 
     public var sampleRate: Int { config.samplingRate }

@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 import Tensor
 import TextTokenizer
 import Weights
@@ -61,8 +62,9 @@ public final class MiMoAudioLM: Sendable {
     /// the special tokens of `tokenizer.json` from an LM checkpoint directory.
     public convenience init(directory: URL, compute: Compute) throws {
         let config = try LMConfig(contentsOf: directory.appendingPathComponent("config.json"))
-        try self.init(config: config, weights: try Checkpoint(directory: directory),
-                      specialTokens: try SpecialTokens(directory: directory), compute: compute)
+        let weights = UsageTrackingSource(try Checkpoint(directory: directory))
+        try self.init(config: config, weights: weights, specialTokens: try SpecialTokens(directory: directory), compute: compute)
+        weights.logUnused(Logger(label: "mimo-audio.lm"), model: "MiMo-Audio LM")
     }
 
     public func makeBackboneCache() -> KVCache { backbone.makeCache() }

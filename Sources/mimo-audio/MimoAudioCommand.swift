@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Logging
 import MiMoAudio
 
 @main
@@ -21,7 +22,16 @@ struct RuntimeOptions: ParsableArguments {
     @Option(help: "Threads for BLAS and the engine's own loops (default: all cores).")
     var threads: Int?
 
+    @Flag(help: "Log details (e.g. checkpoint tensors that are ignored) on stderr.")
+    var verbose = false
+
     func compute() throws -> Compute {
+        let level: Logger.Level = verbose ? .debug : .info
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
         if let threads, threads < 1 || threads > 1024 {
             throw ValidationError("--threads must be between 1 and 1024")
         }

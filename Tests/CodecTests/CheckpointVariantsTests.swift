@@ -105,6 +105,17 @@ final class CheckpointVariantsTests: XCTestCase {
         XCTAssertNoThrow(try AudioTokenizer(directory: dir, compute: Compute(threads: 1)))
     }
 
+    func testTrainingBuffersAreReportedAsUnused() throws {
+        let source = UsageTrackingSource(try Checkpoint(directory: Fixtures.tokenizerDirectory))
+        let config = try TokenizerConfig(contentsOf: Fixtures.tokenizerDirectory.appendingPathComponent("config.json"))
+        _ = try AudioTokenizer(config: config, weights: source, compute: Compute(threads: 1))
+        let unused = source.unusedNames
+        // The stored ISTFT window plus each of the 20 levels' EMA buffers (inited, cluster_size, embed_avg).
+        XCTAssertEqual(unused.count, 1 + 20 * 3)
+        XCTAssertTrue(unused.contains("decoder.vocoder.head.istft.window"))
+        XCTAssertTrue(unused.allSatisfy { $0 == "decoder.vocoder.head.istft.window" || !$0.hasSuffix("_codebook.embed") })
+    }
+
     func testConfigMissingKeyIsNamed() throws {
         let dir = try writeVariant(config: { $0.removeValue(forKey: "d_model") })
         XCTAssertThrowsError(try AudioTokenizer(directory: dir, compute: Compute(threads: 1))) { error in

@@ -62,6 +62,20 @@ final class LMBadInputTests: XCTestCase {
         }
     }
 
+    func testExtraTensorsSuchAsMTPLayersAreIgnored() throws {
+        let source = try SafeTensorsFile(url: scratch.appendingPathComponent("model.safetensors"))
+        var writer = SafeTensorsWriter()
+        for name in source.names {
+            try writer.add(name, floats: try source.floats(name), shape: try XCTUnwrap(source.info(name)).shape)
+        }
+        try writer.add("model.mtp_layers.0.proj.weight", floats: [1, 2, 3, 4], shape: [2, 2])
+        try writer.write(to: scratch.appendingPathComponent("model.safetensors"))
+        let tracked = UsageTrackingSource(try Checkpoint(directory: scratch))
+        let config = try LMConfig(contentsOf: scratch.appendingPathComponent("config.json"))
+        _ = try MiMoAudioLM(config: config, weights: tracked, specialTokens: try SpecialTokens(directory: scratch), compute: Compute(threads: 1))
+        XCTAssertEqual(tracked.unusedNames, ["model.mtp_layers.0.proj.weight"])
+    }
+
     func testTokenizerWithoutEmptyTokenIsAnError() throws {
         try Data(#"{"added_tokens": [{"id": 0, "content": "<|im_end|>"}]}"#.utf8).write(to: scratch.appendingPathComponent("tokenizer.json"))
         XCTAssertThrowsError(try load()) { XCTAssertEqual($0 as? SpecialTokensError, .unknownToken("<|empty|>")) }
