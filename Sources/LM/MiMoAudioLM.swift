@@ -62,8 +62,13 @@ public final class MiMoAudioLM: Sendable {
     /// the special tokens of `tokenizer.json` from an LM checkpoint directory.
     public convenience init(directory: URL, compute: Compute) throws {
         let config = try LMConfig(contentsOf: directory.appendingPathComponent("config.json"))
+        try self.init(config: config, directory: directory, specialTokens: try SpecialTokens(directory: directory), compute: compute)
+    }
+
+    /// Loads the weights of `directory` (memory-mapped) for an already decoded config.
+    public convenience init(config: LMConfig, directory: URL, specialTokens: SpecialTokens, compute: Compute) throws {
         let weights = UsageTrackingSource(try Checkpoint(directory: directory))
-        try self.init(config: config, weights: weights, specialTokens: try SpecialTokens(directory: directory), compute: compute)
+        try self.init(config: config, weights: weights, specialTokens: specialTokens, compute: compute)
         weights.logUnused(Logger(label: "mimo-audio.lm"), model: "MiMo-Audio LM")
     }
 

@@ -23,25 +23,28 @@ public struct SpecialTokens: Sendable, Equatable {
 
     public init(tokens: [String: Int]) {
         idsByName = tokens
-        namesByID = Dictionary(tokens.map { ($1, $0) }, uniquingKeysWith: { a, _ in a })
+        // Two names sharing one id is a broken file; keep the lexicographically smaller name so
+        // the result does not depend on dictionary iteration order.
+        namesByID = Dictionary(tokens.map { ($1, $0) }, uniquingKeysWith: { min($0, $1) })
     }
 
-    /// Reads `tokenizer.json` in `directory`.
+    /// Reads only `added_tokens` from `directory/tokenizer.json`, for callers that need special
+    /// ids without paying for the full vocabulary.
     public init(directory: URL) throws {
         let url = directory.appendingPathComponent("tokenizer.json")
         let data: Data
         do { data = try Data(contentsOf: url) } catch {
             throw SpecialTokensError.unreadable(path: url.path, reason: (error as NSError).localizedDescription)
         }
-        guard let root = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else {
+        guard let file = try? JSONDecoder().decode(AddedTokensOnly.self, from: data) else {
             throw SpecialTokensError.invalid(path: url.path, reason: "not a JSON object")
         }
-        guard let added = root["added_tokens"] as? [[String: Any]] else {
+        guard let added = file.addedTokens?.array else {
             throw SpecialTokensError.invalid(path: url.path, reason: "no 'added_tokens' list")
         }
         var tokens: [String: Int] = [:]
         for entry in added {
-            guard let content = entry["content"] as? String, let id = (entry["id"] as? NSNumber)?.intValue, id >= 0 else {
+            guard let content = entry.object?["content"]?.string, let id = entry.object?["id"]?.integer, id >= 0 else {
                 throw SpecialTokensError.invalid(path: url.path, reason: "an added token lacks 'content' or 'id'")
             }
             tokens[content] = id
@@ -52,5 +55,14 @@ public struct SpecialTokens: Sendable, Equatable {
     public func id(_ name: String) throws -> Int {
         guard let id = idsByName[name] else { throw SpecialTokensError.unknownToken(name) }
         return id
+    }
+}
+
+/// Decodes only `added_tokens`, leaving the large vocabulary untouched.
+private struct AddedTokensOnly: Decodable {
+    let addedTokens: JSON?
+
+    enum CodingKeys: String, CodingKey {
+        case addedTokens = "added_tokens"
     }
 }

@@ -1,0 +1,57 @@
+import Foundation
+
+/// Everything a task needs: the LM with its text tokenizer, and (for audio in or out) the
+/// codec. Immutable once loaded; conversations live in `LMSession`s.
+public final class Pipeline: Sendable {
+    public let lm: MiMoAudioLM
+    public let textTokenizer: TextTokenizer
+    public let prompts: PromptBuilder
+    public let codec: AudioTokenizer?
+
+    public init(model: URL, audioTokenizer: URL?, compute: Compute) throws {
+        textTokenizer = try TextTokenizer(directory: model)
+        lm = try MiMoAudioLM(config: try LMConfig(contentsOf: model.appendingPathComponent("config.json")),
+                             directory: model, specialTokens: textTokenizer.specialTokens, compute: compute)
+        prompts = try PromptBuilder(tokenizer: textTokenizer, config: lm.config)
+        codec = try audioTokenizer.map { try AudioTokenizer(directory: $0, compute: compute) }
+    }
+
+    public enum PipelineError: Error, CustomStringConvertible, Equatable {
+        case noAudioTokenizer
+
+        public var description: String {
+            switch self {
+            case .noAudioTokenizer: return "this task needs audio in or out: give --audio-tokenizer DIR"
+            }
+        }
+    }
+
+    public func requireCodec() throws -> AudioTokenizer {
+        guard let codec else { throw PipelineError.noAudioTokenizer }
+        return codec
+    }
+
+    /// A WAV file as the LM's audio input: load, downmix, resample, encode, pad to whole groups.
+    public func lmAudio(_ url: URL) throws -> LMAudio {
+        let codec = try requireCodec()
+        let samples = try AudioInput.load(url, sampleRate: codec.sampleRate)
+        return try LMAudio(samples: samples, codec: codec, config: lm.config)
+    }
+
+    /// The text channel as the reference returns it: decoded with special tokens, stripped, and
+    /// `<|empty|>`, `<|eot|>`, `<|eostm|>` removed.
+    public func text(_ ids: [Int]) -> String {
+        var text = PythonText.strip(textTokenizer.decode(ids, skipSpecialTokens: false))
+        for token in ["<|empty|>", "<|eot|>", "<|eostm|>"] { text = text.replacingOccurrences(of: token, with: "") }
+        return text
+    }
+
+    public func stopTokens(_ names: [String]) throws -> Set<Int> {
+        Set(try names.map { try textTokenizer.specialTokens.id($0) })
+    }
+}
+
+extension Pipeline {
+    /// Audio frames per second of the LM's codes (25).
+    public var frameRate: Double { codec?.config.frameRate ?? 25 }
+}

@@ -1,0 +1,134 @@
+import Foundation
+
+/// Audio as the LM takes it: `[frames][channels]` codes, frames a multiple of the group size
+/// (the reference pads by repeating the last frame).
+public struct LMAudio: Sendable, Equatable {
+    public var frames: [[Int]]
+
+    public init(frames: [[Int]]) { self.frames = frames }
+
+    /// From codec codes `[codebooks][T]`: the first `channels` codebooks, padded to a multiple
+    /// of `groupSize` frames by repeating the last frame (`MimoAudio.preprocess_input`).
+    public init(codes: [[Int]], channels: Int, groupSize: Int) {
+        let t = codes.first?.count ?? 0
+        var frames = (0..<t).map { f in (0..<channels).map { codes[$0][f] } }
+        if let last = frames.last, t % groupSize != 0 {
+            frames += Array(repeating: last, count: groupSize - t % groupSize)
+        }
+        self.frames = frames
+    }
+
+    /// 24 kHz samples encoded by the codec into the LM's channels.
+    public init(samples: [Float], codec: AudioTokenizer, config: LMConfig) throws {
+        let codes = try codec.encode(samples: samples, codebooks: config.audioChannels)
+        self.init(codes: codes, channels: config.audioChannels, groupSize: config.groupSize)
+    }
+}
+
+/// One piece of a prompt, as the reference's `InputSegment` / `StreamingInputSegment`. Each
+/// text piece is tokenised on its own (BPE never merges across pieces).
+public enum PromptSegment: Sendable, Equatable {
+    case text(String)
+    /// Audio groups, between `<|sosp|>` and `<|eosp|>` groups when `boundaries`.
+    case audio(LMAudio, boundaries: Bool = true)
+    /// Interleaved speech (§3.2): `<|sostm|>`, then 5 text tokens and 5 audio groups in turn
+    /// (`<|eot|>` after the last text token), the leftovers, then `<|eostm|>`.
+    case stream(text: String, audio: LMAudio)
+}
+
+public enum PromptError: Error, CustomStringConvertible, Equatable {
+    case emptyAudio
+    case wrongChannelCount(found: Int, expected: Int)
+    case notWholeGroups(frames: Int, groupSize: Int)
+
+    public var description: String {
+        switch self {
+        case .emptyAudio: return "an audio segment has no frames"
+        case let .wrongChannelCount(found, expected): return "audio frames have \(found) codes, the LM takes \(expected)"
+        case let .notWholeGroups(frames, size): return "audio has \(frames) frames, not a multiple of the group size \(size)"
+        }
+    }
+}
+
+/// Turns prompt segments into the LM's token grid (spec §3.2).
+public struct PromptBuilder: Sendable {
+    public let tokenizer: TextTokenizer
+    public let config: LMConfig
+    let empty, sosp, eosp, sostm, eostm, eot: Int
+
+    public init(tokenizer: TextTokenizer, config: LMConfig) throws {
+        self.tokenizer = tokenizer
+        self.config = config
+        let s = tokenizer.specialTokens
+        empty = try s.id("<|empty|>")
+        sosp = try s.id("<|sosp|>")
+        eosp = try s.id("<|eosp|>")
+        sostm = try s.id("<|sostm|>")
+        eostm = try s.id("<|eostm|>")
+        eot = try s.id("<|eot|>")
+    }
+
+    public func grid(_ segments: [PromptSegment]) throws -> TokenGrid {
+        var grid = TokenGrid(rows: Array(repeating: [], count: config.gridRows))
+        for segment in segments {
+            switch segment {
+            case .text(let text):
+                appendText(tokenizer.encode(text), to: &grid)
+            case let .audio(audio, boundaries):
+                try appendAudio(audio, boundaries: boundaries, to: &grid)
+            case let .stream(text, audio):
+                try appendStream(text: text, audio: audio, to: &grid)
+            }
+        }
+        return grid
+    }
+
+    /// Each text id fills one group: the id then −100 fillers; audio rows hold the empty ids.
+    private func appendText(_ ids: [Int], to grid: inout TokenGrid) {
+        let gs = config.groupSize
+        for id in ids {
+            grid.rows[0] += [id] + Array(repeating: -100, count: gs - 1)
+            for ch in 0..<config.audioChannels { grid.rows[ch + 1] += Array(repeating: config.speechEmptyIDs[ch], count: gs) }
+        }
+    }
+
+    private func appendAudio(_ audio: LMAudio, boundaries: Bool, to grid: inout TokenGrid) throws {
+        let gs = config.groupSize
+        guard !audio.frames.isEmpty else { throw PromptError.emptyAudio }
+        guard audio.frames.count % gs == 0 else { throw PromptError.notWholeGroups(frames: audio.frames.count, groupSize: gs) }
+        if let bad = audio.frames.first(where: { $0.count != config.audioChannels }) {
+            throw PromptError.wrongChannelCount(found: bad.count, expected: config.audioChannels)
+        }
+        if boundaries { appendText([sosp], to: &grid) }
+        for g in 0..<(audio.frames.count / gs) {
+            grid.rows[0] += [empty] + Array(repeating: -100, count: gs - 1)
+            for ch in 0..<config.audioChannels {
+                grid.rows[ch + 1] += (0..<gs).map { audio.frames[g * gs + $0][ch] }
+            }
+        }
+        if boundaries { appendText([eosp], to: &grid) }
+    }
+
+    private func appendStream(text: String, audio: LMAudio, to grid: inout TokenGrid) throws {
+        let gs = config.groupSize
+        let textChunk = 5, audioChunk = 5 * gs
+        let ids = tokenizer.encode(text)
+        var textParts = stride(from: 0, to: ids.count, by: textChunk).map { Array(ids[$0..<min(ids.count, $0 + textChunk)]) }
+        // The reference appends <|eot|> to the last chunk itself (which may then hold 6 ids);
+        // an empty text still gets it.
+        if textParts.isEmpty { textParts = [[]] }
+        textParts[textParts.count - 1].append(eot)
+        let audioParts = stride(from: 0, to: audio.frames.count, by: audioChunk).map {
+            LMAudio(frames: Array(audio.frames[$0..<min(audio.frames.count, $0 + audioChunk)]))
+        }
+        appendText([sostm], to: &grid)
+        let paired = min(textParts.count, audioParts.count)
+        for i in 0..<paired {
+            appendText(textParts[i], to: &grid)
+            try appendAudio(audioParts[i], boundaries: false, to: &grid)
+        }
+        for part in textParts.dropFirst(paired) { appendText(part, to: &grid) }
+        for part in audioParts.dropFirst(paired) { try appendAudio(part, boundaries: false, to: &grid) }
+        appendText([eostm], to: &grid)
+    }
+}

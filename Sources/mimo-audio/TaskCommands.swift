@@ -1,0 +1,162 @@
+import ArgumentParser
+import Foundation
+import MiMoAudio
+
+let textStops = ["<|endoftext|>", "<|im_end|>"]
+let speechStops = ["<|endoftext|>", "<|eostm|>", "<|im_end|>"]
+
+struct ASRCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "asr", abstract: "Transcribe speech (MiMo-Audio-7B-Instruct).", aliases: ["transcribe"])
+
+    @OptionGroup var task: TaskOptions
+    @Argument(help: "Input WAV file.") var input: String
+
+    func run() throws {
+        let pipeline = try task.loadPipeline(needsAudio: true)
+        let seed = task.effectiveSeed
+        let template = try task.template(from: Templates.asr, seed: seed)
+        let prompt = try pipeline.prompts.grid(TaskPrompts.asr(try pipeline.lmAudio(URL(fileURLWithPath: input)), template: template))
+        try TaskRunner(pipeline: pipeline, options: task, audio: nil).run(prompt: prompt, stops: textStops, preset: .asr, seed: seed)
+    }
+}
+
+struct TTSCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "tts", abstract: "Text to speech, with optional style instruction and voice prompt (Instruct model).")
+
+    @OptionGroup var task: TaskOptions
+    @OptionGroup var audio: AudioOutputOptions
+    @Argument(help: "Text to speak (with --natural: the instruction and the text in natural language).") var text: String
+    @Option(help: "Style instruction (instruct-TTS).") var instruct: String?
+    @Option(help: "Voice prompt WAV (used with --instruct or --natural).") var voice: String?
+    @Flag(help: "Natural-instruction TTS: the text carries the instruction itself.") var natural = false
+
+    func run() throws {
+        guard audio.output != nil else { throw ValidationError("tts writes audio: give -o OUT.wav") }
+        let pipeline = try task.loadPipeline(needsAudio: true)
+        let seed = task.effectiveSeed
+        let reporter = Reporter(quiet: task.quiet)
+        var voiceAudio: LMAudio?
+        if let voice {
+            if instruct == nil && !natural {
+                reporter.warning("plain TTS ignores the voice prompt, as the reference does; use --instruct or --natural to apply it")
+            } else {
+                voiceAudio = try pipeline.lmAudio(URL(fileURLWithPath: voice))
+            }
+        }
+        let template = natural ? nil : try task.template(from: Templates.tts(for: text), seed: seed)
+        let prompt = try pipeline.prompts.grid(TaskPrompts.tts(text, template: template, instruct: instruct, voice: voiceAudio, natural: natural))
+        try TaskRunner(pipeline: pipeline, options: task, audio: audio).run(prompt: prompt, stops: speechStops, preset: .tts, seed: seed)
+    }
+}
+
+struct AskCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "ask", abstract: "Ask a question about audio (audio understanding), optionally thinking first.")
+
+    @OptionGroup var task: TaskOptions
+    @Argument(help: "Input WAV file.") var input: String
+    @Argument(help: "The question.") var question: String
+    @Flag(help: "Let the model think before answering.") var think = false
+
+    func run() throws {
+        let pipeline = try task.loadPipeline(needsAudio: true)
+        let segments = TaskPrompts.audioUnderstanding(try pipeline.lmAudio(URL(fileURLWithPath: input)), question: question, thinking: think)
+        try TaskRunner(pipeline: pipeline, options: task, audio: nil)
+            .run(prompt: try pipeline.prompts.grid(segments), stops: textStops, preset: .audioUnderstanding, seed: task.effectiveSeed)
+    }
+}
+
+struct TextChatCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "text-chat", abstract: "Text dialogue: one message, or interactive with no message (one line per turn).")
+
+    @OptionGroup var task: TaskOptions
+    @Argument(help: "The message (omit for an interactive session on stdin).") var message: String?
+    @Flag(help: "Let the model think before answering.") var think = false
+
+    func run() throws {
+        let pipeline = try task.loadPipeline(needsAudio: false)
+        let session = LMSession(model: pipeline.lm)
+        let runner = TaskRunner(pipeline: pipeline, options: task, audio: nil)
+        let seed = task.effectiveSeed
+        var history: [TaskPrompts.ChatMessage] = []
+        func turn(_ text: String) throws {
+            history.append(.user(text))
+            let outcome = try runner.run(prompt: try pipeline.prompts.grid(TaskPrompts.textDialogue(history, thinking: think)),
+                                         session: session, stops: textStops, preset: .textChat, seed: seed &+ UInt64(history.count))
+            history.append(.assistant(outcome.text))
+        }
+        if let message { return try turn(message) }
+        while let line = readLine() {
+            let text = line.trimmingCharacters(in: .whitespaces)
+            if text.isEmpty { continue }
+            try turn(text)
+        }
+    }
+}
+
+struct ICLCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "icl", abstract: "Few-shot in-context speech-to-speech (voice/style conversion) with the Base model.")
+
+    @OptionGroup var task: TaskOptions
+    @OptionGroup var audio: AudioOutputOptions
+    @Option(help: "JSON list of {\"input\": a.wav, \"output\": b.wav, \"transcript\": text of b} (paths relative to it).")
+    var examples: String
+    @Option(help: "Instruction after the [Int]: prefix.") var instruction = ""
+    @Argument(help: "Input WAV file to convert.") var input: String
+
+    struct Example: Decodable { let input: String; let output: String; let transcript: String }
+
+    func run() throws {
+        guard audio.output != nil else { throw ValidationError("icl writes audio: give -o OUT.wav") }
+        let url = URL(fileURLWithPath: examples)
+        let list: [Example]
+        do { list = try JSONDecoder().decode([Example].self, from: Data(contentsOf: url)) } catch {
+            throw ValidationError("--examples \(examples) must be a JSON list of {\"input\", \"output\", \"transcript\"}: \(error.localizedDescription)")
+        }
+        guard !list.isEmpty else { throw ValidationError("--examples \(examples) has no examples") }
+        let pipeline = try task.loadPipeline(needsAudio: true)
+        let base = url.deletingLastPathComponent()
+        let shots = try list.map {
+            TaskPrompts.Example(input: try pipeline.lmAudio(resolve($0.input, base)), output: try pipeline.lmAudio(resolve($0.output, base)),
+                                transcript: $0.transcript)
+        }
+        let segments = TaskPrompts.inContextLearning(instruction: instruction, examples: shots,
+                                                      query: try pipeline.lmAudio(URL(fileURLWithPath: input)))
+        try TaskRunner(pipeline: pipeline, options: task, audio: audio)
+            .run(prompt: try pipeline.prompts.grid(segments), stops: ["<|endoftext|>", "<|eostm|>"], preset: .inContextLearning,
+                 seed: task.effectiveSeed)
+    }
+}
+
+struct ContinueCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "continue",
+        abstract: "Continue a speech recording with the Base model (our format: no released code has this task).")
+
+    @OptionGroup var task: TaskOptions
+    @OptionGroup var audio: AudioOutputOptions
+    @Argument(help: "Input WAV file.") var input: String
+    @Option(help: "Cap on the new audio, in seconds.") var seconds: Double?
+
+    func run() throws {
+        guard audio.output != nil else { throw ValidationError("continue writes audio: give -o OUT.wav") }
+        var options = task
+        if let seconds {
+            guard seconds > 0 && seconds <= 3600 else { throw ValidationError("--seconds must be in (0, 3600]") }
+            // One speech group is 4 frames = 0.16 s.
+            options.maxNewTokens = min(options.maxNewTokens, Int((seconds * 25 / 4).rounded(.up)))
+        }
+        let pipeline = try options.loadPipeline(needsAudio: true)
+        let prompt = try pipeline.prompts.grid(TaskPrompts.continuation(try pipeline.lmAudio(URL(fileURLWithPath: input))))
+        try TaskRunner(pipeline: pipeline, options: options, audio: audio)
+            .run(prompt: prompt, stops: ["<|endoftext|>", "<|eosp|>", "<|eostm|>"], preset: .default, seed: options.effectiveSeed)
+    }
+}
+
+func resolve(_ path: String, _ base: URL) -> URL {
+    path.hasPrefix("/") ? URL(fileURLWithPath: path) : base.appendingPathComponent(path)
+}

@@ -1,0 +1,108 @@
+import ArgumentParser
+import Foundation
+import MiMoAudio
+
+/// Options every task command shares.
+struct TaskOptions: ParsableArguments {
+    @Option(help: "MiMo-Audio LM checkpoint directory (with tokenizer.json).") var model: String
+    @Option(name: .customLong("audio-tokenizer"), help: "MiMo-Audio-Tokenizer checkpoint directory (audio in or out).")
+    var audioTokenizer: String?
+    @Option(help: "Seed for sampling and for the instruction template draw (default: random).") var seed: UInt64?
+    @Flag(help: "Greedy decoding for text and audio.") var greedy = false
+    @Option(help: "Text sampler temperature (default: the task's preset).") var temperature: Float?
+    @Option(name: .customLong("top-p"), help: "Text sampler top-p.") var topP: Float?
+    @Option(name: .customLong("top-k"), help: "Text sampler top-k.") var topK: Int?
+    @Option(name: .customLong("audio-temperature"), help: "Patch-decoder temperature.") var audioTemperature: Float?
+    @Option(name: .customLong("audio-top-p"), help: "Patch-decoder top-p.") var audioTopP: Float?
+    @Option(name: .customLong("audio-top-k"), help: "Patch-decoder top-k.") var audioTopK: Int?
+    @Option(name: .customLong("min-new-tokens"), help: "Groups before a stop token may end generation.") var minNewTokens = 0
+    @Option(name: .customLong("max-new-tokens"), help: "Maximum groups to generate.") var maxNewTokens = 8192
+    @Option(name: .customLong("template-index"), help: "Pin entry N of the instruction-template list the reference draws from.")
+    var templateIndex: Int?
+    @Flag(help: "Print one JSON object with the result on stdout.") var json = false
+    @Flag(help: "No progress on stderr.") var quiet = false
+    @OptionGroup var runtime: RuntimeOptions
+
+    func validate() throws {
+        guard minNewTokens >= 0 else { throw ValidationError("--min-new-tokens must be ≥ 0") }
+        guard maxNewTokens >= 1 else { throw ValidationError("--max-new-tokens must be ≥ 1") }
+    }
+
+    /// The effective seed: the one given, else a random one (reported in --json).
+    var effectiveSeed: UInt64 { seed ?? UInt64.random(in: 0...UInt64.max) }
+
+    func samplers(_ preset: TaskSamplers) -> (text: SamplerSettings, audio: SamplerSettings) {
+        if greedy { return (.greedy, .greedy) }
+        var (text, audio) = preset.settings
+        if temperature != nil || topP != nil || topK != nil {
+            text.doSample = true
+            text.temperature = temperature ?? text.temperature
+            text.topP = topP ?? text.topP
+            text.topK = topK ?? text.topK
+        }
+        audio.temperature = audioTemperature ?? audio.temperature
+        audio.topP = audioTopP ?? audio.topP
+        audio.topK = audioTopK ?? audio.topK
+        return (text, audio)
+    }
+
+    /// Entry `--template-index` of `list`, else a draw from the seed.
+    func template(from list: [String], seed: UInt64) throws -> String {
+        if let templateIndex {
+            guard list.indices.contains(templateIndex) else {
+                throw ValidationError("--template-index must be in 0..<\(list.count) for this task")
+            }
+            return list[templateIndex]
+        }
+        var rng = SeededGenerator(seed: seed ^ 0x7E3A_11CE)
+        return list[Int.random(in: list.indices, using: &rng)]
+    }
+
+    func loadPipeline(needsAudio: Bool) throws -> Pipeline {
+        if needsAudio && audioTokenizer == nil { throw Pipeline.PipelineError.noAudioTokenizer }
+        let start = DispatchTime.now()
+        let reporter = Reporter(quiet: quiet)
+        reporter.line("loading \(model)\(audioTokenizer.map { " and \($0)" } ?? "")")
+        let pipeline = try Pipeline(model: URL(fileURLWithPath: model), audioTokenizer: audioTokenizer.map { URL(fileURLWithPath: $0) },
+                                    compute: runtime.compute())
+        reporter.line(String(format: "loaded in %.1f s", seconds(since: start)))
+        return pipeline
+    }
+}
+
+/// Where audio output goes.
+struct AudioOutputOptions: ParsableArguments {
+    @Option(name: .shortAndLong, help: "Output WAV file (with --stream, '-' writes raw s16le 24 kHz PCM to stdout).")
+    var output: String?
+    @Option(name: .customLong("sample-format"), help: "s16 or f32.") var sampleFormat: WAVWriter.SampleFormat = .s16
+    @Flag(help: "Write audio while it is generated (the reference's streaming-decode schedule).") var stream = false
+    @Option(name: .customLong("stream-chunk"), help: "Frames per streaming-decode call.") var streamChunk = 20
+
+    func validate() throws {
+        guard streamChunk >= 1 && streamChunk <= 1500 else { throw ValidationError("--stream-chunk must be in 1...1500") }
+        if output == "-" && !stream { throw ValidationError("-o - (raw PCM on stdout) needs --stream") }
+        if output == "-" && sampleFormat == .f32 { throw ValidationError("raw PCM on stdout is 16-bit; drop --sample-format f32") }
+    }
+}
+
+/// Progress on stderr, only when it is a terminal (and not --quiet).
+struct Reporter {
+    let enabled: Bool
+
+    init(quiet: Bool) { enabled = !quiet && isatty(2) == 1 }
+
+    func line(_ message: String) {
+        guard enabled else { return }
+        FileHandle.standardError.write(Data((message + "\n").utf8))
+    }
+
+    func status(_ message: String) {
+        guard enabled else { return }
+        FileHandle.standardError.write(Data(("\r\u{1B}[K" + message).utf8))
+    }
+
+    func warning(_ message: String) {
+        // Warnings are shown even when progress is off.
+        FileHandle.standardError.write(Data(("warning: " + message + "\n").utf8))
+    }
+}

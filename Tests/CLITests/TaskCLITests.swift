@@ -1,0 +1,166 @@
+import Foundation
+import MiMoAudio
+import XCTest
+
+/// Every task command end to end on the tiny fixtures, through the real binary.
+final class TaskCLITests: CLITestCase {
+    var lm: String { Self.fixtures.appendingPathComponent("lm").path }
+    var wav: String { Self.fixtures.appendingPathComponent("test_audio.wav").path }
+    var clip2: String { Self.fixtures.appendingPathComponent("tasks/clip2.wav").path }
+    var golden: SafeTensorsFile { try! SafeTensorsFile(url: Self.fixtures.appendingPathComponent("generation_goldens.safetensors")) }
+
+    func json(_ r: Run, file: StaticString = #filePath, line: UInt = #line) throws -> [String: Any] {
+        XCTAssertEqual(r.status, 0, r.stderr, file: file, line: line)
+        let object = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any], r.stdout, file: file, line: line)
+        for key in ["text", "new_ids", "codes", "stop_reason", "stop_token", "timings"] {
+            XCTAssertNotNil(object[key], "missing \(key)", file: file, line: line)
+        }
+        return object
+    }
+
+    func rows(_ name: String, columns: Int) throws -> [[Int]] {
+        let flat = try golden.int64s(name).map(Int.init)
+        return (0..<9).map { Array(flat[($0 * columns)..<(($0 + 1) * columns)]) }
+    }
+
+    func snr(_ a: [Float], _ b: [Float]) -> Double {
+        var s = 0.0, n = 0.0
+        for (x, y) in zip(a, b) { s += Double(y * y); n += Double((x - y) * (x - y)) }
+        return 10 * log10(s / max(n, 1e-30))
+    }
+
+    /// The reference's greedy ASR generation (template 3) reproduced through `asr`.
+    func testASRReproducesTheGreedyGolden() throws {
+        let r = try run(["asr", "--model", lm, "--audio-tokenizer", tokenizer, wav, "--greedy", "--template-index", "3",
+                         "--min-new-tokens", "4", "--max-new-tokens", "16", "--json"])
+        let j = try json(r)
+        XCTAssertEqual(j["new_ids"] as? [[Int]], try rows("gen_asr.new_ids", columns: 32))
+        XCTAssertEqual(j["stop_reason"] as? String, "stop_token")
+        XCTAssertEqual(j["stop_token"] as? String, "<|im_end|>")
+        XCTAssertEqual((j["codes"] as? [[Int]])?.first?.count, 8, "ASR text channel had two audio patches")
+    }
+
+    /// The reference's greedy TTS generation (English template 1), its waveform, and the same
+    /// audio streamed to a WAV file and to stdout.
+    func testTTSReproducesTheGreedyGoldenAndStreams() throws {
+        let args = ["tts", "--model", lm, "--audio-tokenizer", tokenizer, "Hello from the tiny MiMo fixture.", "--greedy",
+                    "--template-index", "1", "--min-new-tokens", "6", "--max-new-tokens", "16", "--json"]
+        let j = try json(try run(args + ["-o", file("tts.wav"), "--sample-format", "f32"]))
+        XCTAssertEqual(j["new_ids"] as? [[Int]], try rows("gen_tts.new_ids", columns: 28))
+        let reference = try golden.floats("gen_tts.wav")
+        let out = try WAVReader.read(contentsOf: URL(fileURLWithPath: file("tts.wav")))
+        XCTAssertEqual(out.interleavedSamples.count, 960 * 16, "960 samples per frame, 16 frames")
+        XCTAssertGreaterThan(snr(out.interleavedSamples, reference), 60)
+
+        let streamed = try json(try run(args + ["-o", file("stream.wav"), "--stream", "--stream-chunk", "4"]))
+        XCTAssertNotNil(streamed["stream"])
+        let s = try WAVReader.read(contentsOf: URL(fileURLWithPath: file("stream.wav")))
+        XCTAssertEqual(s.format, .signed16)
+        XCTAssertEqual(s.interleavedSamples.count, 960 * 16, "the header was finalised with every sample")
+
+        let raw = try run(["tts", "--model", lm, "--audio-tokenizer", tokenizer, "Hello from the tiny MiMo fixture.", "--greedy",
+                           "--template-index", "1", "--min-new-tokens", "6", "--max-new-tokens", "16", "-o", "-", "--stream"])
+        XCTAssertEqual(raw.status, 0, raw.stderr)
+        XCTAssertEqual(raw.stdout.utf8.count > 0, true)
+    }
+
+    func testRawPCMOnStdoutHasTheExpectedLength() throws {
+        let process = Process()
+        process.executableURL = Bundle.main.bundleURL.appendingPathComponent("mimo-audio")
+        process.arguments = ["tts", "--model", lm, "--audio-tokenizer", tokenizer, "Hello from the tiny MiMo fixture.", "--greedy",
+                             "--template-index", "1", "--min-new-tokens", "6", "--max-new-tokens", "16", "-o", "-", "--stream"]
+        let out = Pipe()
+        process.standardOutput = out
+        process.standardError = Pipe()
+        try process.run()
+        let data = out.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        XCTAssertEqual(process.terminationStatus, 0)
+        XCTAssertEqual(data.count, 2 * 960 * 16, "16-bit mono samples, 960 per frame")
+    }
+
+    func testEveryOtherTaskRunsEndToEnd() throws {
+        let common = ["--model", lm, "--audio-tokenizer", tokenizer, "--seed", "7", "--max-new-tokens", "6", "--json"]
+        // TTS variants.
+        for extra in [["--instruct", "Speak slowly."], ["--instruct", "Speak slowly.", "--voice", clip2], ["--natural"], ["--natural", "--voice", clip2]] {
+            let j = try json(try run(["tts", "Hello there."] + common + extra + ["-o", file("v.wav")]))
+            XCTAssertNotNil(j["text"])
+            XCTAssertEqual(try WAVReader.read(contentsOf: URL(fileURLWithPath: file("v.wav"))).interleavedSamples.count % 960, 0)
+        }
+        let plainWithVoice = try run(["tts", "Hello there."] + common + ["--voice", clip2, "-o", file("p.wav")])
+        XCTAssertTrue(plainWithVoice.stderr.contains("ignores the voice prompt"), plainWithVoice.stderr)
+        // Audio understanding, with and without thinking.
+        _ = try json(try run(["ask", wav, "What is this?"] + common))
+        _ = try json(try run(["ask", wav, "What is this?", "--think"] + common))
+        // Text chat.
+        _ = try json(try run(["text-chat", "Hello!"] + common.filter { $0 != tokenizer && $0 != "--audio-tokenizer" }))
+        // Spoken and speech-to-text dialogue from a conversation file.
+        let conversation = file("conversation.json")
+        try JSONSerialization.data(withJSONObject: [
+            "system": "Be brief.", "voice": clip2,
+            "turns": [["role": "user", "audio": wav], ["role": "assistant", "text": "Hi.", "audio": clip2], ["role": "user", "audio": clip2]],
+        ]).write(to: URL(fileURLWithPath: conversation))
+        _ = try json(try run(["chat", "--conversation", conversation] + common + ["-o", file("c.wav")]))
+        XCTAssertTrue(FileManager.default.fileExists(atPath: file("c.wav")))
+        _ = try json(try run(["chat", "--conversation", conversation, "--text-only", "--think"] + common))
+        // In-context learning and continuation (Base-model tasks; the tiny LM stands in).
+        let examples = file("examples.json")
+        try JSONSerialization.data(withJSONObject: [["input": wav, "output": clip2, "transcript": "Yes."]])
+            .write(to: URL(fileURLWithPath: examples))
+        _ = try json(try run(["icl", "--examples", examples, "--instruction", "Convert the voice.", clip2] + common + ["-o", file("i.wav")]))
+        let cont = try json(try run(["continue", wav, "--seconds", "0.5"] + common + ["-o", file("k.wav")]))
+        XCTAssertLessThanOrEqual(((cont["new_ids"] as? [[Int]])?.first?.count ?? 0) / 4, 4, "0.5 s caps generation at 4 groups")
+    }
+
+    func testInteractiveChatTakesAWAVPathPerTurn() throws {
+        let process = Process()
+        process.executableURL = Bundle.main.bundleURL.appendingPathComponent("mimo-audio")
+        process.arguments = ["chat", "--model", lm, "--audio-tokenizer", tokenizer, "--seed", "3", "--max-new-tokens", "5", "-o", file("turn.wav")]
+        let input = Pipe(), out = Pipe()
+        process.standardInput = input
+        process.standardOutput = out
+        process.standardError = Pipe()
+        try process.run()
+        input.fileHandleForWriting.write(Data("\(wav)\n\(clip2)\n".utf8))
+        try input.fileHandleForWriting.close()
+        _ = out.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        XCTAssertEqual(process.terminationStatus, 0)
+        XCTAssertTrue(FileManager.default.fileExists(atPath: file("turn-1.wav")))
+        XCTAssertTrue(FileManager.default.fileExists(atPath: file("turn-2.wav")))
+    }
+
+    func testTextTokenizerCommands() throws {
+        let enc = try run(["text", "encode", "--model", lm, "Hello from the tiny MiMo fixture.", "--json"])
+        XCTAssertEqual(enc.status, 0, enc.stderr)
+        let j = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(enc.stdout.utf8)) as? [String: Any])
+        XCTAssertEqual(j["ids"] as? [Int], [421, 481, 339, 488, 32, 77, 105, 77, 111, 416, 271, 348, 101, 46])
+        XCTAssertEqual((j["tokens"] as? [String])?.first, "Hello")
+        let dec = try run(["text", "decode", "--model", lm, "961", "117", "115", "273"])
+        XCTAssertEqual(dec.stdout, "<|im_start|>user\n")
+        let bad = try run(["text", "decode", "--model", lm, "99999"])
+        XCTAssertNotEqual(bad.status, 0)
+        XCTAssertTrue(bad.stderr.contains("99999"))
+    }
+
+    func testTaskCommandsRejectBadInput() throws {
+        let cases: [([String], String)] = [
+            (["asr", "--model", lm, wav], "audio-tokenizer"),
+            (["asr", "--model", lm, "--audio-tokenizer", tokenizer, file("missing.wav")], "missing.wav"),
+            (["asr", "--model", lm, "--audio-tokenizer", tokenizer, wav, "--template-index", "22"], "template-index"),
+            (["tts", "--model", lm, "--audio-tokenizer", tokenizer, "Hi"], "-o"),
+            (["tts", "--model", lm, "--audio-tokenizer", tokenizer, "Hi", "-o", "-"], "--stream"),
+            (["tts", "--model", lm, "--audio-tokenizer", tokenizer, "Hi", "-o", file("x.wav"), "--temperature", "0"], "temperature"),
+            (["chat", "--model", lm, "--audio-tokenizer", tokenizer, "--think", "-o", file("x.wav")], "text-only"),
+            (["chat", "--model", lm, "--audio-tokenizer", tokenizer, "--conversation", file("none.json"), "--text-only"], "none.json"),
+            (["icl", "--model", lm, "--audio-tokenizer", tokenizer, "--examples", wav, wav, "-o", file("x.wav")], "examples"),
+            (["continue", "--model", lm, "--audio-tokenizer", tokenizer, wav, "--seconds", "-1", "-o", file("x.wav")], "seconds"),
+        ]
+        for (arguments, expected) in cases {
+            let r = try run(arguments)
+            XCTAssertTrue(r.exited, "\(arguments) crashed: \(r.stderr)")
+            XCTAssertTrue(r.status == 1 || r.status == 64, "\(arguments): status \(r.status): \(r.stderr)")
+            XCTAssertTrue(r.stderr.contains(expected), "\(arguments): stderr lacks '\(expected)': \(r.stderr)")
+        }
+    }
+}

@@ -1,0 +1,148 @@
+import Foundation
+import MiMoAudio
+import TestSupport
+import XCTest
+
+/// Every task prompt the reference builds (tasks/index.json), rebuilt with our recipes and
+/// compared column for column: with the tiny tokenizer, and with the real 151k vocabulary.
+final class PromptParityTests: XCTestCase {
+    struct Task: Decodable {
+        struct Choice: Decodable { let picked: String; let picked_index: Int }
+        let name: String
+        let method: String
+        let kwargs: [String: JSONValue]
+        let random_choice: [Choice]
+        let tensor: String
+    }
+
+    /// A minimal JSON value for the heterogeneous kwargs.
+    enum JSONValue: Decodable {
+        case string(String), bool(Bool), array([JSONValue]), object([String: JSONValue]), null
+        init(from decoder: Decoder) throws {
+            let c = try decoder.singleValueContainer()
+            if c.decodeNil() { self = .null }
+            else if let b = try? c.decode(Bool.self) { self = .bool(b) }
+            else if let s = try? c.decode(String.self) { self = .string(s) }
+            else if let a = try? c.decode([JSONValue].self) { self = .array(a) }
+            else { self = .object(try c.decode([String: JSONValue].self)) }
+        }
+        var string: String? { if case .string(let s) = self { return s } else { return nil } }
+        var bool: Bool? { if case .bool(let b) = self { return b } else { return nil } }
+        var array: [JSONValue] { if case .array(let a) = self { return a } else { return [] } }
+        subscript(_ key: String) -> JSONValue? { if case .object(let o) = self { return o[key] } else { return nil } }
+    }
+
+    static let tasks: [Task] = {
+        struct Index: Decodable { let tasks: [Task] }
+        let data = try! Data(contentsOf: Fixtures.url("tasks/index.json"))
+        return try! JSONDecoder().decode(Index.self, from: data).tasks
+    }()
+
+    /// Prompt building needs the text tokenizer, the LM's config and the codec, not LM weights.
+    struct Builder {
+        let prompts: PromptBuilder
+        let codec: AudioTokenizer
+
+        init(text: String) throws {
+            let config = try LMConfig(contentsOf: Fixtures.url("lm/config.json"))
+            prompts = try PromptBuilder(tokenizer: try TextTokenizer(directory: Fixtures.url(text)), config: config)
+            codec = try Fixtures.tokenizer()
+        }
+
+        func lmAudio(_ url: URL) throws -> LMAudio {
+            try LMAudio(samples: try AudioInput.load(url, sampleRate: 24000), codec: codec, config: prompts.config)
+        }
+    }
+
+    func testAudioInputsArePaddedAsTheReferenceDoes() throws {
+        let builder = try Builder(text: "lm")
+        let g = try Fixtures.goldens("tasks/prompts.safetensors")
+        for (file, name) in [("test_audio.wav", "test_audio"), ("tasks/clip2.wav", "clip2")] {
+            XCTAssertEqual(try builder.lmAudio(Fixtures.url(file)).frames, try g.intRows("audio_tokens.\(name)"), file)
+        }
+    }
+
+    func testEveryTaskPromptWithTheTinyTokenizer() throws {
+        try check(text: "lm", goldens: "tasks/prompts.safetensors")
+    }
+
+    func testEveryTaskPromptWithTheRealVocabulary() throws {
+        try check(text: "text-tokenizer", goldens: "tasks/prompts_real_text_vocab.safetensors")
+    }
+
+    func check(text: String, goldens: String) throws {
+        let pipeline = try Builder(text: text)
+        let g = try Fixtures.goldens(goldens)
+        XCTAssertEqual(Self.tasks.count, 29)
+        var audioCache: [String: LMAudio] = [:]
+        func audio(_ path: String?) throws -> LMAudio {
+            let path = try XCTUnwrap(path)
+            if let cached = audioCache[path] { return cached }
+            let a = try pipeline.lmAudio(Fixtures.url(path))
+            audioCache[path] = a
+            return a
+        }
+        for task in Self.tasks {
+            let k = task.kwargs
+            let picked = task.random_choice.first?.picked
+            let segments: [PromptSegment]
+            switch task.method {
+            case "MimoAudio.get_asr_sft_prompt":
+                segments = TaskPrompts.asr(try audio(k["input"]?.string), template: try XCTUnwrap(picked))
+            case "MimoAudio.get_tts_sft_prompt":
+                let natural = k["read_text_only"]?.bool == false
+                let instruct = k["instruct"]?.string
+                let voice = (instruct != nil || natural) ? try k["prompt_speech"]?.string.map { try audio($0) } : nil
+                segments = TaskPrompts.tts(try XCTUnwrap(k["input"]?.string), template: picked, instruct: instruct, voice: voice, natural: natural)
+            case "MimoAudio.get_audio_understanding_sft_prompt":
+                segments = TaskPrompts.audioUnderstanding(try audio(k["input_speech"]?.string), question: try XCTUnwrap(k["input_text"]?.string),
+                                                          thinking: k["thinking"]?.bool ?? false)
+            case "MimoAudio.get_s2t_dialogue_sft_prompt":
+                segments = TaskPrompts.speechToTextDialogue([.user(try audio(k["input_speech"]?.string))], thinking: k["thinking"]?.bool ?? false)
+            case "MimoAudio.get_s2t_dialogue_sft_multiturn_prompt":
+                let turns: [TaskPrompts.Turn] = try k["message_list"]!.array.map {
+                    $0["role"]?.string == "user" ? .user(try audio($0["content"]?.string)) : .assistantText(try XCTUnwrap($0["content"]?.string))
+                }
+                segments = TaskPrompts.speechToTextDialogue(turns, thinking: k["thinking"]?.bool ?? false)
+            case "MimoAudio.get_spoken_dialogue_sft_prompt":
+                if k["add_history"]?.bool == true {
+                    segments = TaskPrompts.spokenDialogueNextTurn(try audio(k["input_speech"]?.string))
+                } else {
+                    segments = TaskPrompts.spokenDialogue([.user(try audio(k["input_speech"]?.string))], system: k["system_prompt"]?.string,
+                                                          voice: try k["prompt_speech"]?.string.map { try audio($0) })
+                }
+            case "MimoAudio.get_spoken_dialogue_sft_multiturn_prompt":
+                let turns: [TaskPrompts.Turn] = try k["message_list"]!.array.map { m in
+                    if m["role"]?.string == "user" { return .user(try audio(m["content"]?.string)) }
+                    return .assistantSpeech(text: try XCTUnwrap(m["content"]?["text"]?.string), audio: try audio(m["content"]?["audio"]?.string))
+                }
+                segments = TaskPrompts.spokenDialogue(turns, system: k["system_prompt"]?.string, voice: try k["prompt_speech"]?.string.map { try audio($0) })
+            case "MimoAudio.get_text_dialogue_sft_prompt":
+                segments = TaskPrompts.textDialogue([.user(try XCTUnwrap(k["input_text"]?.string))], thinking: k["thinking"]?.bool ?? false)
+            case "MimoAudio.get_text_dialogue_sft_multiturn_prompt":
+                let messages: [TaskPrompts.ChatMessage] = try k["message_list"]!.array.map {
+                    let text = try XCTUnwrap($0["content"]?.string)
+                    return $0["role"]?.string == "user" ? .user(text) : .assistant(text)
+                }
+                segments = TaskPrompts.textDialogue(messages, thinking: k["thinking"]?.bool ?? false)
+            case "MimoAudio.get_in_context_learning_s2s_prompt":
+                let examples = try k["prompt_examples"]!.array.map {
+                    TaskPrompts.Example(input: try audio($0["input_audio"]?.string), output: try audio($0["output_audio"]?.string),
+                                        transcript: try XCTUnwrap($0["output_transcription"]?.string))
+                }
+                segments = TaskPrompts.inContextLearning(instruction: try XCTUnwrap(k["instruction"]?.string), examples: examples,
+                                                         query: try audio(k["audio"]?.string))
+            default:
+                XCTFail("no recipe for \(task.method)")
+                continue
+            }
+            let grid = try pipeline.prompts.grid(segments)
+            XCTAssertEqual(grid.rows, try g.intRows(task.tensor), "\(task.name) (\(text))")
+            // The template the reference drew is entry `picked_index` of the list we expose.
+            if let choice = task.random_choice.first {
+                let list = task.method.contains("asr") ? Templates.asr : Templates.tts(for: k["input"]?.string ?? "")
+                XCTAssertEqual(list[choice.picked_index], choice.picked, task.name)
+            }
+        }
+    }
+}
