@@ -6,7 +6,7 @@ struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Measure speed at the real model sizes with synthesised weights (no download).",
-        subcommands: [Codec.self, LM.self]
+        subcommands: [Codec.self, LM.self, Text.self]
     )
 
     struct Codec: ParsableCommand {
@@ -90,6 +90,54 @@ struct BenchCommand: ParsableCommand {
                          r.decodeStepSeconds.count, r.decodeStepsPerSecond, r.decodeGBPerSecond))
             print(String(format: "| patch decoder, one patch (11 steps), median of %d | %.0f ms |", r.patchSeconds.count, r.patchMilliseconds))
             print(String(format: "| peak RSS | %.1f GB |", r.peakRSSMiB / 1024))
+        }
+    }
+
+    struct Text: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Text tokenizer speed: load time and encoding of ~1 MB of mixed-language text.")
+
+        @Option(help: "Directory holding tokenizer.json.") var model: String
+        @Option(help: "Megabytes of text to encode.") var megabytes: Double = 1
+        @Option(help: "Timed runs (the median is reported).") var runs = 5
+
+        func run() throws {
+            guard megabytes > 0 && megabytes <= 100, (1...100).contains(runs) else {
+                throw ValidationError("--megabytes must be in (0, 100] and --runs in 1...100")
+            }
+            var start = DispatchTime.now()
+            let tokenizer = try TextTokenizer(directory: URL(fileURLWithPath: model))
+            let load = seconds(since: start)
+            let pieces = [
+                "The quick brown fox jumps over the lazy dog, 1234567890 times! ",
+                "今天天气真好，我们一起去公园散步吧。语音合成和识别都很有趣。",
+                "func main() { let x = [1, 2, 3].map { $0 * 2 }; print(x) }\n",
+                "Ça va très bien, merci. Ünïcödé ß ø 😀🎉 — “quotes” and ‘more’.\n",
+                "Привет, как дела? こんにちは世界。안녕하세요.   \t\n",
+            ]
+            // Recurring sentences plus seeded random words, so the per-word cache cannot serve
+            // everything from memory.
+            var rng = SeededGenerator(seed: 42)
+            let letters = Array("abcdefghijklmnopqrstuvwxyz语音合成识别天气éü")
+            var text = ""
+            var i = 0
+            while text.utf8.count < Int(megabytes * 1_000_000) {
+                text += pieces[i % pieces.count]
+                text += String((0..<Int.random(in: 3...9, using: &rng)).map { _ in letters.randomElement(using: &rng)! }) + " "
+                i += 1
+            }
+            var times: [Double] = []
+            var count = 0
+            for _ in 0..<runs {
+                start = DispatchTime.now()
+                count = tokenizer.encode(text).count
+                times.append(seconds(since: start))
+            }
+            let median = times.sorted()[times.count / 2]
+            let mb = Double(text.utf8.count) / 1e6
+            // The first run starts with an empty word cache; later runs reuse it.
+            print(String(format: "tokenizer load: %.2f s; encode %.2f MB (%d tokens): first run %.3f s (%.1f MB/s), median of %d runs %.3f s (%.1f MB/s)",
+                         load, mb, count, times[0], mb / times[0], runs, median, mb / median))
         }
     }
 }
