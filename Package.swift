@@ -47,6 +47,7 @@ let package = Package(
         .target(name: "TestSupport", dependencies: ["MiMoAudio"], path: "Tests/TestSupport"),
         .testTarget(name: "CodecTests", dependencies: ["Codec", "MiMoAudio", "TestSupport"]),
         .testTarget(name: "LMTests", dependencies: ["LM", "MiMoAudio", "TestSupport"]),
+        .testTarget(name: "TextTokenizerTests", dependencies: ["TextTokenizer"]),
         .testTarget(name: "TaskTests", dependencies: ["MiMoAudio", "TestSupport"]),
         .testTarget(name: "CLITests", dependencies: ["mimo-audio", "MiMoAudio"]),
     ]

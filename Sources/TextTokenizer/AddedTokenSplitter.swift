@@ -18,8 +18,7 @@ struct AddedTokenSplitter: Sendable {
     /// Candidates by first byte, longest first so the first hit is the longest match.
     private let buckets: [[Pattern]]
     private let firstBytes: [Bool]
-
-    var isEmpty: Bool { !firstBytes.contains(true) }
+    let isEmpty: Bool
 
     /// `contentFor` gives the string to match for a token (its content, normalized or not).
     init(tokens: [AddedToken], contentFor: (AddedToken) -> String) {
@@ -38,6 +37,7 @@ struct AddedTokenSplitter: Sendable {
         }
         self.buckets = buckets
         self.firstBytes = firstBytes
+        isEmpty = !firstBytes.contains(true)
     }
 
     /// Splits `bytes` (valid UTF-8) into added tokens and the text between them.
@@ -95,6 +95,23 @@ struct AddedTokenSplitter: Sendable {
 /// Character-level helpers on valid UTF-8 buffers, for the few places that need to look at the
 /// characters around an added token.
 enum UTF8Text {
+    /// The scalar value and encoded length at `offset`. The input comes from a Swift String,
+    /// so it is valid UTF-8; the bounds check only keeps a truncated sequence from reading
+    /// past the end.
+    @inline(__always)
+    static func decodeScalar(at offset: Int, in bytes: UnsafeBufferPointer<UInt8>) -> (value: UInt32, length: Int) {
+        let lead = bytes[offset]
+        if lead < 0x80 { return (UInt32(lead), 1) }
+        let length = lead >= 0xF0 ? 4 : lead >= 0xE0 ? 3 : 2
+        var value = UInt32(lead) & (length == 2 ? 0x1F : length == 3 ? 0x0F : 0x07)
+        var consumed = 1
+        while consumed < length, offset + consumed < bytes.count {
+            value = (value << 6) | (UInt32(bytes[offset + consumed]) & 0x3F)
+            consumed += 1
+        }
+        return (value, consumed)
+    }
+
     /// The scalar whose encoding starts at `offset`.
     static func scalar(startingAt offset: Int, in bytes: UnsafeBufferPointer<UInt8>) -> Unicode.Scalar? {
         var iterator = bytes[offset...].makeIterator()

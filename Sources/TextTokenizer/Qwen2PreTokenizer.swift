@@ -4,9 +4,9 @@
 ///
 /// without a regex engine. Every character is covered by some alternative, so matches tile the
 /// text; at each position the alternatives are tried in order and the first that matches wins
-/// (leftmost-first, as in Rust's `regex` crate), with greedy quantifiers backtracking exactly as
-/// a backtracking engine would. Each alternative below is reduced to what that backtracking
-/// yields on character classes.
+/// (leftmost-first, as in Oniguruma, which `tokenizers` uses for Split, and Rust's `regex`),
+/// with greedy quantifiers backtracking as a backtracking engine would. Each alternative below
+/// is reduced to what that backtracking yields on character classes.
 struct Qwen2PreTokenizer {
     /// Appends the byte ranges of the pieces of `bytes` (valid UTF-8) to `pieces`.
     func split(_ bytes: UnsafeBufferPointer<UInt8>, into pieces: inout [Range<Int>]) {
@@ -39,24 +39,10 @@ private struct ClassifiedText {
         offsets.reserveCapacity(bytes.count + 1)
         var index = 0
         while index < bytes.count {
-            let lead = bytes[index]
             offsets.append(index)
-            if lead < 0x80 {
-                classes.append(ScalarClass.of(UInt32(lead)))
-                index += 1
-                continue
-            }
-            // The input comes from a Swift String, so it is valid UTF-8; the bounds checks only
-            // keep a hypothetical truncated sequence from reading past the end.
-            let length = lead >= 0xF0 ? 4 : lead >= 0xE0 ? 3 : 2
-            var value = UInt32(lead) & (length == 2 ? 0x1F : length == 3 ? 0x0F : 0x07)
-            var consumed = 1
-            while consumed < length, index + consumed < bytes.count {
-                value = (value << 6) | (UInt32(bytes[index + consumed]) & 0x3F)
-                consumed += 1
-            }
+            let (value, length) = UTF8Text.decodeScalar(at: index, in: bytes)
             classes.append(ScalarClass.of(value))
-            index += consumed
+            index += length
         }
         offsets.append(bytes.count)
     }
@@ -120,7 +106,8 @@ private struct Scanner {
     }
 
     /// Matches an ASCII apostrophe followed case-insensitively by s, t, re, ve, m, ll or d.
-    /// Case folding is Unicode's, as in Rust's `regex`: `s` also matches U+017F LONG S.
+    /// Case folding is Unicode's: `s` also matches U+017F LONG S (confirmed against
+    /// `tokenizers`); no other character folds onto these letters.
     private func contractionEnd(at start: Int) -> Int? {
         guard bytes[offsets[start]] == 0x27, start + 1 < count else { return nil }
         let first = folded(start + 1)
@@ -140,8 +127,8 @@ private struct Scanner {
     private func folded(_ index: Int) -> UInt8 {
         let offset = offsets[index]
         let byte = bytes[offset]
-        // Setting bit 5 lowercases ASCII letters; non-letters never land on a letter this way
-        // except their own case partner, so this is exact for the letters compared against.
+        // Setting bit 5 lowercases an ASCII letter, and the only bytes it maps onto a
+        // lowercase letter are that letter's two cases.
         if byte < 0x80 { return byte | 0x20 }
         // U+017F LONG S is C5 BF in UTF-8.
         if byte == 0xC5, offset + 1 < bytes.count, bytes[offset + 1] == 0xBF { return UInt8(ascii: "s") }

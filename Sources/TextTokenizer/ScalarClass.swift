@@ -35,6 +35,8 @@ enum ScalarClass {
     private static func computeClass(_ scalar: Unicode.Scalar) -> UInt8 {
         if scalar == "\r" || scalar == "\n" { return lineBreak }
         if isRegexWhitespace(scalar.value) { return space }
+        // Characters newer than the regex engine's tables are unassigned to it.
+        if UnicodeVersionCutoff.isNewer(scalar, than: UnicodeVersionCutoff.preTokenizer) { return other }
         switch scalar.properties.generalCategory {
         case .uppercaseLetter, .lowercaseLetter, .titlecaseLetter, .modifierLetter, .otherLetter:
             return letter
@@ -45,8 +47,8 @@ enum ScalarClass {
         }
     }
 
-    /// Unicode's White_Space property, which is what Rust's `regex` crate (and so Hugging Face)
-    /// means by `\s`. Spelled out because the set is tiny and has been stable since Unicode 6.3.
+    /// Unicode's White_Space property, which is what the regex engines behind Hugging Face
+    /// mean by `\s`. Spelled out because the set is tiny and has been stable since Unicode 6.3.
     static func isRegexWhitespace(_ value: UInt32) -> Bool {
         switch value {
         case 0x09...0x0D, 0x20, 0x85, 0xA0, 0x1680, 0x2000...0x200A, 0x2028, 0x2029, 0x202F, 0x205F, 0x3000:

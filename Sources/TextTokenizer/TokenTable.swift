@@ -23,7 +23,8 @@ struct TokenTable: Sendable {
         for id in vocabulary.values { maxID = max(maxID, id) }
         for token in addedTokens { maxID = max(maxID, token.id) }
         let entryCount = vocabulary.count + addedTokens.count
-        guard maxID < entryCount * Self.sparsityFactor + Self.sparsitySlack else {
+        // Ids must also fit the Int32 symbols BPE works with.
+        guard maxID < entryCount * Self.sparsityFactor + Self.sparsitySlack, maxID <= Int(Int32.max) else {
             throw TextTokenizerError.invalidField(
                 source: source, field: "model.vocab",
                 reason: "ids are too sparse: largest id \(maxID) for \(entryCount) tokens")
