@@ -41,7 +41,7 @@ public final class MiMoAudioLM: Sendable {
         let hidden = c.backbone.hidden
         embedTokens = try w.weight("model.embed_tokens.weight", shape: [c.vocabSize, hidden])
         backbone = try Qwen2Stack(w, prefix: "model", shape: c.backbone)
-        lmHead = c.tieWordEmbeddings ? embedTokens : try w.weight("lm_head.weight", shape: [c.vocabSize, hidden])
+        lmHead = c.tieWordEmbeddings ? embedTokens : try w.linearWeight("lm_head.weight", shape: [c.vocabSize, hidden])
         patchEncoder = try Qwen2Stack(w, prefix: "input_local_transformer", shape: c.patchEncoder)
         speechEmbeddings = try (0..<c.audioChannels).map {
             try w.weight("speech_embeddings.\($0).weight", shape: [c.speechVocabSizes[$0], c.patchEncoder.hidden]).toMatrix()
@@ -60,16 +60,20 @@ public final class MiMoAudioLM: Sendable {
 
     /// Loads `config.json`, the safetensors weights (memory-mapped, in their stored dtype) and
     /// the special tokens of `tokenizer.json` from an LM checkpoint directory.
-    public convenience init(directory: URL, compute: Compute) throws {
+    /// `quantize` converts the linear layers to a block-quantized format while loading.
+    public convenience init(directory: URL, compute: Compute, quantize: WeightFormat? = nil) throws {
         let config = try LMConfig(contentsOf: directory.appendingPathComponent("config.json"))
-        try self.init(config: config, directory: directory, specialTokens: try SpecialTokens(directory: directory), compute: compute)
+        try self.init(config: config, directory: directory, specialTokens: try SpecialTokens(directory: directory),
+                      compute: compute, quantize: quantize)
     }
 
     /// Loads the weights of `directory` (memory-mapped) for an already decoded config.
-    public convenience init(config: LMConfig, directory: URL, specialTokens: SpecialTokens, compute: Compute) throws {
-        let weights = UsageTrackingSource(try Checkpoint(directory: directory))
+    public convenience init(config: LMConfig, directory: URL, specialTokens: SpecialTokens, compute: Compute,
+                            quantize: WeightFormat? = nil) throws {
+        let tracked = UsageTrackingSource(try Checkpoint(directory: directory))
+        let weights: any WeightSource & Sendable = quantize.map { QuantizingSource(tracked, format: $0, compute: compute) } ?? tracked
         try self.init(config: config, weights: weights, specialTokens: specialTokens, compute: compute)
-        weights.logUnused(Logger(label: "mimo-audio.lm"), model: "MiMo-Audio LM")
+        tracked.logUnused(Logger(label: "mimo-audio.lm"), model: "MiMo-Audio LM")
     }
 
     public func makeBackboneCache() -> KVCache { backbone.makeCache() }

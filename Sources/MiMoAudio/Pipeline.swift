@@ -8,10 +8,10 @@ public final class Pipeline: Sendable {
     public let prompts: PromptBuilder
     public let codec: AudioTokenizer?
 
-    public init(model: URL, audioTokenizer: URL?, compute: Compute) throws {
+    public init(model: URL, audioTokenizer: URL?, compute: Compute, quantize: WeightFormat? = nil) throws {
         textTokenizer = try TextTokenizer(directory: model)
         lm = try MiMoAudioLM(config: try LMConfig(contentsOf: model.appendingPathComponent("config.json")),
-                             directory: model, specialTokens: textTokenizer.specialTokens, compute: compute)
+                             directory: model, specialTokens: textTokenizer.specialTokens, compute: compute, quantize: quantize)
         prompts = try PromptBuilder(tokenizer: textTokenizer, config: lm.config)
         codec = try audioTokenizer.map { try AudioTokenizer(directory: $0, compute: compute) }
     }

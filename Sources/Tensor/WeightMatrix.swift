@@ -21,53 +21,109 @@ public final class OwnedBuffer: WeightOwner, @unchecked Sendable {
     deinit { pointer.deallocate() }
 }
 
-/// A 2-D weight `[rows, cols]` kept in its stored dtype (f32, bf16 or f16). Layers never know
-/// how it is stored: they call `project`/`multiply`, which widen bf16/f16 a block of rows at a
-/// time into a small scratch buffer, so a bf16 model never exists as an f32 copy.
+/// How a weight's elements are stored.
+public enum WeightFormat: String, Sendable, CaseIterable {
+    case f32, bf16, f16
+    /// 32-weight blocks: f16 scale + 32 int8 (8.5 bits per weight).
+    case q8_0
+    /// 32-weight blocks: f16 scale + 16 bytes of 4-bit values (4.5 bits per weight).
+    case q4_0
+
+    public init?(_ dtype: DType) {
+        switch dtype {
+        case .f32: self = .f32
+        case .bf16: self = .bf16
+        case .f16: self = .f16
+        default: return nil
+        }
+    }
+
+    public var isQuantized: Bool { self == .q8_0 || self == .q4_0 }
+
+    /// Bytes of one row of `cols` weights (`cols` a multiple of 32 when quantized).
+    public func rowBytes(cols: Int) -> Int {
+        switch self {
+        case .f32: return cols * 4
+        case .bf16, .f16: return cols * 2
+        case .q8_0: return cols / Int(MK_QBLOCK) * Int(MK_Q8_BLOCK_BYTES)
+        case .q4_0: return cols / Int(MK_QBLOCK) * Int(MK_Q4_BLOCK_BYTES)
+        }
+    }
+
+    /// Alignment the kernels need for the base address.
+    var alignment: Int {
+        switch self {
+        case .f32: return 4
+        case .bf16, .f16: return 2
+        case .q8_0, .q4_0: return 1
+        }
+    }
+}
+
+/// A 2-D weight `[rows, cols]` kept in its stored format (f32, bf16, f16, or block-quantized).
+/// Layers never know how it is stored: they call `project`/`multiply`, which read bf16 and
+/// quantized weights directly in small-batch kernels (decode steps) or widen a block of rows
+/// at a time into a small scratch buffer for a GEMM, so no model ever exists as an f32 copy.
 public struct WeightMatrix: @unchecked Sendable {
     public let rows: Int
     public let cols: Int
-    public let dtype: DType
+    public let format: WeightFormat
     public let base: UnsafeRawPointer
     public let owner: WeightOwner
 
-    /// `base` must be aligned to the dtype's size (loaders realign misaligned tensors).
-    public init(rows: Int, cols: Int, dtype: DType, base: UnsafeRawPointer, owner: WeightOwner) {
-        precondition(dtype == .f32 || dtype == .bf16 || dtype == .f16, "unsupported weight dtype \(dtype)")
-        precondition(Int(bitPattern: base) % dtype.byteSize == 0, "misaligned weight")
+    /// `base` must be aligned to the element size (loaders realign misaligned tensors).
+    public init(rows: Int, cols: Int, format: WeightFormat, base: UnsafeRawPointer, owner: WeightOwner) {
+        precondition(!format.isQuantized || cols % Int(MK_QBLOCK) == 0, "quantized rows must be whole blocks")
+        precondition(Int(bitPattern: base) % format.alignment == 0, "misaligned weight")
         self.rows = rows
         self.cols = cols
-        self.dtype = dtype
+        self.format = format
         self.base = base
         self.owner = owner
+    }
+
+    public init(rows: Int, cols: Int, dtype: DType, base: UnsafeRawPointer, owner: WeightOwner) {
+        guard let format = WeightFormat(dtype) else { preconditionFailure("unsupported weight dtype \(dtype)") }
+        self.init(rows: rows, cols: cols, format: format, base: base, owner: owner)
     }
 
     public init(_ matrix: Matrix) {
         let buffer = OwnedBuffer(byteCount: matrix.data.count * 4)
         matrix.data.withUnsafeBytes { buffer.pointer.copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
-        self.init(rows: matrix.rows, cols: matrix.cols, dtype: .f32, base: UnsafeRawPointer(buffer.pointer), owner: buffer)
+        self.init(rows: matrix.rows, cols: matrix.cols, format: .f32, base: UnsafeRawPointer(buffer.pointer), owner: buffer)
     }
 
-    /// The same bytes viewed with another 2-D shape (e.g. a conv kernel `[out, in, k]` as `[out, in·k]`).
-    public func reshaped(rows: Int, cols: Int) -> WeightMatrix {
-        precondition(rows * cols == self.rows * self.cols)
-        return WeightMatrix(rows: rows, cols: cols, dtype: dtype, base: base, owner: owner)
-    }
+    public var byteCount: Int { rows * format.rowBytes(cols: cols) }
 
     /// Widens rows `range` to f32 into `dst` (`range.count · cols` floats).
     public func widenRows(_ range: Range<Int>, into dst: UnsafeMutablePointer<Float>) {
-        let offset = range.lowerBound * cols
         let n = range.count * cols
-        switch dtype {
-        case .f32:
-            dst.update(from: base.assumingMemoryBound(to: Float.self) + offset, count: n)
-        case .bf16:
-            mk_bf16_to_f32(base.assumingMemoryBound(to: UInt16.self) + offset, dst, n)
-        case .f16:
-            mk_f16_to_f32(base.assumingMemoryBound(to: UInt16.self) + offset, dst, n)
-        default:
-            fatalError("unreachable: dtype checked at init")
+        let row = base + range.lowerBound * format.rowBytes(cols: cols)
+        switch format {
+        case .f32: dst.update(from: row.assumingMemoryBound(to: Float.self), count: n)
+        case .bf16: mk_bf16_to_f32(row.assumingMemoryBound(to: UInt16.self), dst, n)
+        case .f16: mk_f16_to_f32(row.assumingMemoryBound(to: UInt16.self), dst, n)
+        case .q8_0: mk_dequantize_q8_0(row.assumingMemoryBound(to: UInt8.self), n, dst)
+        case .q4_0: mk_dequantize_q4_0(row.assumingMemoryBound(to: UInt8.self), n, dst)
         }
+    }
+
+    /// This weight block-quantized (rows converted in parallel). `cols` must be a multiple of 32.
+    public func quantized(_ target: WeightFormat, compute: Compute) -> WeightMatrix {
+        precondition(target.isQuantized && cols % Int(MK_QBLOCK) == 0)
+        let rowBytes = target.rowBytes(cols: cols)
+        let buffer = OwnedBuffer(byteCount: rows * rowBytes)
+        let out = buffer.pointer.assumingMemoryBound(to: UInt8.self)
+        compute.parallelFor(rows, minChunk: 16) { range in
+            let scratch = UnsafeMutablePointer<Float>.allocate(capacity: cols)
+            defer { scratch.deallocate() }
+            for r in range {
+                widenRows(r..<(r + 1), into: scratch)
+                if target == .q8_0 { mk_quantize_q8_0(scratch, cols, out + r * rowBytes) }
+                else { mk_quantize_q4_0(scratch, cols, out + r * rowBytes) }
+            }
+        }
+        return WeightMatrix(rows: rows, cols: cols, format: target, base: UnsafeRawPointer(buffer.pointer), owner: buffer)
     }
 
     /// The whole weight as an f32 matrix (for small tensors such as codebooks and norms).
@@ -77,7 +133,7 @@ public struct WeightMatrix: @unchecked Sendable {
         return m
     }
 
-    /// Up to this many input rows, bf16 weights are read directly by a matrix-vector kernel
+    /// Up to this many input rows, bf16 and quantized weights are read directly by a small-batch kernel
     /// instead of being widened for a GEMM.
     static let smallBatch = 8
 
@@ -101,20 +157,24 @@ public struct WeightMatrix: @unchecked Sendable {
         }
         x.data.withUnsafeBufferPointer { px in
             y.data.withUnsafeMutableBufferPointer { py in
-                if dtype == .f32 {
+                if format == .f32 {
                     BLAS.sgemm(transA: false, transB: true, m: x.rows, n: rows, k: cols,
                                a: px.baseAddress!, lda: cols, b: base.assumingMemoryBound(to: Float.self), ldb: cols,
                                beta: beta, c: py.baseAddress!, ldc: rows)
                     return
                 }
-                if dtype == .bf16 && x.rows <= Self.smallBatch {
-                    // Decode steps: a memory-bound pass over the bf16 weight, split by rows.
+                if format != .f16 && x.rows <= Self.smallBatch {
+                    // Decode steps: a memory-bound pass over the stored weight, split by rows.
                     let y = UnsafeMutablePointer<Float>.allocate(capacity: x.rows * rows)
                     defer { y.deallocate() }
-                    let w = base.assumingMemoryBound(to: UInt16.self)
-                    let (xp, m, k, n) = (px.baseAddress!, x.rows, cols, rows)
+                    let (xp, m, k, n, format, base) = (px.baseAddress!, x.rows, cols, rows, format, base)
                     compute.parallelFor(rows, minChunk: 64) { r in
-                        mk_gemm_bf16_small(xp, m, k, w, r.lowerBound, r.upperBound, y, n)
+                        switch format {
+                        case .bf16: mk_gemm_bf16_small(xp, m, k, base.assumingMemoryBound(to: UInt16.self), r.lowerBound, r.upperBound, y, n)
+                        case .q8_0: mk_gemm_q8_small(xp, m, k, base.assumingMemoryBound(to: UInt8.self), r.lowerBound, r.upperBound, y, n)
+                        case .q4_0: mk_gemm_q4_small(xp, m, k, base.assumingMemoryBound(to: UInt8.self), r.lowerBound, r.upperBound, y, n)
+                        case .f32, .f16: fatalError("unreachable")
+                        }
                     }
                     for i in 0..<(m * n) { py[i] = beta * py[i] + y[i] }
                     return
@@ -141,7 +201,7 @@ public struct WeightMatrix: @unchecked Sendable {
         guard x.rows > 0 else { return y }
         x.data.withUnsafeBufferPointer { px in
             y.data.withUnsafeMutableBufferPointer { py in
-                if dtype == .f32 {
+                if format == .f32 {
                     BLAS.sgemm(transA: false, transB: false, m: x.rows, n: cols, k: rows,
                                a: px.baseAddress!, lda: rows, b: base.assumingMemoryBound(to: Float.self), ldb: cols,
                                c: py.baseAddress!, ldc: cols)

@@ -29,7 +29,8 @@ public struct SpecialTokens: Sendable, Equatable {
     }
 
     /// Reads only `added_tokens` from `directory/tokenizer.json`, for callers that need special
-    /// ids without paying for the full vocabulary.
+    /// ids without paying for the full vocabulary. Takes the ids as written; for files where
+    /// Hugging Face would assign different ones, `TextTokenizer.specialTokens` has the real ids.
     public init(directory: URL) throws {
         let url = directory.appendingPathComponent("tokenizer.json")
         let data: Data

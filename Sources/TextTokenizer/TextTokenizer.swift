@@ -10,7 +10,7 @@ import Foundation
 /// Immutable after loading apart from an internal, lock-protected word cache, so one instance
 /// can be shared across threads.
 public final class TextTokenizer: Sendable {
-    /// Every added token, by content.
+    /// Every added token (special or not) by content, with the ids Hugging Face assigns.
     public let specialTokens: SpecialTokens
     /// Largest id of any token plus one.
     public let vocabularySize: Int

@@ -26,6 +26,23 @@ void mk_softmax_f32(float *x, size_t n, float scale);
 void mk_gemm_bf16_small(const float *x, size_t m, size_t k, const uint16_t *w, size_t r0, size_t r1,
                         float *y, size_t ldy);
 
+/// Block-quantized weights (32 weights per block, row-major blocks, `k` a multiple of 32):
+/// q8_0 blocks are an f16 scale then 32 int8 (34 bytes, 8.5 bits per weight); q4_0 blocks are an
+/// f16 scale then 16 bytes of nibbles, byte j holding weights j (low) and j + 16 (high), each
+/// stored + 8 (18 bytes, 4.5 bits per weight). Weight = scale · q.
+#define MK_QBLOCK 32
+#define MK_Q8_BLOCK_BYTES 34
+#define MK_Q4_BLOCK_BYTES 18
+
+void mk_quantize_q8_0(const float *src, size_t n, uint8_t *dst);
+void mk_quantize_q4_0(const float *src, size_t n, uint8_t *dst);
+void mk_dequantize_q8_0(const uint8_t *src, size_t n, float *dst);
+void mk_dequantize_q4_0(const uint8_t *src, size_t n, float *dst);
+
+/// As mk_gemm_bf16_small, for q8_0 / q4_0 weights (rows of k / 32 blocks).
+void mk_gemm_q8_small(const float *x, size_t m, size_t k, const uint8_t *w, size_t r0, size_t r1, float *y, size_t ldy);
+void mk_gemm_q4_small(const float *x, size_t m, size_t k, const uint8_t *w, size_t r0, size_t r1, float *y, size_t ldy);
+
 /// Widen bfloat16 / IEEE half to float32.
 void mk_bf16_to_f32(const uint16_t *src, float *dst, size_t n);
 void mk_f16_to_f32(const uint16_t *src, float *dst, size_t n);

@@ -1,0 +1,178 @@
+#include "ckernels.h"
+#include <math.h>
+#include <string.h>
+
+#if defined(__x86_64__) && defined(__clang__) && defined(__linux__)
+#define MK_MULTIVERSION __attribute__((target_clones("avx512f", "avx2,fma", "default")))
+#else
+#define MK_MULTIVERSION
+#endif
+
+#define MK_MAX_ROWS 8
+
+static inline float mk_h2f(uint16_t h) {
+    uint32_t sign = (uint32_t)(h & 0x8000) << 16;
+    uint32_t exp = (h >> 10) & 0x1f, man = h & 0x3ff, bits;
+    if (exp == 0x1f) bits = sign | 0x7f800000u | (man << 13);
+    else if (exp == 0) { float v = (float)man * 5.9604644775390625e-8f; return sign ? -v : v; }
+    else bits = sign | ((exp + 112) << 23) | (man << 13);
+    float f;
+    memcpy(&f, &bits, 4);
+    return f;
+}
+
+// Round to nearest even; scales are positive and finite, so no NaN/inf handling is needed
+// beyond saturating to the largest half.
+static inline uint16_t mk_f2h(float f) {
+    uint32_t x;
+    memcpy(&x, &f, 4);
+    uint32_t sign = (x >> 16) & 0x8000;
+    float a = fabsf(f);
+    if (a >= 65504.0f) return (uint16_t)(sign | 0x7bff);
+    if (a < 6.103515625e-05f) {
+        // Subnormal half: value = m · 2^-24.
+        uint32_t m = (uint32_t)lrintf(a * 16777216.0f);
+        return (uint16_t)(sign | m);
+    }
+    uint32_t u;
+    memcpy(&u, &a, 4);
+    uint32_t exp = ((u >> 23) & 0xff) - 112;
+    uint32_t man = u & 0x7fffff;
+    uint32_t h = (exp << 10) | (man >> 13);
+    uint32_t rest = man & 0x1fff;
+    if (rest > 0x1000 || (rest == 0x1000 && (h & 1))) h++;
+    return (uint16_t)(sign | h);
+}
+
+static inline float mk_scale_of(const float *x, float qmax) {
+    float amax = 0.0f;
+    for (int j = 0; j < MK_QBLOCK; j++) amax = fmaxf(amax, fabsf(x[j]));
+    return amax / qmax;
+}
+
+void mk_quantize_q8_0(const float *src, size_t n, uint8_t *dst) {
+    for (size_t b = 0; b < n / MK_QBLOCK; b++) {
+        const float *x = src + b * MK_QBLOCK;
+        uint8_t *out = dst + b * MK_Q8_BLOCK_BYTES;
+        uint16_t hd = mk_f2h(mk_scale_of(x, 127.0f));
+        float d = mk_h2f(hd);   // quantize against the scale that will be stored
+        float inv = d > 0 ? 1.0f / d : 0.0f;
+        memcpy(out, &hd, 2);
+        for (int j = 0; j < MK_QBLOCK; j++) {
+            long q = lrintf(x[j] * inv);
+            if (q > 127) q = 127;
+            if (q < -127) q = -127;
+            out[2 + j] = (uint8_t)(int8_t)q;
+        }
+    }
+}
+
+void mk_quantize_q4_0(const float *src, size_t n, uint8_t *dst) {
+    for (size_t b = 0; b < n / MK_QBLOCK; b++) {
+        const float *x = src + b * MK_QBLOCK;
+        uint8_t *out = dst + b * MK_Q4_BLOCK_BYTES;
+        // Symmetric: the block's largest magnitude maps to ±7 (-8 is never produced).
+        uint16_t hd = mk_f2h(mk_scale_of(x, 7.0f));
+        float d = mk_h2f(hd);
+        float inv = d > 0 ? 1.0f / d : 0.0f;
+        memcpy(out, &hd, 2);
+        for (int j = 0; j < MK_QBLOCK / 2; j++) {
+            long lo = lrintf(x[j] * inv), hi = lrintf(x[j + 16] * inv);
+            if (lo > 7) lo = 7;
+            if (lo < -7) lo = -7;
+            if (hi > 7) hi = 7;
+            if (hi < -7) hi = -7;
+            out[2 + j] = (uint8_t)((lo + 8) | ((hi + 8) << 4));
+        }
+    }
+}
+
+MK_MULTIVERSION
+void mk_dequantize_q8_0(const uint8_t *src, size_t n, float *dst) {
+    for (size_t b = 0; b < n / MK_QBLOCK; b++) {
+        const uint8_t *in = src + b * MK_Q8_BLOCK_BYTES;
+        uint16_t hd;
+        memcpy(&hd, in, 2);
+        float d = mk_h2f(hd);
+        const int8_t *q = (const int8_t *)(in + 2);
+        for (int j = 0; j < MK_QBLOCK; j++) dst[b * MK_QBLOCK + j] = d * (float)q[j];
+    }
+}
+
+MK_MULTIVERSION
+void mk_dequantize_q4_0(const uint8_t *src, size_t n, float *dst) {
+    for (size_t b = 0; b < n / MK_QBLOCK; b++) {
+        const uint8_t *in = src + b * MK_Q4_BLOCK_BYTES;
+        uint16_t hd;
+        memcpy(&hd, in, 2);
+        float d = mk_h2f(hd);
+        for (int j = 0; j < MK_QBLOCK / 2; j++) {
+            dst[b * MK_QBLOCK + j] = d * (float)((int)(in[2 + j] & 0x0f) - 8);
+            dst[b * MK_QBLOCK + j + 16] = d * (float)((int)(in[2 + j] >> 4) - 8);
+        }
+    }
+}
+
+// Per block: 32 products into 16 lanes, then one scaled add per row of x. The weight block is
+// decoded once for all rows of x.
+MK_MULTIVERSION
+void mk_gemm_q8_small(const float *x, size_t m, size_t k, const uint8_t *w, size_t r0, size_t r1, float *y, size_t ldy) {
+    if (m > MK_MAX_ROWS) m = MK_MAX_ROWS;
+    size_t blocks = k / MK_QBLOCK;
+    for (size_t r = r0; r < r1; r++) {
+        const uint8_t *wr = w + r * blocks * MK_Q8_BLOCK_BYTES;
+        float acc[MK_MAX_ROWS][16];
+        for (size_t i = 0; i < m; i++)
+            for (int j = 0; j < 16; j++) acc[i][j] = 0.0f;
+        for (size_t b = 0; b < blocks; b++) {
+            const uint8_t *blk = wr + b * MK_Q8_BLOCK_BYTES;
+            uint16_t hd;
+            memcpy(&hd, blk, 2);
+            float d = mk_h2f(hd);
+            const int8_t *q = (const int8_t *)(blk + 2);
+            float wa[16], wb[16];
+            for (int j = 0; j < 16; j++) { wa[j] = (float)q[j]; wb[j] = (float)q[j + 16]; }
+            for (size_t i = 0; i < m; i++) {
+                const float *xi = x + i * k + b * MK_QBLOCK;
+                for (int j = 0; j < 16; j++) acc[i][j] += d * (xi[j] * wa[j] + xi[j + 16] * wb[j]);
+            }
+        }
+        for (size_t i = 0; i < m; i++) {
+            float s = 0.0f;
+            for (int j = 0; j < 16; j++) s += acc[i][j];
+            y[i * ldy + r] = s;
+        }
+    }
+}
+
+MK_MULTIVERSION
+void mk_gemm_q4_small(const float *x, size_t m, size_t k, const uint8_t *w, size_t r0, size_t r1, float *y, size_t ldy) {
+    if (m > MK_MAX_ROWS) m = MK_MAX_ROWS;
+    size_t blocks = k / MK_QBLOCK;
+    for (size_t r = r0; r < r1; r++) {
+        const uint8_t *wr = w + r * blocks * MK_Q4_BLOCK_BYTES;
+        float acc[MK_MAX_ROWS][16];
+        for (size_t i = 0; i < m; i++)
+            for (int j = 0; j < 16; j++) acc[i][j] = 0.0f;
+        for (size_t b = 0; b < blocks; b++) {
+            const uint8_t *blk = wr + b * MK_Q4_BLOCK_BYTES;
+            uint16_t hd;
+            memcpy(&hd, blk, 2);
+            float d = mk_h2f(hd);
+            float wa[16], wb[16];
+            for (int j = 0; j < 16; j++) {
+                wa[j] = (float)((int)(blk[2 + j] & 0x0f) - 8);
+                wb[j] = (float)((int)(blk[2 + j] >> 4) - 8);
+            }
+            for (size_t i = 0; i < m; i++) {
+                const float *xi = x + i * k + b * MK_QBLOCK;
+                for (int j = 0; j < 16; j++) acc[i][j] += d * (xi[j] * wa[j] + xi[j + 16] * wb[j]);
+            }
+        }
+        for (size_t i = 0; i < m; i++) {
+            float s = 0.0f;
+            for (int j = 0; j < 16; j++) s += acc[i][j];
+            y[i * ldy + r] = s;
+        }
+    }
+}

@@ -1,0 +1,85 @@
+import Foundation
+import Tensor
+
+/// Block-quantized checkpoints. A converted safetensors file stores each quantized weight as a
+/// `U8` tensor `[rows, rowBytes]` (the blocks, exactly as the kernels read them) and names its
+/// format and column count in the header metadata, so it loads by memory-mapping alone.
+public enum Quantization {
+    /// Header metadata key holding the format of `tensor` ("q8_0:4096" = q8_0, 4096 columns).
+    public static func metadataKey(_ tensor: String) -> String { "mimo_audio.quant." + tensor }
+
+    public static func metadataValue(format: WeightFormat, cols: Int) -> String { "\(format.rawValue):\(cols)" }
+
+    static func parse(_ value: String) -> (WeightFormat, Int)? {
+        let parts = value.split(separator: ":")
+        guard parts.count == 2, let format = WeightFormat(rawValue: String(parts[0])), format.isQuantized,
+              let cols = Int(parts[1]), cols > 0, cols % 32 == 0 else { return nil }
+        return (format, cols)
+    }
+}
+
+public enum QuantizationError: Error, CustomStringConvertible, Equatable {
+    case unsupportedFormat(String)
+    case invalidMetadata(tensor: String, value: String)
+    case shapeMismatch(tensor: String, expected: [Int], stored: String)
+
+    public var description: String {
+        switch self {
+        case .unsupportedFormat(let f): return "unknown weight format '\(f)' (expected q8 or q4)"
+        case let .invalidMetadata(tensor, value): return "tensor '\(tensor)' has invalid quantization metadata '\(value)'"
+        case let .shapeMismatch(tensor, expected, stored):
+            return "quantized tensor '\(tensor)' holds \(stored), expected shape \(expected)"
+        }
+    }
+}
+
+extension WeightFormat {
+    /// `q8` / `q4` as the command line spells them.
+    public init(quantizationName name: String) throws {
+        switch name.lowercased() {
+        case "q8", "q8_0": self = .q8_0
+        case "q4", "q4_0": self = .q4_0
+        default: throw QuantizationError.unsupportedFormat(name)
+        }
+    }
+}
+
+/// Quantizes the linear-layer weights of another source as the model binds them (`--quantize`),
+/// and remembers them so `convert` can write them out. Other tensors (embeddings, norms,
+/// convolutions) pass through in their stored dtype.
+public final class QuantizingSource: WeightSource, @unchecked Sendable {
+    public let base: any WeightSource & Sendable
+    public let format: WeightFormat
+    let compute: Compute
+    private let lock = NSLock()
+    private var converted: [String: WeightMatrix] = [:]
+
+    public init(_ base: any WeightSource & Sendable, format: WeightFormat, compute: Compute) {
+        precondition(format.isQuantized)
+        self.base = base
+        self.format = format
+        self.compute = compute
+    }
+
+    public func weight(_ name: String, shape: [Int]) throws -> WeightMatrix {
+        try base.weight(name, shape: shape)
+    }
+
+    public func linearWeight(_ name: String, shape: [Int]) throws -> WeightMatrix {
+        let w = try base.linearWeight(name, shape: shape)
+        // Already quantized (a converted checkpoint), or rows that are not whole blocks: keep.
+        guard !w.format.isQuantized, w.cols % 32 == 0 else { return w }
+        let q = w.quantized(format, compute: compute)
+        lock.lock()
+        converted[name] = q
+        lock.unlock()
+        return q
+    }
+
+    /// The weights converted so far, by checkpoint name.
+    public var quantizedWeights: [String: WeightMatrix] {
+        lock.lock()
+        defer { lock.unlock() }
+        return converted
+    }
+}
