@@ -42,13 +42,16 @@ public struct LMBenchmark {
         try LMConfig(reader: ConfigReader(data: Data(releasedConfigJSON.utf8), source: "released LM config"))
     }
 
-    public static func run(promptTokens: Int, decodeSteps: Int, patches: Int, dtype: DType, compute: Compute,
+    /// `format`: f32 or bf16 synthesised as such; q8_0 / q4_0 synthesised in bf16 and quantized
+    /// layer by layer as they are bound (embeddings stay bf16).
+    public static func run(promptTokens: Int, decodeSteps: Int, patches: Int, format: WeightFormat, compute: Compute,
                            log: (String) -> Void) throws -> Result {
         let config = try releasedConfig()
         var start = DispatchTime.now()
-        log("synthesising MiMo-Audio-7B (\(dtype.rawValue) random weights, ≈ \(8 * dtype.byteSize) GB)")
-        let model = try MiMoAudioLM(config: config, weights: RandomWeights(dtype: dtype), specialTokens: releasedSpecialTokens,
-                                    compute: compute)
+        log("synthesising MiMo-Audio-7B (\(format.rawValue) random weights)")
+        let random = RandomWeights(dtype: format == .f32 ? .f32 : .bf16)
+        let weights: any WeightSource & Sendable = format.isQuantized ? QuantizingSource(random, format: format, compute: compute) : random
+        let model = try MiMoAudioLM(config: config, weights: weights, specialTokens: releasedSpecialTokens, compute: compute)
         log(String(format: "synthesised in %.1f s", elapsed(start)))
         let gs = config.groupSize
         func textGroups(_ ids: [Int]) -> TokenGrid {
@@ -86,9 +89,11 @@ public struct LMBenchmark {
         }
 
         let b = config.backbone
-        let perLayer = b.hidden * b.heads * b.headDim * 2 + b.hidden * b.kvHeads * b.headDim * 2 + 3 * b.hidden * b.intermediate
-        let readPerStep = (b.layers * perLayer + config.vocabSize * b.hidden) * dtype.byteSize
-        return Result(threads: compute.threads, weightDType: dtype.rawValue, parameters: parameterCount(config),
+        let bytes = { (rows: Int, cols: Int) in rows * format.rowBytes(cols: cols) }
+        let perLayer = 2 * bytes(b.heads * b.headDim, b.hidden) + 2 * bytes(b.kvHeads * b.headDim, b.hidden)
+            + 2 * bytes(b.intermediate, b.hidden) + bytes(b.hidden, b.intermediate)
+        let readPerStep = b.layers * perLayer + bytes(config.vocabSize, b.hidden)
+        return Result(threads: compute.threads, weightDType: format.rawValue, parameters: parameterCount(config),
                       promptTokens: promptTokens, prefillSeconds: prefill, decodeStepSeconds: stepTimes,
                       patchSeconds: patchTimes, bytesPerDecodeStep: Double(readPerStep), peakRSSMiB: peakRSSMiB())
     }

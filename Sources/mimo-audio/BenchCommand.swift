@@ -55,7 +55,7 @@ struct BenchCommand: ParsableCommand {
         @Option(name: .customLong("prompt-tokens"), help: "Prompt length for the prefill measurement.") var promptTokens = 512
         @Option(name: .customLong("decode-steps"), help: "Decode steps to time (the median is reported).") var decodeSteps = 8
         @Option(help: "Patches to time through the patch decoder.") var patches = 4
-        @Option(help: "Weight dtype: bf16 (as released) or f32 (needs ≈ 32 GB).") var dtype: String = "bf16"
+        @Option(help: "Weight format: bf16 (as released), q8, q4, or f32 (needs ≈ 32 GB).") var format: String = "bf16"
         @Flag(help: "Print the figures as JSON.") var json = false
         @OptionGroup var runtime: RuntimeOptions
 
@@ -64,11 +64,14 @@ struct BenchCommand: ParsableCommand {
             guard (1...1000).contains(decodeSteps), (1...1000).contains(patches) else {
                 throw ValidationError("--decode-steps and --patches must be in 1...1000")
             }
-            guard let type = DType(rawValue: dtype.uppercased()), type == .bf16 || type == .f32 else {
-                throw ValidationError("--dtype must be bf16 or f32")
+            let weightFormat: WeightFormat
+            switch format.lowercased() {
+            case "bf16": weightFormat = .bf16
+            case "f32": weightFormat = .f32
+            default: weightFormat = try WeightFormat(quantizationName: format)
             }
             let r = try LMBenchmark.run(promptTokens: promptTokens, decodeSteps: decodeSteps, patches: patches,
-                                        dtype: type, compute: runtime.compute(), log: progress)
+                                        format: weightFormat, compute: runtime.compute(), log: progress)
             if json {
                 let summary: [String: Double] = [
                     "threads": Double(r.threads), "parameters": Double(r.parameters), "prompt_tokens": Double(r.promptTokens),

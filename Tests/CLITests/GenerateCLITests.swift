@@ -31,6 +31,26 @@ final class GenerateCLITests: CLITestCase {
         XCTAssertGreaterThan(10 * log10(signal / max(noise, 1e-30)), 60)
     }
 
+    func testConvertThenGenerateAndQuantizeWhileLoading() throws {
+        let lm = Self.fixtures.appendingPathComponent("lm").path
+        let grid = try writeGrid([[5, -100, -100, -100]] + [1024, 1024, 128, 128, 128, 128, 128, 128].map { Array(repeating: $0, count: 4) }, "g.json")
+        let converted = file("lm-q8")
+        let c = try run(["convert", "--format", "q8", lm, converted])
+        XCTAssertEqual(c.status, 0, c.stderr)
+        let g = try run(["generate", "--model", converted, "--prompt-grid", grid, "--stop", "<|im_end|>", "--greedy",
+                         "--max-new-tokens", "3", "--json"])
+        XCTAssertEqual(g.status, 0, g.stderr)
+        XCTAssertNotNil(try JSONSerialization.jsonObject(with: Data(g.stdout.utf8)) as? [String: Any])
+        let q = try run(["tts", "--model", lm, "--quantize", "q4", "--audio-tokenizer", tokenizer, "Hi.", "--seed", "1",
+                         "--max-new-tokens", "4", "-o", file("q.wav")])
+        XCTAssertEqual(q.status, 0, q.stderr)
+        for bad in [["convert", "--format", "q3", lm, file("x")], ["convert", "--format", "q8", lm, lm],
+                    ["tts", "--model", lm, "--quantize", "int2", "--audio-tokenizer", tokenizer, "Hi.", "-o", file("x.wav")]] {
+            let r = try run(bad)
+            XCTAssertTrue(r.exited && (r.status == 1 || r.status == 64), "\(bad): \(r.stderr)")
+        }
+    }
+
     func testGenerateRejectsBadInput() throws {
         let lm = Self.fixtures.appendingPathComponent("lm").path
         let badCodes = try writeGrid([[984, -100, -100, -100]] + Array(repeating: [1024, 1024, 1024, 5000], count: 8), "codes.json")

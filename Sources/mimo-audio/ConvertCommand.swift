@@ -1,0 +1,34 @@
+import ArgumentParser
+import Foundation
+import MiMoAudio
+
+struct ConvertCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "convert",
+        abstract: "Write a MiMo-Audio LM checkpoint with block-quantized linear layers (loads memory-mapped, no conversion).")
+
+    @Option(help: "q8 (8.5 bits per weight) or q4 (4.5 bits per weight).") var format: String
+    @Argument(help: "Input LM checkpoint directory.") var input: String
+    @Argument(help: "Output directory (config and tokenizer files are copied).") var output: String
+    @OptionGroup var runtime: RuntimeOptions
+
+    func run() throws {
+        let target = try WeightFormat(quantizationName: format)
+        guard URL(fileURLWithPath: input).standardizedFileURL != URL(fileURLWithPath: output).standardizedFileURL else {
+            throw ValidationError("the output directory must differ from the input")
+        }
+        let start = DispatchTime.now()
+        let report = try CheckpointConverter.convert(from: URL(fileURLWithPath: input), to: URL(fileURLWithPath: output),
+                                                     format: target, compute: runtime.compute(), log: progress)
+        progress(String(format: "wrote %@: %d quantized and %d kept tensors, %.2f GB, in %.1f s", output,
+                        report.quantizedTensors, report.keptTensors, Double(report.bytesWritten) / 1e9, seconds(since: start)))
+    }
+}
+
+/// `--quantize q8|q4` on the commands that load the LM.
+struct QuantizeOption: ParsableArguments {
+    @Option(help: "Quantize the LM's linear layers while loading: q8 or q4 (a converted checkpoint needs no flag).")
+    var quantize: String?
+
+    func format() throws -> WeightFormat? { try quantize.map { try WeightFormat(quantizationName: $0) } }
+}

@@ -1,0 +1,70 @@
+import CKernels
+import Foundation
+import Tensor
+import XCTest
+
+/// Block quantization: round-trip error bounds, and the small-batch kernels against the widened
+/// weights through the GEMM path.
+final class QuantizationTests: XCTestCase {
+    let compute = Compute(threads: 2)
+
+    func random(_ n: Int, seed: UInt64) -> [Float] {
+        var s = seed
+        return (0..<n).map { _ in
+            s = s &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+            return Float(s >> 40) / Float(1 << 24) * 2 - 1
+        }
+    }
+
+    func testRoundTripErrorIsWithinHalfAStepOfTheBlockScale() {
+        let n = 32 * 64
+        let x = random(n, seed: 1)
+        for (format, levels) in [(WeightFormat.q8_0, Float(127)), (.q4_0, 7)] {
+            let w = WeightMatrix(Matrix(rows: 64, cols: 32, data: x)).quantized(format, compute: compute)
+            let back = w.toMatrix().data
+            for b in 0..<64 {
+                let block = x[(b * 32)..<((b + 1) * 32)]
+                let step = (block.map(abs).max() ?? 0) / levels
+                // Rounding to the nearest level is off by at most half a step; the f16 scale adds
+                // a relative 2^-11 on the largest value.
+                let bound = step * 0.5 + (block.map(abs).max() ?? 0) * 1e-3
+                for i in block.indices { XCTAssertLessThanOrEqual(abs(back[i] - x[i]), bound, "\(format) block \(b)") }
+            }
+            XCTAssertEqual(w.byteCount, 64 * (format == .q8_0 ? 34 : 18))
+        }
+    }
+
+    func testAllZeroBlocksStayZero() {
+        let w = WeightMatrix(Matrix(rows: 2, cols: 64)).quantized(.q4_0, compute: compute)
+        XCTAssertEqual(w.toMatrix().data, [Float](repeating: 0, count: 128))
+    }
+
+    /// Decode steps (≤ 8 rows) read the blocks directly; larger batches widen them for sgemm.
+    /// Both compute the product with the same dequantized values, so they differ by f32
+    /// re-association only: sums of 1024 terms of magnitude ≤ 1 (|y| ≲ 20), a few ulps.
+    func testSmallBatchKernelsMatchTheWidenedGEMM() {
+        let (rows, cols) = (300, 1024)
+        let weights = WeightMatrix(Matrix(rows: rows, cols: cols, data: random(rows * cols, seed: 2)))
+        let bias = random(rows, seed: 3)
+        let x = Matrix(rows: 12, cols: cols, data: random(12 * cols, seed: 4))
+        for format in [WeightFormat.q8_0, .q4_0] {
+            let q = weights.quantized(format, compute: compute)
+            let reference = WeightMatrix(q.toMatrix())   // the dequantized values as f32
+            let big = q.project(x, bias: bias, compute: compute)
+            XCTAssertLessThanOrEqual(zip(big.data, reference.project(x, bias: bias, compute: compute).data).map { abs($0 - $1) }.max()!, 0,
+                                     "the GEMM path is the f32 GEMM on the same values")
+            for m in [1, 4, 8] {
+                let xs = x.rows(0..<m)
+                let a = q.project(xs, bias: bias, compute: compute), b = reference.project(xs, bias: bias, compute: compute)
+                XCTAssertLessThanOrEqual(zip(a.data, b.data).map { abs($0 - $1) }.max()!, 1e-4, "\(format), \(m) rows")
+            }
+        }
+    }
+
+    func testTheBlockMaximumKeepsTheF16ScalePrecision() {
+        let x = (0..<32).map { Float($0 % 2 == 0 ? 1 : -1) * Float($0) / 31 }
+        let w = WeightMatrix(Matrix(rows: 1, cols: 32, data: x)).quantized(.q8_0, compute: compute)
+        // max → ±127 steps exactly; only the scale's f16 rounding (≤ 2^-11 relative) remains.
+        XCTAssertEqual(w.toMatrix().data[31], x[31], accuracy: abs(x[31]) * 4.9e-4)
+    }
+}
