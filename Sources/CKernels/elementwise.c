@@ -2,11 +2,7 @@
 #include <math.h>
 #include <string.h>
 
-#if defined(__x86_64__) && defined(__clang__) && defined(__linux__)
-#define MK_MULTIVERSION __attribute__((target_clones("avx512f", "avx2,fma", "default")))
-#else
-#define MK_MULTIVERSION
-#endif
+#include "dispatch.h"
 
 static inline float mk_bits_to_float(uint32_t b) { float f; memcpy(&f, &b, 4); return f; }
 

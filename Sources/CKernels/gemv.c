@@ -1,11 +1,7 @@
 #include "ckernels.h"
 #include <string.h>
 
-#if defined(__x86_64__) && defined(__clang__) && defined(__linux__)
-#define MK_MULTIVERSION __attribute__((target_clones("avx512f", "avx2,fma", "default")))
-#else
-#define MK_MULTIVERSION
-#endif
+#include "dispatch.h"
 
 #define MK_LANES 16
 #define MK_MAX_ROWS 8

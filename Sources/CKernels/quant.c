@@ -2,13 +2,8 @@
 #include <math.h>
 #include <string.h>
 
-#if defined(__x86_64__) && defined(__clang__) && defined(__linux__)
-#define MK_MULTIVERSION __attribute__((target_clones("avx512f", "avx2,fma", "default")))
-#else
-#define MK_MULTIVERSION
-#endif
+#include "dispatch.h"
 
-#define MK_MAX_ROWS 8
 
 static inline float mk_h2f(uint16_t h) {
     uint32_t sign = (uint32_t)(h & 0x8000) << 16;
@@ -109,70 +104,6 @@ void mk_dequantize_q4_0(const uint8_t *src, size_t n, float *dst) {
         for (int j = 0; j < MK_QBLOCK / 2; j++) {
             dst[b * MK_QBLOCK + j] = d * (float)((int)(in[2 + j] & 0x0f) - 8);
             dst[b * MK_QBLOCK + j + 16] = d * (float)((int)(in[2 + j] >> 4) - 8);
-        }
-    }
-}
-
-// Per block: 32 products into 16 lanes, then one scaled add per row of x. The weight block is
-// decoded once for all rows of x.
-MK_MULTIVERSION
-void mk_gemm_q8_small(const float *x, size_t m, size_t k, const uint8_t *w, size_t r0, size_t r1, float *y, size_t ldy) {
-    if (m > MK_MAX_ROWS) m = MK_MAX_ROWS;
-    size_t blocks = k / MK_QBLOCK;
-    for (size_t r = r0; r < r1; r++) {
-        const uint8_t *wr = w + r * blocks * MK_Q8_BLOCK_BYTES;
-        float acc[MK_MAX_ROWS][16];
-        for (size_t i = 0; i < m; i++)
-            for (int j = 0; j < 16; j++) acc[i][j] = 0.0f;
-        for (size_t b = 0; b < blocks; b++) {
-            const uint8_t *blk = wr + b * MK_Q8_BLOCK_BYTES;
-            uint16_t hd;
-            memcpy(&hd, blk, 2);
-            float d = mk_h2f(hd);
-            const int8_t *q = (const int8_t *)(blk + 2);
-            float wa[16], wb[16];
-            for (int j = 0; j < 16; j++) { wa[j] = (float)q[j]; wb[j] = (float)q[j + 16]; }
-            for (size_t i = 0; i < m; i++) {
-                const float *xi = x + i * k + b * MK_QBLOCK;
-                for (int j = 0; j < 16; j++) acc[i][j] += d * (xi[j] * wa[j] + xi[j + 16] * wb[j]);
-            }
-        }
-        for (size_t i = 0; i < m; i++) {
-            float s = 0.0f;
-            for (int j = 0; j < 16; j++) s += acc[i][j];
-            y[i * ldy + r] = s;
-        }
-    }
-}
-
-MK_MULTIVERSION
-void mk_gemm_q4_small(const float *x, size_t m, size_t k, const uint8_t *w, size_t r0, size_t r1, float *y, size_t ldy) {
-    if (m > MK_MAX_ROWS) m = MK_MAX_ROWS;
-    size_t blocks = k / MK_QBLOCK;
-    for (size_t r = r0; r < r1; r++) {
-        const uint8_t *wr = w + r * blocks * MK_Q4_BLOCK_BYTES;
-        float acc[MK_MAX_ROWS][16];
-        for (size_t i = 0; i < m; i++)
-            for (int j = 0; j < 16; j++) acc[i][j] = 0.0f;
-        for (size_t b = 0; b < blocks; b++) {
-            const uint8_t *blk = wr + b * MK_Q4_BLOCK_BYTES;
-            uint16_t hd;
-            memcpy(&hd, blk, 2);
-            float d = mk_h2f(hd);
-            float wa[16], wb[16];
-            for (int j = 0; j < 16; j++) {
-                wa[j] = (float)((int)(blk[2 + j] & 0x0f) - 8);
-                wb[j] = (float)((int)(blk[2 + j] >> 4) - 8);
-            }
-            for (size_t i = 0; i < m; i++) {
-                const float *xi = x + i * k + b * MK_QBLOCK;
-                for (int j = 0; j < 16; j++) acc[i][j] += d * (xi[j] * wa[j] + xi[j + 16] * wb[j]);
-            }
-        }
-        for (size_t i = 0; i < m; i++) {
-            float s = 0.0f;
-            for (int j = 0; j < 16; j++) s += acc[i][j];
-            y[i * ldy + r] = s;
         }
     }
 }

@@ -168,12 +168,21 @@ public struct WeightMatrix: @unchecked Sendable {
                     let y = UnsafeMutablePointer<Float>.allocate(capacity: x.rows * rows)
                     defer { y.deallocate() }
                     let (xp, m, k, n, format, base) = (px.baseAddress!, x.rows, cols, rows, format, base)
-                    compute.parallelFor(rows, minChunk: 64) { r in
-                        switch format {
-                        case .bf16: mk_gemm_bf16_small(xp, m, k, base.assumingMemoryBound(to: UInt16.self), r.lowerBound, r.upperBound, y, n)
-                        case .q8_0: mk_gemm_q8_small(xp, m, k, base.assumingMemoryBound(to: UInt8.self), r.lowerBound, r.upperBound, y, n)
-                        case .q4_0: mk_gemm_q4_small(xp, m, k, base.assumingMemoryBound(to: UInt8.self), r.lowerBound, r.upperBound, y, n)
-                        case .f32, .f16: fatalError("unreachable")
+                    if format.isQuantized {
+                        // int16 activations, 32 per scale, for integer dot products with the blocks.
+                        let qx = UnsafeMutablePointer<Int16>.allocate(capacity: m * k)
+                        let dx = UnsafeMutablePointer<Float>.allocate(capacity: m * k / Int(MK_QBLOCK))
+                        defer { qx.deallocate(); dx.deallocate() }
+                        for i in 0..<m { mk_quantize_activations(xp + i * k, k, qx + i * k, dx + i * k / Int(MK_QBLOCK)) }
+                        let q4: Int32 = format == .q4_0 ? 1 : 0
+                        let w = base.assumingMemoryBound(to: UInt8.self)
+                        compute.parallelFor(rows, minChunk: 64) { r in
+                            mk_qdot(qx, dx, m, k, w, q4, r.lowerBound, r.upperBound, y, n)
+                        }
+                    } else {
+                        let w = base.assumingMemoryBound(to: UInt16.self)
+                        compute.parallelFor(rows, minChunk: 64) { r in
+                            mk_gemm_bf16_small(xp, m, k, w, r.lowerBound, r.upperBound, y, n)
                         }
                     }
                     for i in 0..<(m * n) { py[i] = beta * py[i] + y[i] }

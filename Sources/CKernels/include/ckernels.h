@@ -39,9 +39,24 @@ void mk_quantize_q4_0(const float *src, size_t n, uint8_t *dst);
 void mk_dequantize_q8_0(const uint8_t *src, size_t n, float *dst);
 void mk_dequantize_q4_0(const uint8_t *src, size_t n, float *dst);
 
-/// As mk_gemm_bf16_small, for q8_0 / q4_0 weights (rows of k / 32 blocks).
-void mk_gemm_q8_small(const float *x, size_t m, size_t k, const uint8_t *w, size_t r0, size_t r1, float *y, size_t ldy);
-void mk_gemm_q4_small(const float *x, size_t m, size_t k, const uint8_t *w, size_t r0, size_t r1, float *y, size_t ldy);
+/// Instruction sets with their own quantized kernels (best first when dispatching).
+typedef enum { MK_ISA_SCALAR = 0, MK_ISA_AVX2 = 1, MK_ISA_AVX512_VNNI = 2 } mk_isa;
+
+/// Whether this CPU runs `isa`.
+int mk_cpu_has(mk_isa isa);
+
+/// Quantizes activations to int16 in 32-wide blocks: qx = round(x / dx), dx = max|x| / 32767.
+void mk_quantize_activations(const float *x, size_t k, int16_t *qx, float *dx);
+
+/// y[i][r] = Σ_blocks dx·dw·(qx · qw) for q8_0 (q4 = 0) or q4_0 (q4 = 1) weights, m ≤ 8 rows of
+/// int16 activations (`qx` [m][k], `dx` [m][k/32]), weight rows r0 ..< r1. Picks the best ISA.
+void mk_qdot(const int16_t *qx, const float *dx, size_t m, size_t k, const uint8_t *w, int q4,
+             size_t r0, size_t r1, float *y, size_t ldy);
+
+/// The same with a given ISA (falls back to the best one available below it), for testing
+/// every path against the scalar one.
+void mk_qdot_isa(mk_isa isa, const int16_t *qx, const float *dx, size_t m, size_t k, const uint8_t *w, int q4,
+                 size_t r0, size_t r1, float *y, size_t ldy);
 
 /// Widen bfloat16 / IEEE half to float32.
 void mk_bf16_to_f32(const uint16_t *src, float *dst, size_t n);
