@@ -86,6 +86,13 @@ static inline __m256i mk_load_weights_256(const uint8_t *blk, int q4) {
     return _mm256_loadu_si256((const __m256i *)(blk + 2));
 }
 
+__attribute__((target("avx2,fma,f16c")))
+static inline float mk_block_scale_f16c(const uint8_t *blk) {
+    uint16_t h;
+    memcpy(&h, blk, 2);
+    return _cvtsh_ss(h);
+}
+
 __attribute__((target("avx2,fma")))
 static float mk_hsum256(__m256 v) {
     __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
@@ -96,7 +103,7 @@ static float mk_hsum256(__m256 v) {
 
 // AVX2: weights sign-extended to int16, vpmaddwd against the int16 activations (pairs summed
 // into int32: |127 · 32767 · 2| fits easily).
-__attribute__((target("avx2,fma")))
+__attribute__((target("avx2,fma,f16c")))
 static void mk_qdot_avx2(const int16_t *qx, const float *dx, size_t m, size_t k, const uint8_t *w, int q4,
                          size_t r0, size_t r1, float *y, size_t ldy) {
     size_t blocks = k / MK_QBLOCK, bytes = q4 ? MK_Q4_BLOCK_BYTES : MK_Q8_BLOCK_BYTES;
@@ -109,7 +116,7 @@ static void mk_qdot_avx2(const int16_t *qx, const float *dx, size_t m, size_t k,
             __m256i wq = mk_load_weights_256(blk, q4);
             __m256i wlo = _mm256_cvtepi8_epi16(_mm256_castsi256_si128(wq));
             __m256i whi = _mm256_cvtepi8_epi16(_mm256_extracti128_si256(wq, 1));
-            float dw = mk_block_scale(blk);
+            float dw = mk_block_scale_f16c(blk);
             for (size_t i = 0; i < m; i++) {
                 const int16_t *xb = qx + i * k + b * MK_QBLOCK;
                 __m256i dot = _mm256_add_epi32(_mm256_madd_epi16(wlo, _mm256_loadu_si256((const __m256i *)xb)),
@@ -122,10 +129,39 @@ static void mk_qdot_avx2(const int16_t *qx, const float *dx, size_t m, size_t k,
 }
 
 // AVX-512 VNNI: the same with vpdpwssd, which fuses the multiply, the pair sum and the add.
-__attribute__((target("avx2,fma,avx512f,avx512vl,avx512vnni")))
+__attribute__((target("avx2,fma,f16c,avx512f,avx512vl,avx512vnni")))
 static void mk_qdot_vnni(const int16_t *qx, const float *dx, size_t m, size_t k, const uint8_t *w, int q4,
                          size_t r0, size_t r1, float *y, size_t ldy) {
     size_t blocks = k / MK_QBLOCK, bytes = q4 ? MK_Q4_BLOCK_BYTES : MK_Q8_BLOCK_BYTES;
+    if (m == 1) {
+        // Decode steps: one activation row kept in registers' reach, two accumulators for ILP.
+        for (size_t r = r0; r < r1; r++) {
+            const uint8_t *wr = w + r * blocks * bytes;
+            __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
+            size_t b = 0;
+            for (; b + 2 <= blocks; b += 2) {
+                const uint8_t *blk0 = wr + b * bytes, *blk1 = blk0 + bytes;
+                __m256i w0 = mk_load_weights_256(blk0, q4), w1 = mk_load_weights_256(blk1, q4);
+                const int16_t *x0 = qx + b * MK_QBLOCK, *x1 = x0 + MK_QBLOCK;
+                __m256i d0 = _mm256_dpwssd_epi32(_mm256_setzero_si256(), _mm256_cvtepi8_epi16(_mm256_castsi256_si128(w0)), _mm256_loadu_si256((const __m256i *)x0));
+                d0 = _mm256_dpwssd_epi32(d0, _mm256_cvtepi8_epi16(_mm256_extracti128_si256(w0, 1)), _mm256_loadu_si256((const __m256i *)(x0 + 16)));
+                __m256i d1 = _mm256_dpwssd_epi32(_mm256_setzero_si256(), _mm256_cvtepi8_epi16(_mm256_castsi256_si128(w1)), _mm256_loadu_si256((const __m256i *)x1));
+                d1 = _mm256_dpwssd_epi32(d1, _mm256_cvtepi8_epi16(_mm256_extracti128_si256(w1, 1)), _mm256_loadu_si256((const __m256i *)(x1 + 16)));
+                acc0 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(d0), _mm256_set1_ps(mk_block_scale_f16c(blk0) * dx[b]), acc0);
+                acc1 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(d1), _mm256_set1_ps(mk_block_scale_f16c(blk1) * dx[b + 1]), acc1);
+            }
+            for (; b < blocks; b++) {
+                const uint8_t *blk = wr + b * bytes;
+                __m256i wq = mk_load_weights_256(blk, q4);
+                const int16_t *xb = qx + b * MK_QBLOCK;
+                __m256i d = _mm256_dpwssd_epi32(_mm256_setzero_si256(), _mm256_cvtepi8_epi16(_mm256_castsi256_si128(wq)), _mm256_loadu_si256((const __m256i *)xb));
+                d = _mm256_dpwssd_epi32(d, _mm256_cvtepi8_epi16(_mm256_extracti128_si256(wq, 1)), _mm256_loadu_si256((const __m256i *)(xb + 16)));
+                acc0 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(d), _mm256_set1_ps(mk_block_scale_f16c(blk) * dx[b]), acc0);
+            }
+            y[r] = mk_hsum256(_mm256_add_ps(acc0, acc1));
+        }
+        return;
+    }
     for (size_t r = r0; r < r1; r++) {
         const uint8_t *wr = w + r * blocks * bytes;
         __m256 acc[MK_MAX_ROWS];
@@ -135,7 +171,7 @@ static void mk_qdot_vnni(const int16_t *qx, const float *dx, size_t m, size_t k,
             __m256i wq = mk_load_weights_256(blk, q4);
             __m256i wlo = _mm256_cvtepi8_epi16(_mm256_castsi256_si128(wq));
             __m256i whi = _mm256_cvtepi8_epi16(_mm256_extracti128_si256(wq, 1));
-            float dw = mk_block_scale(blk);
+            float dw = mk_block_scale_f16c(blk);
             for (size_t i = 0; i < m; i++) {
                 const int16_t *xb = qx + i * k + b * MK_QBLOCK;
                 __m256i dot = _mm256_dpwssd_epi32(_mm256_setzero_si256(), wlo, _mm256_loadu_si256((const __m256i *)xb));
@@ -152,9 +188,9 @@ int mk_cpu_has(mk_isa isa) {
 #if defined(__x86_64__) && defined(__clang__)
     switch (isa) {
     case MK_ISA_SCALAR: return 1;
-    case MK_ISA_AVX2: return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+    case MK_ISA_AVX2: return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c");
     case MK_ISA_AVX512_VNNI:
-        return __builtin_cpu_supports("avx512vnni") && __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx2");
+        return __builtin_cpu_supports("avx512vnni") && __builtin_cpu_supports("avx512vl") && mk_cpu_has(MK_ISA_AVX2);
     }
     return 0;
 #else

@@ -48,6 +48,6 @@ public enum CheckpointConverter {
             try FileManager.default.copyItem(at: from, to: to)
         }
         let size = (try? FileManager.default.attributesOfItem(atPath: target.path)[.size] as? Int) ?? 0
-        return Report(quantizedTensors: quantized.count, keptTensors: kept, bytesWritten: size ?? 0)
+        return Report(quantizedTensors: quantized.count, keptTensors: kept, bytesWritten: size)
     }
 }

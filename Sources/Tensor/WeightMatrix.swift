@@ -250,9 +250,6 @@ public struct Linear: Sendable {
         self.bias = bias
     }
 
-    public var inFeatures: Int { weight.cols }
-    public var outFeatures: Int { weight.rows }
-
     public func callAsFunction(_ x: Matrix, _ compute: Compute) -> Matrix {
         weight.project(x, bias: bias, compute: compute)
     }
