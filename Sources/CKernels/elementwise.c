@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "dispatch.h"
+#include "half.h"
 
 static inline float mk_bits_to_float(uint32_t b) { float f; memcpy(&f, &b, 4); return f; }
 
@@ -74,18 +75,6 @@ void mk_bf16_to_f32(const uint16_t *src, float *dst, size_t n) {
     for (size_t i = 0; i < n; i++) d[i] = (uint32_t)src[i] << 16;
 }
 
-static inline float mk_half_to_float(uint16_t h) {
-    uint32_t sign = (uint32_t)(h & 0x8000) << 16;
-    uint32_t exp = (h >> 10) & 0x1f;
-    uint32_t man = h & 0x3ff;
-    if (exp == 0x1f) return mk_bits_to_float(sign | 0x7f800000u | (man << 13));
-    if (exp == 0) {
-        // Subnormal (or zero): value = man * 2^-24.
-        float v = (float)man * 5.9604644775390625e-8f;
-        return sign ? -v : v;
-    }
-    return mk_bits_to_float(sign | ((exp + 112) << 23) | (man << 13));
-}
 
 MK_MULTIVERSION
 void mk_f16_to_f32(const uint16_t *src, float *dst, size_t n) {

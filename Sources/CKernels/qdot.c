@@ -4,6 +4,7 @@
 // activation rounding (1/65534 of the block maximum) far below the weights' own, which the q8
 // parity bar on the reference fixtures needs.
 #include "ckernels.h"
+#include "half.h"
 #include <math.h>
 #include <string.h>
 
@@ -12,23 +13,6 @@
 #endif
 
 #define MK_MAX_ROWS 8
-
-static inline float mk_half(uint16_t h) {
-    uint32_t sign = (uint32_t)(h & 0x8000) << 16;
-    uint32_t exp = (h >> 10) & 0x1f, man = h & 0x3ff, bits;
-    if (exp == 0x1f) bits = sign | 0x7f800000u | (man << 13);
-    else if (exp == 0) { float v = (float)man * 5.9604644775390625e-8f; return sign ? -v : v; }
-    else bits = sign | ((exp + 112) << 23) | (man << 13);
-    float f;
-    memcpy(&f, &bits, 4);
-    return f;
-}
-
-static inline float mk_block_scale(const uint8_t *block) {
-    uint16_t h;
-    memcpy(&h, block, 2);
-    return mk_half(h);
-}
 
 void mk_quantize_activations(const float *x, size_t k, int16_t *qx, float *dx) {
     for (size_t b = 0; b < k / MK_QBLOCK; b++) {
@@ -101,87 +85,70 @@ static float mk_hsum256(__m256 v) {
     return _mm_cvtss_f32(s);
 }
 
-// AVX2: weights sign-extended to int16, vpmaddwd against the int16 activations (pairs summed
-// into int32: |127 · 32767 · 2| fits easily).
+// One block's dot product as 8 int32 lanes: weights sign-extended to int16 against the int16
+// activations. AVX2: vpmaddwd (pairs into int32; |127 · 32767 · 2| fits) then an add; AVX-512
+// VNNI: vpdpwssd fuses the multiply, the pair sum and the add.
 __attribute__((target("avx2,fma,f16c")))
-static void mk_qdot_avx2(const int16_t *qx, const float *dx, size_t m, size_t k, const uint8_t *w, int q4,
-                         size_t r0, size_t r1, float *y, size_t ldy) {
-    size_t blocks = k / MK_QBLOCK, bytes = q4 ? MK_Q4_BLOCK_BYTES : MK_Q8_BLOCK_BYTES;
-    for (size_t r = r0; r < r1; r++) {
-        const uint8_t *wr = w + r * blocks * bytes;
-        __m256 acc[MK_MAX_ROWS];
-        for (size_t i = 0; i < m; i++) acc[i] = _mm256_setzero_ps();
-        for (size_t b = 0; b < blocks; b++) {
-            const uint8_t *blk = wr + b * bytes;
-            __m256i wq = mk_load_weights_256(blk, q4);
-            __m256i wlo = _mm256_cvtepi8_epi16(_mm256_castsi256_si128(wq));
-            __m256i whi = _mm256_cvtepi8_epi16(_mm256_extracti128_si256(wq, 1));
-            float dw = mk_block_scale_f16c(blk);
-            for (size_t i = 0; i < m; i++) {
-                const int16_t *xb = qx + i * k + b * MK_QBLOCK;
-                __m256i dot = _mm256_add_epi32(_mm256_madd_epi16(wlo, _mm256_loadu_si256((const __m256i *)xb)),
-                                               _mm256_madd_epi16(whi, _mm256_loadu_si256((const __m256i *)(xb + 16))));
-                acc[i] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(dot), _mm256_set1_ps(dw * dx[i * blocks + b]), acc[i]);
-            }
-        }
-        for (size_t i = 0; i < m; i++) y[i * ldy + r] = mk_hsum256(acc[i]);
-    }
+static inline __m256i mk_block_dot_avx2(__m256i wq, const int16_t *x) {
+    __m256i lo = _mm256_madd_epi16(_mm256_cvtepi8_epi16(_mm256_castsi256_si128(wq)), _mm256_loadu_si256((const __m256i *)x));
+    __m256i hi = _mm256_madd_epi16(_mm256_cvtepi8_epi16(_mm256_extracti128_si256(wq, 1)), _mm256_loadu_si256((const __m256i *)(x + 16)));
+    return _mm256_add_epi32(lo, hi);
 }
 
-// AVX-512 VNNI: the same with vpdpwssd, which fuses the multiply, the pair sum and the add.
 __attribute__((target("avx2,fma,f16c,avx512f,avx512vl,avx512vnni")))
-static void mk_qdot_vnni(const int16_t *qx, const float *dx, size_t m, size_t k, const uint8_t *w, int q4,
-                         size_t r0, size_t r1, float *y, size_t ldy) {
-    size_t blocks = k / MK_QBLOCK, bytes = q4 ? MK_Q4_BLOCK_BYTES : MK_Q8_BLOCK_BYTES;
-    if (m == 1) {
-        // Decode steps: one activation row kept in registers' reach, two accumulators for ILP.
-        for (size_t r = r0; r < r1; r++) {
-            const uint8_t *wr = w + r * blocks * bytes;
-            __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
-            size_t b = 0;
-            for (; b + 2 <= blocks; b += 2) {
-                const uint8_t *blk0 = wr + b * bytes, *blk1 = blk0 + bytes;
-                __m256i w0 = mk_load_weights_256(blk0, q4), w1 = mk_load_weights_256(blk1, q4);
-                const int16_t *x0 = qx + b * MK_QBLOCK, *x1 = x0 + MK_QBLOCK;
-                __m256i d0 = _mm256_dpwssd_epi32(_mm256_setzero_si256(), _mm256_cvtepi8_epi16(_mm256_castsi256_si128(w0)), _mm256_loadu_si256((const __m256i *)x0));
-                d0 = _mm256_dpwssd_epi32(d0, _mm256_cvtepi8_epi16(_mm256_extracti128_si256(w0, 1)), _mm256_loadu_si256((const __m256i *)(x0 + 16)));
-                __m256i d1 = _mm256_dpwssd_epi32(_mm256_setzero_si256(), _mm256_cvtepi8_epi16(_mm256_castsi256_si128(w1)), _mm256_loadu_si256((const __m256i *)x1));
-                d1 = _mm256_dpwssd_epi32(d1, _mm256_cvtepi8_epi16(_mm256_extracti128_si256(w1, 1)), _mm256_loadu_si256((const __m256i *)(x1 + 16)));
-                acc0 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(d0), _mm256_set1_ps(mk_block_scale_f16c(blk0) * dx[b]), acc0);
-                acc1 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(d1), _mm256_set1_ps(mk_block_scale_f16c(blk1) * dx[b + 1]), acc1);
-            }
-            for (; b < blocks; b++) {
-                const uint8_t *blk = wr + b * bytes;
-                __m256i wq = mk_load_weights_256(blk, q4);
-                const int16_t *xb = qx + b * MK_QBLOCK;
-                __m256i d = _mm256_dpwssd_epi32(_mm256_setzero_si256(), _mm256_cvtepi8_epi16(_mm256_castsi256_si128(wq)), _mm256_loadu_si256((const __m256i *)xb));
-                d = _mm256_dpwssd_epi32(d, _mm256_cvtepi8_epi16(_mm256_extracti128_si256(wq, 1)), _mm256_loadu_si256((const __m256i *)(xb + 16)));
-                acc0 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(d), _mm256_set1_ps(mk_block_scale_f16c(blk) * dx[b]), acc0);
-            }
-            y[r] = mk_hsum256(_mm256_add_ps(acc0, acc1));
-        }
-        return;
-    }
-    for (size_t r = r0; r < r1; r++) {
-        const uint8_t *wr = w + r * blocks * bytes;
-        __m256 acc[MK_MAX_ROWS];
-        for (size_t i = 0; i < m; i++) acc[i] = _mm256_setzero_ps();
-        for (size_t b = 0; b < blocks; b++) {
-            const uint8_t *blk = wr + b * bytes;
-            __m256i wq = mk_load_weights_256(blk, q4);
-            __m256i wlo = _mm256_cvtepi8_epi16(_mm256_castsi256_si128(wq));
-            __m256i whi = _mm256_cvtepi8_epi16(_mm256_extracti128_si256(wq, 1));
-            float dw = mk_block_scale_f16c(blk);
-            for (size_t i = 0; i < m; i++) {
-                const int16_t *xb = qx + i * k + b * MK_QBLOCK;
-                __m256i dot = _mm256_dpwssd_epi32(_mm256_setzero_si256(), wlo, _mm256_loadu_si256((const __m256i *)xb));
-                dot = _mm256_dpwssd_epi32(dot, whi, _mm256_loadu_si256((const __m256i *)(xb + 16)));
-                acc[i] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(dot), _mm256_set1_ps(dw * dx[i * blocks + b]), acc[i]);
-            }
-        }
-        for (size_t i = 0; i < m; i++) y[i * ldy + r] = mk_hsum256(acc[i]);
-    }
+static inline __m256i mk_block_dot_vnni(__m256i wq, const int16_t *x) {
+    __m256i d = _mm256_dpwssd_epi32(_mm256_setzero_si256(), _mm256_cvtepi8_epi16(_mm256_castsi256_si128(wq)),
+                                    _mm256_loadu_si256((const __m256i *)x));
+    return _mm256_dpwssd_epi32(d, _mm256_cvtepi8_epi16(_mm256_extracti128_si256(wq, 1)), _mm256_loadu_si256((const __m256i *)(x + 16)));
 }
+
+// One kernel body for both instruction sets. Decode steps (m == 1) run two accumulators over
+// alternating blocks for instruction-level parallelism; m ≤ 8 rows share each weight block.
+#define MK_QDOT_KERNEL(NAME, TARGET, BLOCK_DOT)                                                                \
+    __attribute__((target(TARGET)))                                                                            \
+    static void NAME(const int16_t *qx, const float *dx, size_t m, size_t k, const uint8_t *w, int q4,         \
+                     size_t r0, size_t r1, float *y, size_t ldy) {                                             \
+        size_t blocks = k / MK_QBLOCK, bytes = q4 ? MK_Q4_BLOCK_BYTES : MK_Q8_BLOCK_BYTES;                     \
+        if (m == 1) {                                                                                          \
+            for (size_t r = r0; r < r1; r++) {                                                                 \
+                const uint8_t *wr = w + r * blocks * bytes;                                                    \
+                __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();                                 \
+                size_t b = 0;                                                                                  \
+                for (; b + 2 <= blocks; b += 2) {                                                              \
+                    const uint8_t *b0 = wr + b * bytes, *b1 = b0 + bytes;                                      \
+                    __m256i d0 = BLOCK_DOT(mk_load_weights_256(b0, q4), qx + b * MK_QBLOCK);                   \
+                    __m256i d1 = BLOCK_DOT(mk_load_weights_256(b1, q4), qx + (b + 1) * MK_QBLOCK);             \
+                    acc0 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(d0), _mm256_set1_ps(mk_block_scale_f16c(b0) * dx[b]), acc0); \
+                    acc1 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(d1), _mm256_set1_ps(mk_block_scale_f16c(b1) * dx[b + 1]), acc1); \
+                }                                                                                              \
+                for (; b < blocks; b++) {                                                                      \
+                    const uint8_t *b0 = wr + b * bytes;                                                        \
+                    __m256i d0 = BLOCK_DOT(mk_load_weights_256(b0, q4), qx + b * MK_QBLOCK);                   \
+                    acc0 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(d0), _mm256_set1_ps(mk_block_scale_f16c(b0) * dx[b]), acc0); \
+                }                                                                                              \
+                y[r] = mk_hsum256(_mm256_add_ps(acc0, acc1));                                                  \
+            }                                                                                                  \
+            return;                                                                                            \
+        }                                                                                                      \
+        for (size_t r = r0; r < r1; r++) {                                                                     \
+            const uint8_t *wr = w + r * blocks * bytes;                                                        \
+            __m256 acc[MK_MAX_ROWS];                                                                           \
+            for (size_t i = 0; i < m; i++) acc[i] = _mm256_setzero_ps();                                       \
+            for (size_t b = 0; b < blocks; b++) {                                                              \
+                const uint8_t *b0 = wr + b * bytes;                                                            \
+                __m256i wq = mk_load_weights_256(b0, q4);                                                      \
+                float dw = mk_block_scale_f16c(b0);                                                            \
+                for (size_t i = 0; i < m; i++) {                                                               \
+                    __m256i d = BLOCK_DOT(wq, qx + i * k + b * MK_QBLOCK);                                     \
+                    acc[i] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(d), _mm256_set1_ps(dw * dx[i * blocks + b]), acc[i]); \
+                }                                                                                              \
+            }                                                                                                  \
+            for (size_t i = 0; i < m; i++) y[i * ldy + r] = mk_hsum256(acc[i]);                                \
+        }                                                                                                      \
+    }
+
+MK_QDOT_KERNEL(mk_qdot_avx2, "avx2,fma,f16c", mk_block_dot_avx2)
+MK_QDOT_KERNEL(mk_qdot_vnni, "avx2,fma,f16c,avx512f,avx512vl,avx512vnni", mk_block_dot_vnni)
 #endif
 
 int mk_cpu_has(mk_isa isa) {

@@ -3,18 +3,8 @@
 #include <string.h>
 
 #include "dispatch.h"
+#include "half.h"
 
-
-static inline float mk_h2f(uint16_t h) {
-    uint32_t sign = (uint32_t)(h & 0x8000) << 16;
-    uint32_t exp = (h >> 10) & 0x1f, man = h & 0x3ff, bits;
-    if (exp == 0x1f) bits = sign | 0x7f800000u | (man << 13);
-    else if (exp == 0) { float v = (float)man * 5.9604644775390625e-8f; return sign ? -v : v; }
-    else bits = sign | ((exp + 112) << 23) | (man << 13);
-    float f;
-    memcpy(&f, &bits, 4);
-    return f;
-}
 
 // Round to nearest even; scales are positive and finite, so no NaN/inf handling is needed
 // beyond saturating to the largest half.
@@ -50,7 +40,7 @@ void mk_quantize_q8_0(const float *src, size_t n, uint8_t *dst) {
         const float *x = src + b * MK_QBLOCK;
         uint8_t *out = dst + b * MK_Q8_BLOCK_BYTES;
         uint16_t hd = mk_f2h(mk_scale_of(x, 127.0f));
-        float d = mk_h2f(hd);   // quantize against the scale that will be stored
+        float d = mk_half_to_float(hd);   // quantize against the scale that will be stored
         float inv = d > 0 ? 1.0f / d : 0.0f;
         memcpy(out, &hd, 2);
         for (int j = 0; j < MK_QBLOCK; j++) {
@@ -68,7 +58,7 @@ void mk_quantize_q4_0(const float *src, size_t n, uint8_t *dst) {
         uint8_t *out = dst + b * MK_Q4_BLOCK_BYTES;
         // Symmetric: the block's largest magnitude maps to ±7 (-8 is never produced).
         uint16_t hd = mk_f2h(mk_scale_of(x, 7.0f));
-        float d = mk_h2f(hd);
+        float d = mk_half_to_float(hd);
         float inv = d > 0 ? 1.0f / d : 0.0f;
         memcpy(out, &hd, 2);
         for (int j = 0; j < MK_QBLOCK / 2; j++) {
@@ -86,9 +76,7 @@ MK_MULTIVERSION
 void mk_dequantize_q8_0(const uint8_t *src, size_t n, float *dst) {
     for (size_t b = 0; b < n / MK_QBLOCK; b++) {
         const uint8_t *in = src + b * MK_Q8_BLOCK_BYTES;
-        uint16_t hd;
-        memcpy(&hd, in, 2);
-        float d = mk_h2f(hd);
+        float d = mk_block_scale(in);
         const int8_t *q = (const int8_t *)(in + 2);
         for (int j = 0; j < MK_QBLOCK; j++) dst[b * MK_QBLOCK + j] = d * (float)q[j];
     }
@@ -98,9 +86,7 @@ MK_MULTIVERSION
 void mk_dequantize_q4_0(const uint8_t *src, size_t n, float *dst) {
     for (size_t b = 0; b < n / MK_QBLOCK; b++) {
         const uint8_t *in = src + b * MK_Q4_BLOCK_BYTES;
-        uint16_t hd;
-        memcpy(&hd, in, 2);
-        float d = mk_h2f(hd);
+        float d = mk_block_scale(in);
         for (int j = 0; j < MK_QBLOCK / 2; j++) {
             dst[b * MK_QBLOCK + j] = d * (float)((int)(in[2 + j] & 0x0f) - 8);
             dst[b * MK_QBLOCK + j + 16] = d * (float)((int)(in[2 + j] >> 4) - 8);
