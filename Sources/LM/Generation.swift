@@ -96,8 +96,15 @@ public final class LMSession {
     /// Generates after `prompt` (the whole sequence, history included), reporting each group as
     /// it is produced.
     @discardableResult
-    public func generate(prompt: TokenGrid, options: GenerationOptions, isCancelled: () -> Bool = { false },
+    public func generate(prompt: TokenGrid, options: GenerationOptions,
                          onEvent: (GenerationEvent) -> Void = { _ in }) throws -> GenerationResult {
+        try generate(prompt: prompt, options: options, isCancelled: { false }, onEvent: onEvent)
+    }
+
+    /// The same, checking `isCancelled` before every step.
+    @discardableResult
+    public func generate(prompt: TokenGrid, options: GenerationOptions, isCancelled: () -> Bool,
+                         onEvent: (GenerationEvent) -> Void) throws -> GenerationResult {
         let config = model.config
         let gs = config.groupSize
         try config.validate(prompt)
@@ -176,9 +183,8 @@ public final class LMSession {
             let session = UncheckedBox(self)
             Thread.detachNewThread {
                 do {
-                    try session.value.generate(prompt: prompt, options: options, isCancelled: { cancelled.isSet }) {
-                        continuation.yield($0)
-                    }
+                    try session.value.generate(prompt: prompt, options: options, isCancelled: { cancelled.isSet },
+                                               onEvent: { continuation.yield($0) })
                     continuation.finish()
                 } catch {
                     continuation.finish(throwing: error)

@@ -6,7 +6,7 @@ struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Measure speed at the real model sizes with synthesised weights (no download).",
-        subcommands: [Codec.self, LM.self, Text.self]
+        subcommands: [Codec.self, LM.self, TTS.self, Text.self]
     )
 
     struct Codec: ParsableCommand {
@@ -141,6 +141,29 @@ struct BenchCommand: ParsableCommand {
             // The first run starts with an empty word cache; later runs reuse it.
             print(String(format: "tokenizer load: %.2f s; encode %.2f MB (%d tokens): first run %.3f s (%.1f MB/s), median of %d runs %.3f s (%.1f MB/s)",
                          load, mb, count, times[0], mb / times[0], runs, median, mb / median))
+        }
+    }
+
+    struct TTS: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "End-to-end speech generation at the real sizes: LM steps, patch decoder and codec decode (RTF).")
+
+        @Option(help: "Seconds of speech to generate.") var seconds: Double = 4
+        @Option(help: "LM weight format: q4, q8, bf16 (≈ 6 / 9.5 / 16 GB of RAM, plus 2.6 GB for the codec).") var format = "q4"
+        @OptionGroup var runtime: RuntimeOptions
+
+        func run() throws {
+            guard seconds > 0 && seconds <= 120 else { throw ValidationError("--seconds must be in (0, 120]") }
+            let weightFormat = format.lowercased() == "bf16" ? WeightFormat.bf16 : try WeightFormat(quantizationName: format)
+            let r = try TTSBenchmark.run(seconds: seconds, format: weightFormat, compute: runtime.compute(), log: progress)
+            print("TTS benchmark: MiMo-Audio-7B (\(weightFormat.rawValue)) + tokenizer (bf16), \(runtime.threads ?? ProcessInfo.processInfo.activeProcessorCount) threads")
+            print("| step mix | audio (s) | text / speech steps | LM (s) | codec decode (s) | real-time factor |")
+            print("|---|---|---|---|---|---|")
+            for x in [r.interleaved, r.audioOnly] {
+                print(String(format: "| %@ | %.2f | %d / %d | %.2f | %.2f | %.2f |", x.mix, x.audioSeconds, x.textSteps, x.audioSteps,
+                             x.lmSeconds, x.codecSeconds, x.realTimeFactor))
+            }
+            print(String(format: "peak RSS: %.1f GB", r.peakRSSMiB / 1024))
         }
     }
 }

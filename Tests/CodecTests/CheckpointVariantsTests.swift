@@ -39,9 +39,9 @@ final class CheckpointVariantsTests: XCTestCase {
     func testBF16WeightsWithF32CodebooksGiveIdenticalResults() throws {
         // Every fixture weight is bf16-representable and all compute is f32 after widening, so a
         // bf16 copy (codebooks kept f32, as the real checkpoint is believed to be) must agree exactly.
-        let dir = try writeVariant { name, floats, shape in
+        let dir = try writeVariant(edit: { name, floats, shape in
             (floats, shape, name.contains("_codebook") ? .f32 : .bf16)
-        }
+        })
         let bf16 = try AudioTokenizer(directory: dir, compute: Compute(threads: 2))
         let f32 = try Fixtures.tokenizer()
         let wav = try AudioInput.load(Fixtures.url("test_audio.wav"), sampleRate: 24000)
@@ -73,18 +73,18 @@ final class CheckpointVariantsTests: XCTestCase {
     }
 
     func testMissingTensorIsNamed() throws {
-        let dir = try writeVariant { name, floats, shape in
+        let dir = try writeVariant(edit: { name, floats, shape in
             name == "decoder.layers.1.fc2.bias" ? nil : (floats, shape, .f32)
-        }
+        })
         XCTAssertThrowsError(try AudioTokenizer(directory: dir, compute: Compute(threads: 1))) { error in
             XCTAssertTrue("\(error)".contains("decoder.layers.1.fc2.bias"), "\(error)")
         }
     }
 
     func testMisshapedTensorNamesBothShapes() throws {
-        let dir = try writeVariant { name, floats, shape in
+        let dir = try writeVariant(edit: { name, floats, shape in
             name == "encoder.conv1.weight" ? (Array(floats.prefix(64 * 128 * 2)), [64, 128, 2], .f32) : (floats, shape, .f32)
-        }
+        })
         XCTAssertThrowsError(try AudioTokenizer(directory: dir, compute: Compute(threads: 1))) { error in
             XCTAssertEqual(error as? WeightsError,
                            .shapeMismatch(name: "encoder.conv1.weight", expected: [64, 128, 3], found: [64, 128, 2]))
