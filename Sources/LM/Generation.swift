@@ -131,8 +131,9 @@ public final class LMSession {
         var newIDs = TokenGrid(rows: Array(repeating: [], count: config.gridRows))
         var logitsLog: [[Float]] = []
         var length = promptGroups
-        let minLength = promptGroups + options.minNewTokens
-        let maxLength = promptGroups + options.maxNewTokens
+        // Clamped to the context: huge counts from a command line must not overflow.
+        let minLength = promptGroups + min(options.minNewTokens, config.maxPositions)
+        let maxLength = promptGroups + min(options.maxNewTokens, config.maxPositions)
         start = DispatchTime.now()
         while true {
             if isCancelled() { throw GenerationError.cancelled }

@@ -24,9 +24,11 @@ struct TaskRunner {
     }
 
     @discardableResult
-    func run(prompt: TokenGrid, session: LMSession? = nil, stops: [String], preset: TaskSamplers, seed: UInt64,
-             printText: Bool = true) throws -> Outcome {
+    func run(prompt: TokenGrid, session: LMSession? = nil, stops: [String], preset: TaskSamplers, seed: UInt64) throws -> Outcome {
         let lm = pipeline.lm
+        if options.json && audio?.output == "-" {
+            throw ValidationError("--json and -o - both write to stdout; write the audio to a file")
+        }
         let (textSampler, audioSampler) = options.samplers(preset)
         let generation = GenerationOptions(
             minNewTokens: options.minNewTokens, maxNewTokens: options.maxNewTokens,
@@ -39,7 +41,7 @@ struct TaskRunner {
                 ? .standardOutputPCM16 : .wav(URL(fileURLWithPath: path), audio.sampleFormat)
             stream = try SpeechStream(codec: try pipeline.requireCodec(), destination: destination, chunkFrames: audio.streamChunk)
         }
-        let liveText = printText && !options.json && audio?.output != "-"
+        let liveText = !options.json && audio?.output != "-"
         var decoder = IncrementalDecoder(tokenizer: pipeline.textTokenizer, skipSpecialTokens: true)
         let eostm = pipeline.textTokenizer.specialTokens.idsByName["<|eostm|>"]
         var audioOpen = true

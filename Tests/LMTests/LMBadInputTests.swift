@@ -127,6 +127,16 @@ final class LMBadInputTests: XCTestCase {
         XCTAssertEqual(result.newIDs.groups(size: 4), 1)
     }
 
+    func testHugeTokenCountsDoNotOverflow() throws {
+        try editConfig { $0["max_position_embeddings"] = 64 }
+        let model = try load()
+        let prompt = TokenGrid(rows: [Array(repeating: 5, count: 4)] + model.config.speechEmptyIDs.map { Array(repeating: $0, count: 4) })
+        let options = GenerationOptions(minNewTokens: Int.max, maxNewTokens: Int.max, stopTokens: [], textSampler: .greedy)
+        let result = try LMSession(model: model).generate(prompt: prompt, options: options)
+        XCTAssertEqual(result.stopReason, .maxLength, "generation ends at the context")
+        XCTAssertEqual(result.newIDs.groups(size: 4), 63)
+    }
+
     func testInvalidSamplerSettingsAreRejected() throws {
         let model = try load()
         let prompt = TokenGrid(rows: [Array(repeating: 5, count: 4)] + model.config.speechEmptyIDs.map { Array(repeating: $0, count: 4) })
