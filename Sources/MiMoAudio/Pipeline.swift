@@ -32,10 +32,24 @@ public final class Pipeline: Sendable {
     }
 
     /// A WAV file as the LM's audio input: load, downmix, resample, encode, pad to whole groups.
+    /// Audio that could not fit the context is rejected before the (costly) encoding.
     public func lmAudio(_ url: URL) throws -> LMAudio {
         let codec = try requireCodec()
         let samples = try AudioInput.load(url, sampleRate: codec.sampleRate)
+        let groups = estimatedGroups(samples: samples.count, codec: codec)
+        guard groups <= lm.config.maxPositions else {
+            throw GridError.tooLong(groups: groups, maximum: lm.config.maxPositions)
+        }
         return try LMAudio(samples: samples, codec: codec, config: lm.config)
+    }
+
+    /// LM positions an audio segment of `n` samples takes: its 25 Hz frames in groups, plus the
+    /// `<|sosp|>` and `<|eosp|>` groups.
+    func estimatedGroups(samples n: Int, codec: AudioTokenizer) -> Int {
+        let mel = 1 + n / codec.config.hopLength
+        let frames50 = (mel - 1) / codec.config.strideSize + 1
+        let frames25 = (frames50 + codec.config.avgPooler - 1) / codec.config.avgPooler
+        return (frames25 + lm.config.groupSize - 1) / lm.config.groupSize + 2
     }
 
     /// The text channel as the reference returns it: decoded with special tokens, stripped, and
