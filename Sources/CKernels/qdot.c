@@ -4,6 +4,7 @@
 // activation rounding (1/65534 of the block maximum) far below the weights' own, which the q8
 // parity bar on the reference fixtures needs.
 #include "ckernels.h"
+#include "dispatch.h"
 #include "half.h"
 #include <math.h>
 #include <string.h>
@@ -14,6 +15,7 @@
 
 #define MK_MAX_ROWS 8
 
+MK_MULTIVERSION
 void mk_quantize_activations(const float *x, size_t k, int16_t *qx, float *dx) {
     for (size_t b = 0; b < k / MK_QBLOCK; b++) {
         const float *xb = x + b * MK_QBLOCK;
@@ -21,7 +23,7 @@ void mk_quantize_activations(const float *x, size_t k, int16_t *qx, float *dx) {
         for (int j = 0; j < MK_QBLOCK; j++) amax = fmaxf(amax, fabsf(xb[j]));
         float d = amax / 32767.0f, inv = d > 0 ? 1.0f / d : 0.0f;
         dx[b] = d;
-        for (int j = 0; j < MK_QBLOCK; j++) qx[b * MK_QBLOCK + j] = (int16_t)lrintf(xb[j] * inv);
+        for (int j = 0; j < MK_QBLOCK; j++) qx[b * MK_QBLOCK + j] = (int16_t)rintf(xb[j] * inv);   // |·| ≤ 32767 by construction
     }
 }
 

@@ -35,6 +35,7 @@ static inline float mk_scale_of(const float *x, float qmax) {
     return amax / qmax;
 }
 
+MK_MULTIVERSION
 void mk_quantize_q8_0(const float *src, size_t n, uint8_t *dst) {
     for (size_t b = 0; b < n / MK_QBLOCK; b++) {
         const float *x = src + b * MK_QBLOCK;
@@ -44,14 +45,14 @@ void mk_quantize_q8_0(const float *src, size_t n, uint8_t *dst) {
         float inv = d > 0 ? 1.0f / d : 0.0f;
         memcpy(out, &hd, 2);
         for (int j = 0; j < MK_QBLOCK; j++) {
-            long q = lrintf(x[j] * inv);
-            if (q > 127) q = 127;
-            if (q < -127) q = -127;
+            // rintf (ties to even, like lrintf) vectorises; lrintf is a library call.
+            float q = fminf(fmaxf(rintf(x[j] * inv), -127.0f), 127.0f);
             out[2 + j] = (uint8_t)(int8_t)q;
         }
     }
 }
 
+MK_MULTIVERSION
 void mk_quantize_q4_0(const float *src, size_t n, uint8_t *dst) {
     for (size_t b = 0; b < n / MK_QBLOCK; b++) {
         const float *x = src + b * MK_QBLOCK;
@@ -62,11 +63,8 @@ void mk_quantize_q4_0(const float *src, size_t n, uint8_t *dst) {
         float inv = d > 0 ? 1.0f / d : 0.0f;
         memcpy(out, &hd, 2);
         for (int j = 0; j < MK_QBLOCK / 2; j++) {
-            long lo = lrintf(x[j] * inv), hi = lrintf(x[j + 16] * inv);
-            if (lo > 7) lo = 7;
-            if (lo < -7) lo = -7;
-            if (hi > 7) hi = 7;
-            if (hi < -7) hi = -7;
+            int lo = (int)fminf(fmaxf(rintf(x[j] * inv), -7.0f), 7.0f);
+            int hi = (int)fminf(fmaxf(rintf(x[j + 16] * inv), -7.0f), 7.0f);
             out[2 + j] = (uint8_t)((lo + 8) | ((hi + 8) << 4));
         }
     }
