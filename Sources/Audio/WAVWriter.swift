@@ -99,7 +99,7 @@ public enum WAVWriter {
 
     /// Clip to [-1, 1], scale by 32767 and round half to even, as libsndfile's lrintf does for
     /// soundfile.write(..., subtype="PCM_16"). `sample` is finite, so the result is in Int16 range.
-    static func pcm16(_ sample: Float) -> Int16 {
+    public static func pcm16(_ sample: Float) -> Int16 {
         let clipped = Swift.min(Swift.max(sample, -1), 1)
         return Int16((clipped * 32767).rounded(.toNearestOrEven))
     }

@@ -26,7 +26,7 @@ struct ResidualVQ: Sendable {
         var codes: [[Int]] = []
         for level in 0..<n {
             let cb = codebooks[level]
-            let dots = BLAS.matmul(residual, cb.transposed())
+            let dots = BLAS.matmul(residual, cb, transposeB: true)
             let e2 = squaredNorms[level]
             var picked = [Int](repeating: 0, count: x.rows)
             for t in 0..<x.rows {

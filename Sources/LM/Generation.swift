@@ -207,10 +207,6 @@ public final class LMSession {
         }
         return g
     }
-
-    private func seconds(since start: DispatchTime) -> Double {
-        Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e9
-    }
 }
 
 private final class CancellationFlag: @unchecked Sendable {

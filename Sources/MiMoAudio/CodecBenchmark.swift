@@ -58,10 +58,10 @@ public struct CodecBenchmark {
         for run in 1...max(1, runs) {
             var start = DispatchTime.now()
             codes = try tokenizer.encode(samples: samples, codebooks: 8)
-            encodeTimes.append(elapsed(start))
+            encodeTimes.append(Tensor.seconds(since: start))
             start = DispatchTime.now()
             _ = try tokenizer.decode(codes: codes)
-            decodeTimes.append(elapsed(start))
+            decodeTimes.append(Tensor.seconds(since: start))
             log(String(format: "run %d: encode %.2f s, decode %.2f s", run, encodeTimes.last!, decodeTimes.last!))
         }
         let frames = codes.first?.count ?? 0
@@ -93,15 +93,6 @@ public struct CodecBenchmark {
     }
 }
 
-func elapsed(_ start: DispatchTime) -> Double {
-    Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e9
-}
-
-func median(_ xs: [Double]) -> Double {
-    let s = xs.sorted()
-    guard !s.isEmpty else { return 0 }
-    return s.count % 2 == 1 ? s[s.count / 2] : (s[s.count / 2 - 1] + s[s.count / 2]) / 2
-}
 
 /// Peak resident set size of this process (VmHWM), in MiB; 0 where /proc is unavailable.
 public func peakRSSMiB() -> Double {

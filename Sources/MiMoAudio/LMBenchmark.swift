@@ -52,7 +52,7 @@ public struct LMBenchmark {
         let random = RandomWeights(dtype: format == .f32 ? .f32 : .bf16)
         let weights: any WeightSource & Sendable = format.isQuantized ? QuantizingSource(random, format: format, compute: compute) : random
         let model = try MiMoAudioLM(config: config, weights: weights, specialTokens: releasedSpecialTokens, compute: compute)
-        log(String(format: "synthesised in %.1f s", elapsed(start)))
+        log(String(format: "synthesised in %.1f s", seconds(since: start)))
         let gs = config.groupSize
         func textGroups(_ ids: [Int]) -> TokenGrid {
             TokenGrid(rows: [ids.flatMap { Array(repeating: $0, count: gs) }]
@@ -66,7 +66,7 @@ public struct LMBenchmark {
         start = DispatchTime.now()
         var hidden = model.backboneForward(model.embed(prompt), cache: cache)
         _ = model.textLogits(hidden.rows((hidden.rows - 1)..<hidden.rows))
-        let prefill = elapsed(start)
+        let prefill = seconds(since: start)
         log(String(format: "prefill %.2f s (%.1f tokens/s)", prefill, Double(promptTokens) / prefill))
 
         var stepTimes: [Double] = []
@@ -74,7 +74,7 @@ public struct LMBenchmark {
             start = DispatchTime.now()
             hidden = model.backboneForward(model.embed(textGroups([1000 + step])), cache: cache)
             _ = model.textLogits(hidden)
-            stepTimes.append(elapsed(start))
+            stepTimes.append(seconds(since: start))
             log(String(format: "decode step %d: %.3f s", step + 1, stepTimes.last!))
         }
 
@@ -84,7 +84,7 @@ public struct LMBenchmark {
         for p in 0..<patches {
             start = DispatchTime.now()
             _ = model.decodePatch(local, sampler: sampler, using: &rng)
-            patchTimes.append(elapsed(start))
+            patchTimes.append(seconds(since: start))
             log(String(format: "patch %d: %.1f ms (%d local steps)", p + 1, patchTimes.last! * 1000, config.localSteps))
         }
 

@@ -69,8 +69,7 @@ public final class SpeechStream {
         } else {
             var data = Data(capacity: samples.count * 2)
             for s in samples {
-                let v = Int16((max(-1, min(1, s)) * 32767).rounded(.toNearestOrEven))
-                withUnsafeBytes(of: v.littleEndian) { data.append(contentsOf: $0) }
+                withUnsafeBytes(of: WAVWriter.pcm16(s).littleEndian) { data.append(contentsOf: $0) }
             }
             FileHandle.standardOutput.write(data)
         }

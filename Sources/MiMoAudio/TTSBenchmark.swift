@@ -55,10 +55,10 @@ public struct TTSBenchmark {
                 }
                 hidden = lm.backboneForward(lm.embed(next), cache: cache)
             }
-            let lmSeconds = elapsed(start)
+            let lmSeconds = Tensor.seconds(since: start)
             let codecStart = DispatchTime.now()
             let wav = try codec.decode(codes: codes)
-            let codecSeconds = elapsed(codecStart)
+            let codecSeconds = Tensor.seconds(since: codecStart)
             let result = Result(mix: interleaved ? "5 text + 5 speech steps" : "speech steps only",
                                 audioSeconds: Double(wav.count) / Double(codec.sampleRate),
                                 textSteps: textSteps, audioSteps: audioSteps, lmSeconds: lmSeconds, codecSeconds: codecSeconds)

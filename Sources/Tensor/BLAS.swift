@@ -38,17 +38,18 @@ public enum BLAS {
             Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
     }
 
-    /// A · B for row-major matrices.
-    public static func matmul(_ a: Matrix, _ b: Matrix) -> Matrix {
-        precondition(a.cols == b.rows, "matmul: \(a.rows)×\(a.cols) · \(b.rows)×\(b.cols)")
-        var c = Matrix(rows: a.rows, cols: b.cols)
+    /// A · B (or A · Bᵀ) for row-major matrices.
+    public static func matmul(_ a: Matrix, _ b: Matrix, transposeB: Bool = false) -> Matrix {
+        let (inner, n) = transposeB ? (b.cols, b.rows) : (b.rows, b.cols)
+        precondition(a.cols == inner, "matmul: \(a.rows)×\(a.cols) · \(b.rows)×\(b.cols)\(transposeB ? "ᵀ" : "")")
+        var c = Matrix(rows: a.rows, cols: n)
         guard a.cols > 0 else { return c }
         a.data.withUnsafeBufferPointer { pa in
             b.data.withUnsafeBufferPointer { pb in
                 c.data.withUnsafeMutableBufferPointer { pc in
-                    sgemm(transA: false, transB: false, m: a.rows, n: b.cols, k: a.cols,
+                    sgemm(transA: false, transB: transposeB, m: a.rows, n: n, k: a.cols,
                           a: pa.baseAddress!, lda: a.cols, b: pb.baseAddress!, ldb: b.cols,
-                          c: pc.baseAddress!, ldc: b.cols)
+                          c: pc.baseAddress!, ldc: n)
                 }
             }
         }

@@ -39,3 +39,15 @@ public enum Tuning {
     /// See `mk_keep_freed_memory`: for executables that run large models.
     public static func keepFreedMemory() { mk_keep_freed_memory() }
 }
+
+/// Wall-clock seconds since `start` (for timings and benchmarks).
+public func seconds(since start: DispatchTime) -> Double {
+    Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e9
+}
+
+/// The median of `xs` (0 for none).
+public func median(_ xs: [Double]) -> Double {
+    let s = xs.sorted()
+    guard !s.isEmpty else { return 0 }
+    return s.count % 2 == 1 ? s[s.count / 2] : (s[s.count / 2 - 1] + s[s.count / 2]) / 2
+}

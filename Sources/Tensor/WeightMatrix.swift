@@ -145,58 +145,37 @@ public struct WeightMatrix: @unchecked Sendable {
     /// y = x · Wᵀ (+ bias): a Linear layer, x `[n, cols]` → `[n, rows]`.
     public func project(_ x: Matrix, bias: [Float]? = nil, compute: Compute) -> Matrix {
         precondition(x.cols == cols, "project: input has \(x.cols) features, weight expects \(cols)")
+        precondition(bias == nil || bias!.count == rows)
         var y = Matrix(rows: x.rows, cols: rows)
         guard x.rows > 0 else { return y }
-        var beta: Float = 0
-        if let bias {
-            precondition(bias.count == rows)
-            y.data.withUnsafeMutableBufferPointer { p in
-                for r in 0..<x.rows { (p.baseAddress! + r * rows).update(from: bias, count: rows) }
-            }
-            beta = 1
-        }
         x.data.withUnsafeBufferPointer { px in
             y.data.withUnsafeMutableBufferPointer { py in
-                if format == .f32 {
-                    BLAS.sgemm(transA: false, transB: true, m: x.rows, n: rows, k: cols,
-                               a: px.baseAddress!, lda: cols, b: base.assumingMemoryBound(to: Float.self), ldb: cols,
-                               beta: beta, c: py.baseAddress!, ldc: rows)
-                    return
-                }
-                if format != .f16 && x.rows <= Self.smallBatch {
+                let (xp, yp, m, k, n) = (px.baseAddress!, py.baseAddress!, x.rows, cols, rows)
+                switch format {
+                case .f32:
+                    BLAS.sgemm(transA: false, transB: true, m: m, n: n, k: k,
+                               a: xp, lda: k, b: base.assumingMemoryBound(to: Float.self), ldb: k, c: yp, ldc: n)
+                case .bf16 where m <= Self.smallBatch:
                     // Decode steps: a memory-bound pass over the stored weight, split by rows.
-                    let y = UnsafeMutablePointer<Float>.allocate(capacity: x.rows * rows)
-                    defer { y.deallocate() }
-                    let (xp, m, k, n, format, base) = (px.baseAddress!, x.rows, cols, rows, format, base)
-                    if format.isQuantized {
-                        // int16 activations, 32 per scale, for integer dot products with the blocks.
-                        let qx = UnsafeMutablePointer<Int16>.allocate(capacity: m * k)
-                        let dx = UnsafeMutablePointer<Float>.allocate(capacity: m * k / Int(MK_QBLOCK))
-                        defer { qx.deallocate(); dx.deallocate() }
-                        for i in 0..<m { mk_quantize_activations(xp + i * k, k, qx + i * k, dx + i * k / Int(MK_QBLOCK)) }
-                        let q4: Int32 = format == .q4_0 ? 1 : 0
-                        let w = base.assumingMemoryBound(to: UInt8.self)
-                        compute.parallelFor(rows, minChunk: 64) { r in
-                            mk_qdot(qx, dx, m, k, w, q4, r.lowerBound, r.upperBound, y, n)
-                        }
-                    } else {
-                        let w = base.assumingMemoryBound(to: UInt16.self)
-                        compute.parallelFor(rows, minChunk: 64) { r in
-                            mk_gemm_bf16_small(xp, m, k, w, r.lowerBound, r.upperBound, y, n)
-                        }
+                    let w = base.assumingMemoryBound(to: UInt16.self)
+                    compute.parallelFor(n, minChunk: 64) { r in mk_gemm_bf16_small(xp, m, k, w, r.lowerBound, r.upperBound, yp, n) }
+                case .q8_0 where m <= Self.smallBatch, .q4_0 where m <= Self.smallBatch:
+                    // int16 activations, 32 per scale, for integer dot products with the blocks.
+                    let qx = UnsafeMutablePointer<Int16>.allocate(capacity: m * k)
+                    let dx = UnsafeMutablePointer<Float>.allocate(capacity: m * k / Int(MK_QBLOCK))
+                    defer { qx.deallocate(); dx.deallocate() }
+                    for i in 0..<m { mk_quantize_activations(xp + i * k, k, qx + i * k, dx + i * k / Int(MK_QBLOCK)) }
+                    let q4: Int32 = format == .q4_0 ? 1 : 0
+                    let w = base.assumingMemoryBound(to: UInt8.self)
+                    compute.parallelFor(n, minChunk: 64) { r in mk_qdot(qx, dx, m, k, w, q4, r.lowerBound, r.upperBound, yp, n) }
+                default:
+                    forEachWidenedBlock(compute: compute) { r, scratch in
+                        BLAS.sgemm(transA: false, transB: true, m: m, n: r.count, k: k,
+                                   a: xp, lda: k, b: scratch, ldb: k, c: yp + r.lowerBound, ldc: n)
                     }
-                    for i in 0..<(m * n) { py[i] = beta * py[i] + y[i] }
-                    return
                 }
-                let block = blockRows
-                let scratch = UnsafeMutablePointer<Float>.allocate(capacity: block * cols)
-                defer { scratch.deallocate() }
-                for r0 in stride(from: 0, to: rows, by: block) {
-                    let r1 = min(rows, r0 + block)
-                    widenParallel(r0..<r1, into: scratch, compute: compute)
-                    BLAS.sgemm(transA: false, transB: true, m: x.rows, n: r1 - r0, k: cols,
-                               a: px.baseAddress!, lda: cols, b: scratch, ldb: cols,
-                               beta: beta, c: py.baseAddress! + r0, ldc: rows)
+                if let bias {
+                    for i in 0..<m { for j in 0..<n { yp[i * n + j] += bias[j] } }
                 }
             }
         }
@@ -210,31 +189,34 @@ public struct WeightMatrix: @unchecked Sendable {
         guard x.rows > 0 else { return y }
         x.data.withUnsafeBufferPointer { px in
             y.data.withUnsafeMutableBufferPointer { py in
+                let (xp, yp) = (px.baseAddress!, py.baseAddress!)
                 if format == .f32 {
                     BLAS.sgemm(transA: false, transB: false, m: x.rows, n: cols, k: rows,
-                               a: px.baseAddress!, lda: rows, b: base.assumingMemoryBound(to: Float.self), ldb: cols,
-                               c: py.baseAddress!, ldc: cols)
+                               a: xp, lda: rows, b: base.assumingMemoryBound(to: Float.self), ldb: cols, c: yp, ldc: cols)
                     return
                 }
-                let block = blockRows
-                let scratch = UnsafeMutablePointer<Float>.allocate(capacity: block * cols)
-                defer { scratch.deallocate() }
-                for r0 in stride(from: 0, to: rows, by: block) {
-                    let r1 = min(rows, r0 + block)
-                    widenParallel(r0..<r1, into: scratch, compute: compute)
-                    BLAS.sgemm(transA: false, transB: false, m: x.rows, n: cols, k: r1 - r0,
-                               a: px.baseAddress! + r0, lda: rows, b: scratch, ldb: cols,
-                               beta: r0 == 0 ? 0 : 1, c: py.baseAddress!, ldc: cols)
+                forEachWidenedBlock(compute: compute) { r, scratch in
+                    BLAS.sgemm(transA: false, transB: false, m: x.rows, n: cols, k: r.count,
+                               a: xp + r.lowerBound, lda: rows, b: scratch, ldb: cols,
+                               beta: r.lowerBound == 0 ? 0 : 1, c: yp, ldc: cols)
                 }
             }
         }
         return y
     }
 
-    private func widenParallel(_ range: Range<Int>, into dst: UnsafeMutablePointer<Float>, compute: Compute) {
-        compute.parallelFor(range.count, minChunk: 64) { sub in
-            widenRows((range.lowerBound + sub.lowerBound)..<(range.lowerBound + sub.upperBound),
-                      into: dst + sub.lowerBound * cols)
+    /// Widens the weight a block of rows at a time (in parallel) into one reused scratch
+    /// buffer and hands each block to `body` — the GEMM path of non-f32 weights.
+    private func forEachWidenedBlock(compute: Compute, _ body: (Range<Int>, UnsafePointer<Float>) -> Void) {
+        let block = blockRows
+        let scratch = UnsafeMutablePointer<Float>.allocate(capacity: block * cols)
+        defer { scratch.deallocate() }
+        for r0 in stride(from: 0, to: rows, by: block) {
+            let range = r0..<min(rows, r0 + block)
+            compute.parallelFor(range.count, minChunk: 64) { sub in
+                widenRows((r0 + sub.lowerBound)..<(r0 + sub.upperBound), into: scratch + sub.lowerBound * cols)
+            }
+            body(range, scratch)
         }
     }
 }

@@ -136,7 +136,7 @@ struct BenchCommand: ParsableCommand {
                 count = tokenizer.encode(text).count
                 times.append(seconds(since: start))
             }
-            let median = times.sorted()[times.count / 2]
+            let median = MiMoAudio.median(times)
             let mb = Double(text.utf8.count) / 1e6
             // The first run starts with an empty word cache; later runs reuse it.
             print(String(format: "tokenizer load: %.2f s; encode %.2f MB (%d tokens): first run %.3f s (%.1f MB/s), median of %d runs %.3f s (%.1f MB/s)",

@@ -44,9 +44,6 @@ func progress(_ message: String) {
     FileHandle.standardError.write(Data((message + "\n").utf8))
 }
 
-func seconds(since start: DispatchTime) -> Double {
-    Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e9
-}
 
 extension WAVWriter.SampleFormat: ExpressibleByArgument {
     public init?(argument: String) {
