@@ -16,10 +16,10 @@ static inline float mk_half_to_float(uint16_t h) {
     return f;
 }
 
-/// The f16 scale at the start of a quantized block.
-static inline float mk_block_scale(const uint8_t *block) {
+/// The (possibly unaligned) f16 at `p`, as float.
+static inline float mk_load_half(const uint8_t *p) {
     uint16_t h;
-    memcpy(&h, block, 2);
+    memcpy(&h, p, 2);
     return mk_half_to_float(h);
 }
 

@@ -1,8 +1,13 @@
 // Quantized matrix-vector products with int16 activations: each 32-wide block is an integer dot
-// product (AVX-512 VNNI `vpdpwssd`, or AVX2 `vpmaddwd`), scaled once per block. The weight is
-// read once, in its blocks, and never widened to f32. int16 (not int8) activations keep the
-// activation rounding (1/65534 of the block maximum) far below the weights' own, which the q8
-// parity bar on the reference fixtures needs.
+// product (AVX-512BW `vpmaddwd` on a whole block, or AVX2 on half blocks), scaled once per block.
+// The weight is read once, in its stored layout, and never widened to f32. int16 (not int8)
+// activations keep the activation rounding (1/65534 of the block maximum) far below the
+// weights' own, which the q8 parity bar on the reference fixtures needs.
+//
+// The row layout (see ckernels.h) puts a row's scales first so 16 of them convert with one
+// instruction and fold with the activation scales into one vector; the q4 nibbles of two
+// blocks share 32 bytes so one widening load feeds two whole-block products. What is left per
+// block is the widen, the product, its conversion and one FMA.
 #include "ckernels.h"
 #include "dispatch.h"
 #include "half.h"
@@ -14,45 +19,52 @@
 #endif
 
 #define MK_MAX_ROWS 8
+#define MK_GROUP 16
 
 MK_MULTIVERSION
-void mk_quantize_activations(const float *x, size_t k, int16_t *qx, float *dx) {
+void mk_quantize_activations(const float *x, size_t k, int16_t *qx, float *dx, float *sx) {
     for (size_t b = 0; b < k / MK_QBLOCK; b++) {
         const float *xb = x + b * MK_QBLOCK;
         float amax = 0.0f;
         for (int j = 0; j < MK_QBLOCK; j++) amax = fmaxf(amax, fabsf(xb[j]));
         float d = amax / 32767.0f, inv = d > 0 ? 1.0f / d : 0.0f;
+        int32_t sum = 0;
+        for (int j = 0; j < MK_QBLOCK; j++) {
+            int16_t q = (int16_t)rintf(xb[j] * inv);   // |·| ≤ 32767 by construction
+            qx[b * MK_QBLOCK + j] = q;
+            sum += q;
+        }
         dx[b] = d;
-        for (int j = 0; j < MK_QBLOCK; j++) qx[b * MK_QBLOCK + j] = (int16_t)rintf(xb[j] * inv);   // |·| ≤ 32767 by construction
+        sx[b] = (float)sum;   // exact: |sum| < 2^21
     }
 }
 
-// Weight block j-th value as int8, for either format (q4: low nibbles then high nibbles).
-static inline void mk_unpack_block(const uint8_t *blk, int q4, int8_t *out) {
-    if (q4) {
-        for (int j = 0; j < 16; j++) {
-            out[j] = (int8_t)((blk[2 + j] & 0x0f) - 8);
-            out[j + 16] = (int8_t)((blk[2 + j] >> 4) - 8);
-        }
-    } else {
-        memcpy(out, blk + 2, 32);
+static inline float mk_row_scale(const uint8_t *row, size_t b) { return mk_load_half(row + 2 * b); }
+
+// Stored value (+8 for q4) of weight j of block b, for either format.
+static inline int mk_row_q(const uint8_t *row, size_t nb, int q4, size_t b, int j) {
+    const uint8_t *qs = row + 2 * nb;
+    if (!q4) return (int8_t)qs[b * MK_QBLOCK + j];
+    if (b + 1 == nb && nb % 2 == 1) {   // a lone last block: low nibbles j, high nibbles j + 16
+        uint8_t v = qs[b * 16 + (j & 15)];
+        return j < 16 ? (v & 0x0f) : (v >> 4);
     }
+    uint8_t v = qs[(b & ~(size_t)1) * 16 + j];
+    return (b & 1) ? (v >> 4) : (v & 0x0f);
 }
 
 static void mk_qdot_scalar(const int16_t *qx, const float *dx, size_t m, size_t k, const uint8_t *w, int q4,
                            size_t r0, size_t r1, float *y, size_t ldy) {
-    size_t blocks = k / MK_QBLOCK, bytes = q4 ? MK_Q4_BLOCK_BYTES : MK_Q8_BLOCK_BYTES;
+    size_t nb = k / MK_QBLOCK, bytes = mk_quant_row_bytes(k, q4);
     for (size_t r = r0; r < r1; r++) {
-        const uint8_t *wr = w + r * blocks * bytes;
+        const uint8_t *row = w + r * bytes;
         for (size_t i = 0; i < m; i++) {
             float s = 0.0f;
-            for (size_t b = 0; b < blocks; b++) {
-                int8_t q[32];
-                mk_unpack_block(wr + b * bytes, q4, q);
+            for (size_t b = 0; b < nb; b++) {
                 const int16_t *xb = qx + i * k + b * MK_QBLOCK;
                 int32_t dot = 0;
-                for (int j = 0; j < 32; j++) dot += (int32_t)xb[j] * (int32_t)q[j];
-                s += mk_block_scale(wr + b * bytes) * dx[i * blocks + b] * (float)dot;
+                for (int j = 0; j < MK_QBLOCK; j++) dot += (int32_t)xb[j] * (mk_row_q(row, nb, q4, b, j) - (q4 ? 8 : 0));
+                s += mk_row_scale(row, b) * dx[i * nb + b] * (float)dot;
             }
             y[i * ldy + r] = s;
         }
@@ -60,26 +72,10 @@ static void mk_qdot_scalar(const int16_t *qx, const float *dx, size_t m, size_t 
 }
 
 #if defined(__x86_64__) && defined(__clang__)
-// The 32 weights of a block as int8 (q4: low nibbles then high nibbles, minus 8).
-__attribute__((target("avx2,fma")))
-static inline __m256i mk_load_weights_256(const uint8_t *blk, int q4) {
-    if (q4) {
-        __m128i packed = _mm_loadu_si128((const __m128i *)(blk + 2));
-        __m128i lo = _mm_and_si128(packed, _mm_set1_epi8(0x0f));
-        __m128i hi = _mm_and_si128(_mm_srli_epi16(packed, 4), _mm_set1_epi8(0x0f));
-        return _mm256_sub_epi8(_mm256_set_m128i(hi, lo), _mm256_set1_epi8(8));
-    }
-    return _mm256_loadu_si256((const __m256i *)(blk + 2));
-}
+#define MK_AVX2 "avx2,fma,f16c"
+#define MK_AVX512 "avx2,fma,f16c,avx512f,avx512bw,avx512vl"
 
-__attribute__((target("avx2,fma,f16c")))
-static inline float mk_block_scale_f16c(const uint8_t *blk) {
-    uint16_t h;
-    memcpy(&h, blk, 2);
-    return _cvtsh_ss(h);
-}
-
-__attribute__((target("avx2,fma")))
+__attribute__((target(MK_AVX2)))
 static float mk_hsum256(__m256 v) {
     __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
     s = _mm_add_ps(s, _mm_movehl_ps(s, s));
@@ -87,70 +83,157 @@ static float mk_hsum256(__m256 v) {
     return _mm_cvtss_f32(s);
 }
 
-// One block's dot product as 8 int32 lanes: weights sign-extended to int16 against the int16
-// activations. AVX2: vpmaddwd (pairs into int32; |127 · 32767 · 2| fits) then an add; AVX-512
-// VNNI: vpdpwssd fuses the multiply, the pair sum and the add.
-__attribute__((target("avx2,fma,f16c")))
-static inline __m256i mk_block_dot_avx2(__m256i wq, const int16_t *x) {
-    __m256i lo = _mm256_madd_epi16(_mm256_cvtepi8_epi16(_mm256_castsi256_si128(wq)), _mm256_loadu_si256((const __m256i *)x));
-    __m256i hi = _mm256_madd_epi16(_mm256_cvtepi8_epi16(_mm256_extracti128_si256(wq, 1)), _mm256_loadu_si256((const __m256i *)(x + 16)));
-    return _mm256_add_epi32(lo, hi);
+// Per-block factors of a group of ≤ 16 blocks: weight scale × activation scale for each
+// activation row, and (q4) the offset correction Σ_b scale·8·Σx folded into `corr`.
+#define MK_GROUP_SCALES(R, M, VEC_T, CVT16, LOADF, MUL, FMA, STORE)                                          \
+    do {                                                                                                    \
+        for (int rr = 0; rr < R; rr++) {                                                                    \
+            VEC_T ws = CVT16(rows[rr] + 2 * b, g);                                                          \
+            for (int i = 0; i < M; i++) {                                                                   \
+                VEC_T sv = MUL(ws, LOADF(dx + i * nb + b, g));                                               \
+                STORE(s[rr][i], sv);                                                                        \
+                if (q4) corr[rr][i] = FMA(sv, LOADF(sx + i * nb + b, g), corr[rr][i]);                       \
+            }                                                                                               \
+        }                                                                                                   \
+    } while (0)
+
+// AVX-512: a whole block is one 32-lane int16 product. R weight rows × M activation rows per
+// pass (R = 4 for decode steps: four independent FMA chains and four weight streams).
+__attribute__((target(MK_AVX512)))
+static inline __m512 mk_scales16_512(const uint8_t *p, size_t g) {
+    return _mm512_cvtph_ps(_mm256_maskz_loadu_epi16((__mmask16)((1u << g) - 1), p));
+}
+__attribute__((target(MK_AVX512)))
+static inline __m512 mk_loadf16_512(const float *p, size_t g) {
+    return _mm512_maskz_loadu_ps((__mmask16)((1u << g) - 1), p);
+}
+__attribute__((target(MK_AVX512)))
+static inline void mk_store16_512(float *dst, __m512 v) { _mm512_storeu_ps(dst, v); }
+
+__attribute__((target(MK_AVX512)))
+static inline __m512 mk_block_product_512(__m512i w16, const int16_t *x, float s, __m512 acc) {
+    __m512i p = _mm512_madd_epi16(w16, _mm512_loadu_si512((const void *)x));
+    return _mm512_fmadd_ps(_mm512_cvtepi32_ps(p), _mm512_set1_ps(s), acc);
 }
 
-__attribute__((target("avx2,fma,f16c,avx512f,avx512vl,avx512vnni")))
-static inline __m256i mk_block_dot_vnni(__m256i wq, const int16_t *x) {
-    __m256i d = _mm256_dpwssd_epi32(_mm256_setzero_si256(), _mm256_cvtepi8_epi16(_mm256_castsi256_si128(wq)),
-                                    _mm256_loadu_si256((const __m256i *)x));
-    return _mm256_dpwssd_epi32(d, _mm256_cvtepi8_epi16(_mm256_extracti128_si256(wq, 1)), _mm256_loadu_si256((const __m256i *)(x + 16)));
-}
-
-// One kernel body for both instruction sets. Decode steps (m == 1) run two accumulators over
-// alternating blocks for instruction-level parallelism; m ≤ 8 rows share each weight block.
-#define MK_QDOT_KERNEL(NAME, TARGET, BLOCK_DOT)                                                                \
-    __attribute__((target(TARGET)))                                                                            \
-    static void NAME(const int16_t *qx, const float *dx, size_t m, size_t k, const uint8_t *w, int q4,         \
-                     size_t r0, size_t r1, float *y, size_t ldy) {                                             \
-        size_t blocks = k / MK_QBLOCK, bytes = q4 ? MK_Q4_BLOCK_BYTES : MK_Q8_BLOCK_BYTES;                     \
-        if (m == 1) {                                                                                          \
-            for (size_t r = r0; r < r1; r++) {                                                                 \
-                const uint8_t *wr = w + r * blocks * bytes;                                                    \
-                __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();                                 \
-                size_t b = 0;                                                                                  \
-                for (; b + 2 <= blocks; b += 2) {                                                              \
-                    const uint8_t *b0 = wr + b * bytes, *b1 = b0 + bytes;                                      \
-                    __m256i d0 = BLOCK_DOT(mk_load_weights_256(b0, q4), qx + b * MK_QBLOCK);                   \
-                    __m256i d1 = BLOCK_DOT(mk_load_weights_256(b1, q4), qx + (b + 1) * MK_QBLOCK);             \
-                    acc0 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(d0), _mm256_set1_ps(mk_block_scale_f16c(b0) * dx[b]), acc0); \
-                    acc1 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(d1), _mm256_set1_ps(mk_block_scale_f16c(b1) * dx[b + 1]), acc1); \
-                }                                                                                              \
-                for (; b < blocks; b++) {                                                                      \
-                    const uint8_t *b0 = wr + b * bytes;                                                        \
-                    __m256i d0 = BLOCK_DOT(mk_load_weights_256(b0, q4), qx + b * MK_QBLOCK);                   \
-                    acc0 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(d0), _mm256_set1_ps(mk_block_scale_f16c(b0) * dx[b]), acc0); \
-                }                                                                                              \
-                y[r] = mk_hsum256(_mm256_add_ps(acc0, acc1));                                                  \
-            }                                                                                                  \
-            return;                                                                                            \
-        }                                                                                                      \
-        for (size_t r = r0; r < r1; r++) {                                                                     \
-            const uint8_t *wr = w + r * blocks * bytes;                                                        \
-            __m256 acc[MK_MAX_ROWS];                                                                           \
-            for (size_t i = 0; i < m; i++) acc[i] = _mm256_setzero_ps();                                       \
-            for (size_t b = 0; b < blocks; b++) {                                                              \
-                const uint8_t *b0 = wr + b * bytes;                                                            \
-                __m256i wq = mk_load_weights_256(b0, q4);                                                      \
-                float dw = mk_block_scale_f16c(b0);                                                            \
-                for (size_t i = 0; i < m; i++) {                                                               \
-                    __m256i d = BLOCK_DOT(wq, qx + i * k + b * MK_QBLOCK);                                     \
-                    acc[i] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(d), _mm256_set1_ps(dw * dx[i * blocks + b]), acc[i]); \
-                }                                                                                              \
-            }                                                                                                  \
-            for (size_t i = 0; i < m; i++) y[i * ldy + r] = mk_hsum256(acc[i]);                                \
-        }                                                                                                      \
+__attribute__((target(MK_AVX512), always_inline))
+static inline void mk_qrows_512(const int R, const int M, const int16_t *qx, const float *dx, const float *sx,
+                                size_t k, const uint8_t *w, int q4, size_t r, float *y, size_t ldy) {
+    size_t nb = k / MK_QBLOCK, bytes = mk_quant_row_bytes(k, q4);
+    const uint8_t *rows[4];
+    __m512 acc[4][MK_MAX_ROWS], corr[4][MK_MAX_ROWS];
+    for (int rr = 0; rr < R; rr++) {
+        rows[rr] = w + (r + rr) * bytes;
+        for (int i = 0; i < M; i++) acc[rr][i] = corr[rr][i] = _mm512_setzero_ps();
     }
+    float s[4][MK_MAX_ROWS][MK_GROUP];
+    for (size_t b = 0; b < nb; b += MK_GROUP) {
+        size_t g = nb - b < MK_GROUP ? nb - b : MK_GROUP;
+        MK_GROUP_SCALES(R, M, __m512, mk_scales16_512, mk_loadf16_512, _mm512_mul_ps, _mm512_fmadd_ps, mk_store16_512);
+        size_t j = 0;
+        if (q4) {
+            // Pairs of blocks: byte t of the pair holds block 2p's value t (low) and 2p+1's (high).
+            for (; j + 2 <= g; j += 2) {
+                const int16_t *x0 = qx + (b + j) * MK_QBLOCK;
+                for (int rr = 0; rr < R; rr++) {
+                    __m512i v = _mm512_cvtepu8_epi16(_mm256_loadu_si256((const __m256i *)(rows[rr] + 2 * nb + (b + j) * 16)));
+                    __m512i lo = _mm512_and_si512(v, _mm512_set1_epi16(0x0f)), hi = _mm512_srli_epi16(v, 4);
+                    for (int i = 0; i < M; i++) {
+                        acc[rr][i] = mk_block_product_512(lo, x0 + i * k, s[rr][i][j], acc[rr][i]);
+                        acc[rr][i] = mk_block_product_512(hi, x0 + i * k + MK_QBLOCK, s[rr][i][j + 1], acc[rr][i]);
+                    }
+                }
+            }
+            if (j < g) {   // the lone last block of an odd count
+                const int16_t *x0 = qx + (b + j) * MK_QBLOCK;
+                for (int rr = 0; rr < R; rr++) {
+                    __m256i v = _mm256_cvtepu8_epi16(_mm_loadu_si128((const __m128i *)(rows[rr] + 2 * nb + (b + j) * 16)));
+                    __m256i lo = _mm256_and_si256(v, _mm256_set1_epi16(0x0f)), hi = _mm256_srli_epi16(v, 4);
+                    __m512i both = _mm512_inserti64x4(_mm512_castsi256_si512(lo), hi, 1);
+                    for (int i = 0; i < M; i++) acc[rr][i] = mk_block_product_512(both, x0 + i * k, s[rr][i][j], acc[rr][i]);
+                }
+            }
+        } else {
+            for (; j < g; j++) {
+                const int16_t *x0 = qx + (b + j) * MK_QBLOCK;
+                for (int rr = 0; rr < R; rr++) {
+                    __m512i v = _mm512_cvtepi8_epi16(_mm256_loadu_si256((const __m256i *)(rows[rr] + 2 * nb + (b + j) * MK_QBLOCK)));
+                    for (int i = 0; i < M; i++) acc[rr][i] = mk_block_product_512(v, x0 + i * k, s[rr][i][j], acc[rr][i]);
+                }
+            }
+        }
+    }
+    for (int rr = 0; rr < R; rr++)
+        for (int i = 0; i < M; i++)
+            y[i * ldy + r + rr] = _mm512_reduce_add_ps(acc[rr][i]) - (q4 ? 8.0f * _mm512_reduce_add_ps(corr[rr][i]) : 0.0f);
+}
 
-MK_QDOT_KERNEL(mk_qdot_avx2, "avx2,fma,f16c", mk_block_dot_avx2)
-MK_QDOT_KERNEL(mk_qdot_vnni, "avx2,fma,f16c,avx512f,avx512vl,avx512vnni", mk_block_dot_vnni)
+__attribute__((target(MK_AVX512)))
+static void mk_qdot_avx512(const int16_t *qx, const float *dx, const float *sx, size_t m, size_t k, const uint8_t *w,
+                           int q4, size_t r0, size_t r1, float *y, size_t ldy) {
+    size_t r = r0;
+    if (m == 1) {
+        for (; r + 4 <= r1; r += 4) mk_qrows_512(4, 1, qx, dx, sx, k, w, q4, r, y, ldy);
+        for (; r < r1; r++) mk_qrows_512(1, 1, qx, dx, sx, k, w, q4, r, y, ldy);
+        return;
+    }
+    for (; r < r1; r++) {
+        switch (m) {
+        case 2: mk_qrows_512(1, 2, qx, dx, sx, k, w, q4, r, y, ldy); break;
+        case 3: mk_qrows_512(1, 3, qx, dx, sx, k, w, q4, r, y, ldy); break;
+        case 4: mk_qrows_512(1, 4, qx, dx, sx, k, w, q4, r, y, ldy); break;
+        case 5: mk_qrows_512(1, 5, qx, dx, sx, k, w, q4, r, y, ldy); break;
+        case 6: mk_qrows_512(1, 6, qx, dx, sx, k, w, q4, r, y, ldy); break;
+        case 7: mk_qrows_512(1, 7, qx, dx, sx, k, w, q4, r, y, ldy); break;
+        default: mk_qrows_512(1, 8, qx, dx, sx, k, w, q4, r, y, ldy); break;
+        }
+    }
+}
+
+// AVX2: the same scheme on 16-lane halves of each block, one weight row at a time.
+__attribute__((target(MK_AVX2)))
+static inline __m256 mk_half_product_256(__m256i w16, const int16_t *x, float s, __m256 acc) {
+    __m256i p = _mm256_madd_epi16(w16, _mm256_loadu_si256((const __m256i *)x));
+    return _mm256_fmadd_ps(_mm256_cvtepi32_ps(p), _mm256_set1_ps(s), acc);
+}
+
+__attribute__((target(MK_AVX2)))
+static void mk_qdot_avx2(const int16_t *qx, const float *dx, const float *sx, size_t m, size_t k, const uint8_t *w,
+                         int q4, size_t r0, size_t r1, float *y, size_t ldy) {
+    size_t nb = k / MK_QBLOCK, bytes = mk_quant_row_bytes(k, q4);
+    for (size_t r = r0; r < r1; r++) {
+        const uint8_t *row = w + r * bytes, *qs = row + 2 * nb;
+        __m256 acc[MK_MAX_ROWS];
+        float corr[MK_MAX_ROWS];
+        for (size_t i = 0; i < m; i++) { acc[i] = _mm256_setzero_ps(); corr[i] = 0.0f; }
+        for (size_t b = 0; b < nb; b++) {
+            float ws = mk_row_scale(row, b);
+            __m256i lo, hi;   // the block's values 0..15 and 16..31 as int16
+            if (!q4) {
+                __m256i v = _mm256_loadu_si256((const __m256i *)(qs + b * MK_QBLOCK));
+                lo = _mm256_cvtepi8_epi16(_mm256_castsi256_si128(v));
+                hi = _mm256_cvtepi8_epi16(_mm256_extracti128_si256(v, 1));
+            } else if (b + 1 == nb && nb % 2 == 1) {
+                __m256i v = _mm256_cvtepu8_epi16(_mm_loadu_si128((const __m128i *)(qs + b * 16)));
+                lo = _mm256_and_si256(v, _mm256_set1_epi16(0x0f));
+                hi = _mm256_srli_epi16(v, 4);
+            } else {
+                const uint8_t *pair = qs + (b & ~(size_t)1) * 16;
+                __m256i v0 = _mm256_cvtepu8_epi16(_mm_loadu_si128((const __m128i *)pair));
+                __m256i v1 = _mm256_cvtepu8_epi16(_mm_loadu_si128((const __m128i *)(pair + 16)));
+                if (b & 1) { lo = _mm256_srli_epi16(v0, 4); hi = _mm256_srli_epi16(v1, 4); }
+                else { lo = _mm256_and_si256(v0, _mm256_set1_epi16(0x0f)); hi = _mm256_and_si256(v1, _mm256_set1_epi16(0x0f)); }
+            }
+            for (size_t i = 0; i < m; i++) {
+                float sc = ws * dx[i * nb + b];
+                const int16_t *x0 = qx + i * k + b * MK_QBLOCK;
+                acc[i] = mk_half_product_256(hi, x0 + 16, sc, mk_half_product_256(lo, x0, sc, acc[i]));
+                if (q4) corr[i] += sc * sx[i * nb + b];
+            }
+        }
+        for (size_t i = 0; i < m; i++) y[i * ldy + r] = mk_hsum256(acc[i]) - 8.0f * corr[i];
+    }
+}
 #endif
 
 int mk_cpu_has(mk_isa isa) {
@@ -158,8 +241,9 @@ int mk_cpu_has(mk_isa isa) {
     switch (isa) {
     case MK_ISA_SCALAR: return 1;
     case MK_ISA_AVX2: return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c");
-    case MK_ISA_AVX512_VNNI:
-        return __builtin_cpu_supports("avx512vnni") && __builtin_cpu_supports("avx512vl") && mk_cpu_has(MK_ISA_AVX2);
+    case MK_ISA_AVX512:
+        return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl") &&
+               mk_cpu_has(MK_ISA_AVX2);
     }
     return 0;
 #else
@@ -167,17 +251,18 @@ int mk_cpu_has(mk_isa isa) {
 #endif
 }
 
-void mk_qdot_isa(mk_isa isa, const int16_t *qx, const float *dx, size_t m, size_t k, const uint8_t *w, int q4,
-                 size_t r0, size_t r1, float *y, size_t ldy) {
+void mk_qdot_isa(mk_isa isa, const int16_t *qx, const float *dx, const float *sx, size_t m, size_t k, const uint8_t *w,
+                 int q4, size_t r0, size_t r1, float *y, size_t ldy) {
     if (m > MK_MAX_ROWS) m = MK_MAX_ROWS;
+    if (m == 0) return;
 #if defined(__x86_64__) && defined(__clang__)
-    if (isa == MK_ISA_AVX512_VNNI && mk_cpu_has(MK_ISA_AVX512_VNNI)) { mk_qdot_vnni(qx, dx, m, k, w, q4, r0, r1, y, ldy); return; }
-    if (isa >= MK_ISA_AVX2 && mk_cpu_has(MK_ISA_AVX2)) { mk_qdot_avx2(qx, dx, m, k, w, q4, r0, r1, y, ldy); return; }
+    if (isa >= MK_ISA_AVX512 && mk_cpu_has(MK_ISA_AVX512)) { mk_qdot_avx512(qx, dx, sx, m, k, w, q4, r0, r1, y, ldy); return; }
+    if (isa >= MK_ISA_AVX2 && mk_cpu_has(MK_ISA_AVX2)) { mk_qdot_avx2(qx, dx, sx, m, k, w, q4, r0, r1, y, ldy); return; }
 #endif
     mk_qdot_scalar(qx, dx, m, k, w, q4, r0, r1, y, ldy);
 }
 
-void mk_qdot(const int16_t *qx, const float *dx, size_t m, size_t k, const uint8_t *w, int q4,
+void mk_qdot(const int16_t *qx, const float *dx, const float *sx, size_t m, size_t k, const uint8_t *w, int q4,
              size_t r0, size_t r1, float *y, size_t ldy) {
-    mk_qdot_isa(MK_ISA_AVX512_VNNI, qx, dx, m, k, w, q4, r0, r1, y, ldy);
+    mk_qdot_isa(MK_ISA_AVX512, qx, dx, sx, m, k, w, q4, r0, r1, y, ldy);
 }

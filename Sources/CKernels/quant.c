@@ -35,59 +35,77 @@ static inline float mk_scale_of(const float *x, float qmax) {
     return amax / qmax;
 }
 
+// The stored scale of a block of 32 and its reciprocal for quantizing against it (the stored,
+// rounded scale, so dequantization reproduces the levels exactly).
+static inline float mk_block_inverse(const float *x, float qmax, uint16_t *hd) {
+    *hd = mk_f2h(mk_scale_of(x, qmax));
+    float d = mk_half_to_float(*hd);
+    return d > 0 ? 1.0f / d : 0.0f;
+}
+
+// rintf (ties to even, like lrintf) vectorises; lrintf is a library call.
+static inline int mk_level(float v, float inv, float qmax) { return (int)fminf(fmaxf(rintf(v * inv), -qmax), qmax); }
+
 MK_MULTIVERSION
 void mk_quantize_q8_0(const float *src, size_t n, uint8_t *dst) {
-    for (size_t b = 0; b < n / MK_QBLOCK; b++) {
+    size_t nb = n / MK_QBLOCK;
+    for (size_t b = 0; b < nb; b++) {
         const float *x = src + b * MK_QBLOCK;
-        uint8_t *out = dst + b * MK_Q8_BLOCK_BYTES;
-        uint16_t hd = mk_f2h(mk_scale_of(x, 127.0f));
-        float d = mk_half_to_float(hd);   // quantize against the scale that will be stored
-        float inv = d > 0 ? 1.0f / d : 0.0f;
-        memcpy(out, &hd, 2);
-        for (int j = 0; j < MK_QBLOCK; j++) {
-            // rintf (ties to even, like lrintf) vectorises; lrintf is a library call.
-            float q = fminf(fmaxf(rintf(x[j] * inv), -127.0f), 127.0f);
-            out[2 + j] = (uint8_t)(int8_t)q;
-        }
+        uint16_t hd;
+        float inv = mk_block_inverse(x, 127.0f, &hd);
+        memcpy(dst + 2 * b, &hd, 2);
+        int8_t *q = (int8_t *)(dst + 2 * nb + b * MK_QBLOCK);
+        for (int j = 0; j < MK_QBLOCK; j++) q[j] = (int8_t)mk_level(x[j], inv, 127.0f);
     }
 }
 
 MK_MULTIVERSION
 void mk_quantize_q4_0(const float *src, size_t n, uint8_t *dst) {
-    for (size_t b = 0; b < n / MK_QBLOCK; b++) {
+    size_t nb = n / MK_QBLOCK;
+    uint8_t *qs = dst + 2 * nb;
+    for (size_t b = 0; b < nb; b++) {
         const float *x = src + b * MK_QBLOCK;
-        uint8_t *out = dst + b * MK_Q4_BLOCK_BYTES;
         // Symmetric: the block's largest magnitude maps to ±7 (-8 is never produced).
-        uint16_t hd = mk_f2h(mk_scale_of(x, 7.0f));
-        float d = mk_half_to_float(hd);
-        float inv = d > 0 ? 1.0f / d : 0.0f;
-        memcpy(out, &hd, 2);
-        for (int j = 0; j < MK_QBLOCK / 2; j++) {
-            int lo = (int)fminf(fmaxf(rintf(x[j] * inv), -7.0f), 7.0f);
-            int hi = (int)fminf(fmaxf(rintf(x[j + 16] * inv), -7.0f), 7.0f);
-            out[2 + j] = (uint8_t)((lo + 8) | ((hi + 8) << 4));
+        uint16_t hd;
+        float inv = mk_block_inverse(x, 7.0f, &hd);
+        memcpy(dst + 2 * b, &hd, 2);
+        if (b + 1 == nb && nb % 2 == 1) {
+            for (int j = 0; j < 16; j++)
+                qs[b * 16 + j] = (uint8_t)((mk_level(x[j], inv, 7.0f) + 8) | ((mk_level(x[j + 16], inv, 7.0f) + 8) << 4));
+        } else if (b % 2 == 0) {
+            for (int j = 0; j < MK_QBLOCK; j++) qs[b * 16 + j] = (uint8_t)(mk_level(x[j], inv, 7.0f) + 8);
+        } else {
+            for (int j = 0; j < MK_QBLOCK; j++) qs[(b - 1) * 16 + j] |= (uint8_t)((mk_level(x[j], inv, 7.0f) + 8) << 4);
         }
     }
 }
 
 MK_MULTIVERSION
 void mk_dequantize_q8_0(const uint8_t *src, size_t n, float *dst) {
-    for (size_t b = 0; b < n / MK_QBLOCK; b++) {
-        const uint8_t *in = src + b * MK_Q8_BLOCK_BYTES;
-        float d = mk_block_scale(in);
-        const int8_t *q = (const int8_t *)(in + 2);
+    size_t nb = n / MK_QBLOCK;
+    for (size_t b = 0; b < nb; b++) {
+        float d = mk_load_half(src + 2 * b);
+        const int8_t *q = (const int8_t *)(src + 2 * nb + b * MK_QBLOCK);
         for (int j = 0; j < MK_QBLOCK; j++) dst[b * MK_QBLOCK + j] = d * (float)q[j];
     }
 }
 
 MK_MULTIVERSION
 void mk_dequantize_q4_0(const uint8_t *src, size_t n, float *dst) {
-    for (size_t b = 0; b < n / MK_QBLOCK; b++) {
-        const uint8_t *in = src + b * MK_Q4_BLOCK_BYTES;
-        float d = mk_block_scale(in);
-        for (int j = 0; j < MK_QBLOCK / 2; j++) {
-            dst[b * MK_QBLOCK + j] = d * (float)((int)(in[2 + j] & 0x0f) - 8);
-            dst[b * MK_QBLOCK + j + 16] = d * (float)((int)(in[2 + j] >> 4) - 8);
+    size_t nb = n / MK_QBLOCK;
+    const uint8_t *qs = src + 2 * nb;
+    for (size_t b = 0; b < nb; b++) {
+        float d = mk_load_half(src + 2 * b);
+        float *out = dst + b * MK_QBLOCK;
+        if (b + 1 == nb && nb % 2 == 1) {
+            for (int j = 0; j < 16; j++) {
+                out[j] = d * (float)((int)(qs[b * 16 + j] & 0x0f) - 8);
+                out[j + 16] = d * (float)((int)(qs[b * 16 + j] >> 4) - 8);
+            }
+        } else {
+            const uint8_t *pair = qs + (b & ~(size_t)1) * 16;
+            for (int j = 0; j < MK_QBLOCK; j++)
+                out[j] = d * (float)((int)((b & 1) ? pair[j] >> 4 : pair[j] & 0x0f) - 8);
         }
     }
 }

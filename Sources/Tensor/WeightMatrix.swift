@@ -103,8 +103,14 @@ public struct WeightMatrix: @unchecked Sendable {
         case .f32: dst.update(from: row.assumingMemoryBound(to: Float.self), count: n)
         case .bf16: mk_bf16_to_f32(row.assumingMemoryBound(to: UInt16.self), dst, n)
         case .f16: mk_f16_to_f32(row.assumingMemoryBound(to: UInt16.self), dst, n)
-        case .q8_0: mk_dequantize_q8_0(row.assumingMemoryBound(to: UInt8.self), n, dst)
-        case .q4_0: mk_dequantize_q4_0(row.assumingMemoryBound(to: UInt8.self), n, dst)
+        case .q8_0, .q4_0:
+            // Quantized rows keep their scales at the front: one row at a time.
+            let rowBytes = format.rowBytes(cols: cols)
+            for i in 0..<range.count {
+                let src = (row + i * rowBytes).assumingMemoryBound(to: UInt8.self)
+                if format == .q8_0 { mk_dequantize_q8_0(src, cols, dst + i * cols) }
+                else { mk_dequantize_q4_0(src, cols, dst + i * cols) }
+            }
         }
     }
 
@@ -161,13 +167,18 @@ public struct WeightMatrix: @unchecked Sendable {
                     compute.parallelFor(n, minChunk: 64) { r in mk_gemm_bf16_small(xp, m, k, w, r.lowerBound, r.upperBound, yp, n) }
                 case .q8_0 where m <= Self.smallBatch, .q4_0 where m <= Self.smallBatch:
                     // int16 activations, 32 per scale, for integer dot products with the blocks.
+                    let nb = k / Int(MK_QBLOCK)
                     let qx = UnsafeMutablePointer<Int16>.allocate(capacity: m * k)
-                    let dx = UnsafeMutablePointer<Float>.allocate(capacity: m * k / Int(MK_QBLOCK))
-                    defer { qx.deallocate(); dx.deallocate() }
-                    for i in 0..<m { mk_quantize_activations(xp + i * k, k, qx + i * k, dx + i * k / Int(MK_QBLOCK)) }
+                    let scales = UnsafeMutablePointer<Float>.allocate(capacity: 2 * m * nb)
+                    defer { qx.deallocate(); scales.deallocate() }
+                    let (dx, sx) = (scales, scales + m * nb)
+                    for i in 0..<m { mk_quantize_activations(xp + i * k, k, qx + i * k, dx + i * nb, sx + i * nb) }
                     let q4: Int32 = format == .q4_0 ? 1 : 0
                     let w = base.assumingMemoryBound(to: UInt8.self)
-                    compute.parallelFor(n, minChunk: 64) { r in mk_qdot(qx, dx, m, k, w, q4, r.lowerBound, r.upperBound, yp, n) }
+                    // Chunks of whole 4-row groups keep the decode kernel on its 4-row path.
+                    compute.parallelFor((n + 3) / 4, minChunk: 16) { r in
+                        mk_qdot(qx, dx, sx, m, k, w, q4, r.lowerBound * 4, min(n, r.upperBound * 4), yp, n)
+                    }
                 default:
                     forEachWidenedBlock(compute: compute) { r, scratch in
                         BLAS.sgemm(transA: false, transB: true, m: m, n: r.count, k: k,

@@ -5,14 +5,18 @@ import Tensor
 /// `U8` tensor `[rows, rowBytes]` (the blocks, exactly as the kernels read them) and names its
 /// format and column count in the header metadata, so it loads by memory-mapping alone.
 public enum Quantization {
-    /// Header metadata key holding the format of `tensor` ("q8_0:4096" = q8_0, 4096 columns).
+    /// Header metadata key holding the format of `tensor` ("q8_0:4096:rows2" = q8_0, 4096 columns,
+    /// the row layout of ckernels.h).
     public static func metadataKey(_ tensor: String) -> String { "mimo_audio.quant." + tensor }
 
-    public static func metadataValue(format: WeightFormat, cols: Int) -> String { "\(format.rawValue):\(cols)" }
+    /// The stored layout's version: files of another layout are refused, not misread.
+    static let layout = "rows2"
+
+    public static func metadataValue(format: WeightFormat, cols: Int) -> String { "\(format.rawValue):\(cols):\(layout)" }
 
     static func parse(_ value: String) -> (WeightFormat, Int)? {
         let parts = value.split(separator: ":")
-        guard parts.count == 2, let format = WeightFormat(rawValue: String(parts[0])), format.isQuantized,
+        guard parts.count == 3, parts[2] == layout, let format = WeightFormat(rawValue: String(parts[0])), format.isQuantized,
               let cols = Int(parts[1]), cols > 0, cols % 32 == 0 else { return nil }
         return (format, cols)
     }
@@ -26,7 +30,9 @@ public enum QuantizationError: Error, CustomStringConvertible, Equatable {
     public var description: String {
         switch self {
         case .unsupportedFormat(let f): return "unknown weight format '\(f)' (expected q8 or q4)"
-        case let .invalidMetadata(tensor, value): return "tensor '\(tensor)' has invalid quantization metadata '\(value)'"
+        case let .invalidMetadata(tensor, value):
+            return "tensor '\(tensor)' has invalid quantization metadata '\(value)' (expected FORMAT:COLUMNS:\(Quantization.layout); "
+                + "a checkpoint converted by an older version must be converted again)"
         case let .shapeMismatch(tensor, expected, stored):
             return "quantized tensor '\(tensor)' holds \(stored), expected shape \(expected)"
         }

@@ -17,12 +17,13 @@ final class QuantizationTests: XCTestCase {
     }
 
     func testRoundTripErrorIsWithinHalfAStepOfTheBlockScale() {
-        let n = 32 * 64
+        let n = 32 * 96
         let x = random(n, seed: 1)
-        for (format, levels) in [(WeightFormat.q8_0, Float(127)), (.q4_0, 7)] {
-            let w = WeightMatrix(Matrix(rows: 64, cols: 32, data: x)).quantized(format, compute: compute)
+        // Rows of 1, 3 (an odd q4 block count) and 4 blocks.
+        for (format, levels, cols) in [(WeightFormat.q8_0, Float(127), 32), (.q4_0, 7, 32), (.q8_0, 127, 96), (.q4_0, 7, 96), (.q4_0, 7, 128)] {
+            let w = WeightMatrix(Matrix(rows: n / cols, cols: cols, data: x)).quantized(format, compute: compute)
             let back = w.toMatrix().data
-            for b in 0..<64 {
+            for b in 0..<(n / 32) {
                 let block = x[(b * 32)..<((b + 1) * 32)]
                 let step = (block.map(abs).max() ?? 0) / levels
                 // Rounding to the nearest level is off by at most half a step; the f16 scale adds
@@ -30,7 +31,7 @@ final class QuantizationTests: XCTestCase {
                 let bound = step * 0.5 + (block.map(abs).max() ?? 0) * 1e-3
                 for i in block.indices { XCTAssertLessThanOrEqual(abs(back[i] - x[i]), bound, "\(format) block \(b)") }
             }
-            XCTAssertEqual(w.byteCount, 64 * (format == .q8_0 ? 34 : 18))
+            XCTAssertEqual(w.byteCount, n / 32 * (format == .q8_0 ? 34 : 18))
         }
     }
 
@@ -78,23 +79,34 @@ final class QuantizationTests: XCTestCase {
             print("skipping the \(name) kernel: this CPU lacks \(name)")
             throw XCTSkip("this CPU lacks \(name)")
         }
-        let (rows, k, m) = (97, 512, 5)
-        let weights = WeightMatrix(Matrix(rows: rows, cols: k, data: random(rows * k, seed: 5)))
-        var qx = [Int16](repeating: 0, count: m * k), dx = [Float](repeating: 0, count: m * k / 32)
-        let x = random(m * k, seed: 6)
-        for i in 0..<m { mk_quantize_activations(Array(x[(i * k)..<((i + 1) * k)]), k, &qx[i * k], &dx[i * k / 32]) }
-        for (format, q4) in [(WeightFormat.q8_0, Int32(0)), (.q4_0, 1)] {
-            let q = weights.quantized(format, compute: compute)
-            let w = q.base.assumingMemoryBound(to: UInt8.self)
-            var fast = [Float](repeating: 0, count: m * rows), slow = fast
-            mk_qdot_isa(isa, qx, dx, m, k, w, q4, 0, rows, &fast, rows)
-            mk_qdot_isa(MK_ISA_SCALAR, qx, dx, m, k, w, q4, 0, rows, &slow, rows)
-            // Integer block sums are exact on every path; only the f32 accumulation of the 16
-            // scaled block sums is ordered differently (|y| ≲ 20: a few ulps).
-            XCTAssertLessThanOrEqual(zip(fast, slow).map { abs($0 - $1) }.max()!, 1e-4, "\(name) \(format)")
+        // Block counts even and odd (the q4 lone last block), groups of 16 blocks with tails,
+        // the decode path (one activation row, four weight rows at a time) and 3–8 rows; the
+        // row range starts and ends off the 4-row grid.
+        for (k, m, seed) in [(512, 5, UInt64(5)), (544, 1, 7), (544, 3, 9), (1056, 8, 11), (96, 1, 13)] {
+            let rows = 97
+            let weights = WeightMatrix(Matrix(rows: rows, cols: k, data: random(rows * k, seed: seed)))
+            var qx = [Int16](repeating: 0, count: m * k), dx = [Float](repeating: 0, count: m * k / 32), sx = dx
+            let x = random(m * k, seed: seed + 1)
+            for i in 0..<m {
+                mk_quantize_activations(Array(x[(i * k)..<((i + 1) * k)]), k, &qx[i * k], &dx[i * k / 32], &sx[i * k / 32])
+            }
+            for (format, q4) in [(WeightFormat.q8_0, Int32(0)), (.q4_0, 1)] {
+                let q = weights.quantized(format, compute: compute)
+                let w = q.base.assumingMemoryBound(to: UInt8.self)
+                var fast = [Float](repeating: 0, count: m * rows), slow = fast
+                mk_qdot_isa(isa, qx, dx, sx, m, k, w, q4, 3, rows - 1, &fast, rows)
+                mk_qdot_isa(MK_ISA_SCALAR, qx, dx, sx, m, k, w, q4, 3, rows - 1, &slow, rows)
+                // Integer block sums are exact on every path; only the f32 accumulation of the
+                // scaled block sums is ordered differently (|y| ≲ 20, q4's unsigned sums before
+                // the offset correction ≲ 200: a few ulps of those).
+                XCTAssertLessThanOrEqual(zip(fast, slow).map { abs($0 - $1) }.max()!, 1e-4, "\(name) \(format) k \(k) m \(m)")
+                XCTAssertTrue(fast.enumerated().allSatisfy { i, v in (3..<(rows - 1)).contains(i % rows) || v == 0 },
+                              "\(name) \(format) writes only its rows")
+                XCTAssertGreaterThan(slow.map(abs).max()!, 1, "non-trivial outputs")
+            }
         }
     }
 
     func testAVX2KernelMatchesScalar() throws { try checkISA(MK_ISA_AVX2, "AVX2") }
-    func testAVX512VNNIKernelMatchesScalar() throws { try checkISA(MK_ISA_AVX512_VNNI, "AVX-512 VNNI") }
+    func testAVX512KernelMatchesScalar() throws { try checkISA(MK_ISA_AVX512, "AVX-512") }
 }

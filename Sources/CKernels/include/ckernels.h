@@ -26,37 +26,48 @@ void mk_softmax_f32(float *x, size_t n, float scale);
 void mk_gemm_bf16_small(const float *x, size_t m, size_t k, const uint16_t *w, size_t r0, size_t r1,
                         float *y, size_t ldy);
 
-/// Block-quantized weights (32 weights per block, row-major blocks, `k` a multiple of 32):
-/// q8_0 blocks are an f16 scale then 32 int8 (34 bytes, 8.5 bits per weight); q4_0 blocks are an
-/// f16 scale then 16 bytes of nibbles, byte j holding weights j (low) and j + 16 (high), each
-/// stored + 8 (18 bytes, 4.5 bits per weight). Weight = scale · q.
+/// Block-quantized weights: 32 weights per block with an f16 scale (weight = scale · q), `k` a
+/// multiple of 32. Each row of k weights (nb = k / 32 blocks) is stored as its nb scales followed
+/// by the values, so the scales of a row load as a vector and no block straddles a scale:
+/// - q8_0: nb·2 bytes of scales, then nb·32 int8 (34 bytes per block, 8.5 bits per weight);
+/// - q4_0: nb·2 bytes of scales, then the blocks in pairs of 32 bytes, byte t of pair p holding
+///   block 2p's value t (low nibble) and block 2p + 1's value t (high nibble), each stored + 8;
+///   an odd last block takes 16 bytes, byte t holding its values t (low) and t + 16 (high)
+///   (18 bytes per block, 4.5 bits per weight).
 #define MK_QBLOCK 32
 #define MK_Q8_BLOCK_BYTES 34
 #define MK_Q4_BLOCK_BYTES 18
 
+static inline size_t mk_quant_row_bytes(size_t k, int q4) {
+    return k / MK_QBLOCK * (q4 ? MK_Q4_BLOCK_BYTES : MK_Q8_BLOCK_BYTES);
+}
+
+/// One row of n weights to its stored layout, and back.
 void mk_quantize_q8_0(const float *src, size_t n, uint8_t *dst);
 void mk_quantize_q4_0(const float *src, size_t n, uint8_t *dst);
 void mk_dequantize_q8_0(const uint8_t *src, size_t n, float *dst);
 void mk_dequantize_q4_0(const uint8_t *src, size_t n, float *dst);
 
 /// Instruction sets with their own quantized kernels (best first when dispatching).
-typedef enum { MK_ISA_SCALAR = 0, MK_ISA_AVX2 = 1, MK_ISA_AVX512_VNNI = 2 } mk_isa;
+typedef enum { MK_ISA_SCALAR = 0, MK_ISA_AVX2 = 1, MK_ISA_AVX512 = 2 } mk_isa;
 
 /// Whether this CPU runs `isa`.
 int mk_cpu_has(mk_isa isa);
 
-/// Quantizes activations to int16 in 32-wide blocks: qx = round(x / dx), dx = max|x| / 32767.
-void mk_quantize_activations(const float *x, size_t k, int16_t *qx, float *dx);
+/// Quantizes activations to int16 in 32-wide blocks: qx = round(x / dx), dx = max|x| / 32767,
+/// and sx = Σ qx per block (which the q4 kernels need for the + 8 offset).
+void mk_quantize_activations(const float *x, size_t k, int16_t *qx, float *dx, float *sx);
 
 /// y[i][r] = Σ_blocks dx·dw·(qx · qw) for q8_0 (q4 = 0) or q4_0 (q4 = 1) weights, m ≤ 8 rows of
-/// int16 activations (`qx` [m][k], `dx` [m][k/32]), weight rows r0 ..< r1. Picks the best ISA.
-void mk_qdot(const int16_t *qx, const float *dx, size_t m, size_t k, const uint8_t *w, int q4,
+/// int16 activations (`qx` [m][k], `dx` and `sx` [m][k/32]), weight rows r0 ..< r1. Picks the
+/// best ISA.
+void mk_qdot(const int16_t *qx, const float *dx, const float *sx, size_t m, size_t k, const uint8_t *w, int q4,
              size_t r0, size_t r1, float *y, size_t ldy);
 
 /// The same with a given ISA (falls back to the best one available below it), for testing
 /// every path against the scalar one.
-void mk_qdot_isa(mk_isa isa, const int16_t *qx, const float *dx, size_t m, size_t k, const uint8_t *w, int q4,
-                 size_t r0, size_t r1, float *y, size_t ldy);
+void mk_qdot_isa(mk_isa isa, const int16_t *qx, const float *dx, const float *sx, size_t m, size_t k,
+                 const uint8_t *w, int q4, size_t r0, size_t r1, float *y, size_t ldy);
 
 /// Widen bfloat16 / IEEE half to float32.
 void mk_bf16_to_f32(const uint16_t *src, float *dst, size_t n);
