@@ -3,7 +3,6 @@
 #include <string.h>
 
 #include "dispatch.h"
-#include "half.h"
 
 static inline float mk_bits_to_float(uint32_t b) { float f; memcpy(&f, &b, 4); return f; }
 
@@ -78,5 +77,57 @@ void mk_bf16_to_f32(const uint16_t *src, float *dst, size_t n) {
 
 MK_MULTIVERSION
 void mk_f16_to_f32(const uint16_t *src, float *dst, size_t n) {
-    for (size_t i = 0; i < n; i++) dst[i] = mk_half_to_float(src[i]);
+    // Through _Float16 so the loop vectorises to hardware conversions where the ISA has them.
+    for (size_t i = 0; i < n; i++) {
+        _Float16 h;
+        memcpy(&h, src + i, 2);
+        dst[i] = (float)h;
+    }
+}
+
+MK_MULTIVERSION
+uint64_t mk_read_sum(const uint64_t *p, size_t n) {
+    // Eight independent lanes (an integer sum vectorises without reassociation concerns).
+    uint64_t acc[8] = {0};
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8)
+        for (int j = 0; j < 8; j++) acc[j] += p[i + j];
+    for (; i < n; i++) acc[0] += p[i];
+    uint64_t s = 0;
+    for (int j = 0; j < 8; j++) s += acc[j];
+    return s;
+}
+
+MK_MULTIVERSION
+void mk_f32_to_f16(const float *src, uint16_t *dst, size_t n) {
+    // Saturate rather than overflow to infinity, which would turn a softmax into NaNs.
+    for (size_t i = 0; i < n; i++) {
+        _Float16 h = (_Float16)fminf(fmaxf(src[i], -65504.0f), 65504.0f);
+        memcpy(dst + i, &h, 2);
+    }
+}
+
+MK_MULTIVERSION
+void mk_attend_f16(const float *q, size_t n, size_t qstride, const uint16_t *k, const uint16_t *v, size_t kvstride,
+                   size_t m, size_t d, size_t offset, int causal, float scale, float *out, size_t ostride, float *scores) {
+#pragma clang fp reassociate(on)
+    const _Float16 *kh = (const _Float16 *)k, *vh = (const _Float16 *)v;
+    for (size_t i = 0; i < n; i++) {
+        const float *qi = q + i * qstride;
+        size_t visible = causal ? offset + i + 1 : m;
+        for (size_t j = 0; j < visible; j++) {
+            const _Float16 *kj = kh + j * kvstride;
+            float dot = 0.0f;
+            for (size_t c = 0; c < d; c++) dot += qi[c] * (float)kj[c];
+            scores[j] = dot;
+        }
+        mk_softmax_f32(scores, visible, scale);
+        float *o = out + i * ostride;
+        for (size_t c = 0; c < d; c++) o[c] = 0.0f;
+        for (size_t j = 0; j < visible; j++) {
+            const _Float16 *vj = vh + j * kvstride;
+            float p = scores[j];
+            for (size_t c = 0; c < d; c++) o[c] += p * (float)vj[c];
+        }
+    }
 }

@@ -16,6 +16,8 @@ public final class MiMoAudioLM: Sendable {
     /// Id of `<|empty|>`, looked up by name in the text tokenizer.
     public let emptyTextID: Int
     public let specialTokens: SpecialTokens
+    /// Storage of the backbone's KV caches (the patch decoder's 11-step caches stay f32).
+    public let kvPrecision: KVPrecision
 
     let embedTokens: WeightMatrix
     let backbone: Qwen2Stack
@@ -29,9 +31,11 @@ public final class MiMoAudioLM: Sendable {
     /// Keeps memory-mapped weights alive.
     let weights: any WeightSource & Sendable
 
-    public init(config c: LMConfig, weights w: any WeightSource & Sendable, specialTokens: SpecialTokens, compute: Compute) throws {
+    public init(config c: LMConfig, weights w: any WeightSource & Sendable, specialTokens: SpecialTokens, compute: Compute,
+                kvPrecision: KVPrecision = .f32) throws {
         config = c
         self.compute = compute
+        self.kvPrecision = kvPrecision
         self.weights = w
         self.specialTokens = specialTokens
         emptyTextID = try specialTokens.id("<|empty|>")
@@ -61,22 +65,23 @@ public final class MiMoAudioLM: Sendable {
     /// Loads `config.json`, the safetensors weights (memory-mapped, in their stored dtype) and
     /// the special tokens of `tokenizer.json` from an LM checkpoint directory.
     /// `quantize` converts the linear layers to a block-quantized format while loading.
-    public convenience init(directory: URL, compute: Compute, quantize: WeightFormat? = nil) throws {
+    public convenience init(directory: URL, compute: Compute, quantize: WeightFormat? = nil,
+                            kvPrecision: KVPrecision = .f32) throws {
         let config = try LMConfig(contentsOf: directory.appendingPathComponent("config.json"))
         try self.init(config: config, directory: directory, specialTokens: try SpecialTokens(directory: directory),
-                      compute: compute, quantize: quantize)
+                      compute: compute, quantize: quantize, kvPrecision: kvPrecision)
     }
 
     /// Loads the weights of `directory` (memory-mapped) for an already decoded config.
     public convenience init(config: LMConfig, directory: URL, specialTokens: SpecialTokens, compute: Compute,
-                            quantize: WeightFormat? = nil) throws {
+                            quantize: WeightFormat? = nil, kvPrecision: KVPrecision = .f32) throws {
         let tracked = UsageTrackingSource(try Checkpoint(directory: directory))
         let weights: any WeightSource & Sendable = quantize.map { QuantizingSource(tracked, format: $0, compute: compute) } ?? tracked
-        try self.init(config: config, weights: weights, specialTokens: specialTokens, compute: compute)
+        try self.init(config: config, weights: weights, specialTokens: specialTokens, compute: compute, kvPrecision: kvPrecision)
         tracked.logUnused(Logger(label: "mimo-audio.lm"), model: "MiMo-Audio LM")
     }
 
-    public func makeBackboneCache() -> KVCache { backbone.makeCache() }
+    public func makeBackboneCache() -> KVCache { backbone.makeCache(precision: kvPrecision) }
 
     // MARK: Input embedding (patch encoder)
 
@@ -160,7 +165,7 @@ public final class MiMoAudioLM: Sendable {
     public func decodePatch<G: RandomNumberGenerator>(_ localHidden: Matrix, sampler: Sampler, using rng: inout G,
                                                       tap: LMTap? = nil) -> [[Int]] {
         let c = config
-        let cache = patchDecoder.makeCache()
+        let cache = patchDecoder.makeCache(precision: .f32)
         var tokens = Array(repeating: Array(repeating: 0, count: c.audioChannels), count: c.groupSize)
         var input = localHidden
         var stepHidden: [Matrix] = []

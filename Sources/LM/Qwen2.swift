@@ -45,7 +45,9 @@ struct Qwen2Stack: Sendable {
         rope = RotaryEmbedding(dim: s.headDim, theta: s.ropeTheta)
     }
 
-    func makeCache() -> KVCache { KVCache(layers: shape.layers, width: shape.kvHeads * shape.headDim) }
+    func makeCache(precision: KVPrecision) -> KVCache {
+        KVCache(layers: shape.layers, width: shape.kvHeads * shape.headDim, precision: precision)
+    }
 
     /// Runs `x` (`[n, hidden]`) at `positions`. `bf16Input` reproduces the reference's islands
     /// for a bf16 input tensor (the patch encoder): RoPE cos/sin rounded to bf16 in every layer
@@ -68,12 +70,9 @@ struct Qwen2Stack: Sendable {
             switch layout {
             case .cached(let cache):
                 cache.append(layer: index, keys: k.data, values: v.data)
-                attended = cache.keys[index].withUnsafeBufferPointer { kp in
-                    cache.values[index].withUnsafeBufferPointer { vp in
-                        Attention.grouped(q: q, keys: kp.baseAddress!, values: vp.baseAddress!,
-                                          keyCount: cache.count + x.rows, heads: shape.heads, kvHeads: shape.kvHeads,
-                                          headDim: shape.headDim, causal: true, compute: c)
-                    }
+                attended = cache.withLayer(index) { kv in
+                    Attention.grouped(q: q, kv: kv, keyCount: cache.count + x.rows, heads: shape.heads,
+                                      kvHeads: shape.kvHeads, headDim: shape.headDim, causal: true, compute: c)
                 }
             case .groups(let size, let causal):
                 attended = groupedAttention(q, k, v, groupSize: size, causal: causal, compute: c)

@@ -11,11 +11,14 @@ public struct LMBenchmark {
         public var decodeStepSeconds: [Double]
         public var patchSeconds: [Double]
         public var bytesPerDecodeStep: Double
+        /// Read bandwidth measured in the same process just before the model was built.
+        public var memoryGBPerSecond: Double
         public var peakRSSMiB: Double
 
         public var prefillTokensPerSecond: Double { Double(promptTokens) / prefillSeconds }
         public var decodeStepsPerSecond: Double { 1 / median(decodeStepSeconds) }
         public var decodeGBPerSecond: Double { bytesPerDecodeStep / median(decodeStepSeconds) / 1e9 }
+        public var decodeBandwidthShare: Double { decodeGBPerSecond / memoryGBPerSecond }
         public var patchMilliseconds: Double { median(patchSeconds) * 1000 }
     }
 
@@ -44,14 +47,18 @@ public struct LMBenchmark {
 
     /// `format`: f32 or bf16 synthesised as such; q8_0 / q4_0 synthesised in bf16 and quantized
     /// layer by layer as they are bound (embeddings stay bf16).
-    public static func run(promptTokens: Int, decodeSteps: Int, patches: Int, format: WeightFormat, compute: Compute,
+    public static func run(promptTokens: Int, decodeSteps: Int, patches: Int, format: WeightFormat, compute: Compute, kvPrecision: KVPrecision = .f16,
                            log: (String) -> Void) throws -> Result {
         let config = try releasedConfig()
+        log("measuring memory read bandwidth")
+        let bandwidth = MemoryBandwidth.measureRead(compute: compute)
+        log(String(format: "memory read bandwidth %.1f GB/s", bandwidth))
         var start = DispatchTime.now()
         log("synthesising MiMo-Audio-7B (\(format.rawValue) random weights)")
         let random = RandomWeights(dtype: format == .f32 ? .f32 : .bf16)
         let weights: any WeightSource & Sendable = format.isQuantized ? QuantizingSource(random, format: format, compute: compute) : random
-        let model = try MiMoAudioLM(config: config, weights: weights, specialTokens: releasedSpecialTokens, compute: compute)
+        let model = try MiMoAudioLM(config: config, weights: weights, specialTokens: releasedSpecialTokens, compute: compute,
+                                    kvPrecision: kvPrecision)
         log(String(format: "synthesised in %.1f s", seconds(since: start)))
         let gs = config.groupSize
         func textGroups(_ ids: [Int]) -> TokenGrid {
@@ -95,7 +102,8 @@ public struct LMBenchmark {
         let readPerStep = b.layers * perLayer + bytes(config.vocabSize, b.hidden)
         return Result(threads: compute.threads, weightDType: format.rawValue, parameters: parameterCount(config),
                       promptTokens: promptTokens, prefillSeconds: prefill, decodeStepSeconds: stepTimes,
-                      patchSeconds: patchTimes, bytesPerDecodeStep: Double(readPerStep), peakRSSMiB: peakRSSMiB())
+                      patchSeconds: patchTimes, bytesPerDecodeStep: Double(readPerStep), memoryGBPerSecond: bandwidth,
+                      peakRSSMiB: peakRSSMiB())
     }
 
     static func parameterCount(_ c: LMConfig) -> Int {

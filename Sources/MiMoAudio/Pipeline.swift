@@ -8,10 +8,12 @@ public final class Pipeline: Sendable {
     public let prompts: PromptBuilder
     public let codec: AudioTokenizer?
 
-    public init(model: URL, audioTokenizer: URL?, compute: Compute, quantize: WeightFormat? = nil) throws {
+    public init(model: URL, audioTokenizer: URL?, compute: Compute, quantize: WeightFormat? = nil,
+                kvPrecision: KVPrecision = .f32) throws {
         textTokenizer = try TextTokenizer(directory: model)
         lm = try MiMoAudioLM(config: try LMConfig(contentsOf: model.appendingPathComponent("config.json")),
-                             directory: model, specialTokens: textTokenizer.specialTokens, compute: compute, quantize: quantize)
+                             directory: model, specialTokens: textTokenizer.specialTokens, compute: compute, quantize: quantize,
+                             kvPrecision: kvPrecision)
         prompts = try PromptBuilder(tokenizer: textTokenizer, config: lm.config)
         codec = try audioTokenizer.map { try AudioTokenizer(directory: $0, compute: compute) }
     }

@@ -15,13 +15,14 @@ public struct TTSBenchmark {
 
     /// `interleaved`: 5 text steps then 5 speech patches, as TTS does while text remains;
     /// otherwise speech patches only.
-    public static func run(seconds: Double, format: WeightFormat, compute: Compute,
+    public static func run(seconds: Double, format: WeightFormat, compute: Compute, kvPrecision: KVPrecision = .f16,
                            log: (String) -> Void) throws -> (interleaved: Result, audioOnly: Result, peakRSSMiB: Double) {
         let config = try LMBenchmark.releasedConfig()
         log("synthesising MiMo-Audio-7B (\(format.rawValue)) and the tokenizer (bf16)")
         let random = RandomWeights(dtype: format == .f32 ? .f32 : .bf16)
         let weights: any WeightSource & Sendable = format.isQuantized ? QuantizingSource(random, format: format, compute: compute) : random
-        let lm = try MiMoAudioLM(config: config, weights: weights, specialTokens: LMBenchmark.releasedSpecialTokens, compute: compute)
+        let lm = try MiMoAudioLM(config: config, weights: weights, specialTokens: LMBenchmark.releasedSpecialTokens, compute: compute,
+                                    kvPrecision: kvPrecision)
         let codec = try AudioTokenizer(config: try CodecBenchmark.releasedConfig(), weights: RandomWeights(dtype: .bf16), compute: compute)
         let patches = max(1, Int((seconds * codec.config.frameRate / Double(config.groupSize)).rounded(.up)))
 

@@ -56,6 +56,7 @@ struct BenchCommand: ParsableCommand {
         @Option(name: .customLong("decode-steps"), help: "Decode steps to time (the median is reported).") var decodeSteps = 8
         @Option(help: "Patches to time through the patch decoder.") var patches = 4
         @Option(help: "Weight format: bf16 (as released), q8, q4, or f32 (needs ≈ 32 GB).") var format: String = "bf16"
+        @Option(name: .customLong("kv-cache"), help: "KV cache storage: f16 or f32.") var kvCache = "f16"
         @Flag(help: "Print the figures as JSON.") var json = false
         @OptionGroup var runtime: RuntimeOptions
 
@@ -71,12 +72,14 @@ struct BenchCommand: ParsableCommand {
             default: weightFormat = try WeightFormat(quantizationName: format)
             }
             let r = try LMBenchmark.run(promptTokens: promptTokens, decodeSteps: decodeSteps, patches: patches,
-                                        format: weightFormat, compute: runtime.compute(), log: progress)
+                                        format: weightFormat, compute: runtime.compute(), kvPrecision: try kvPrecision(kvCache),
+                                        log: progress)
             if json {
                 let summary: [String: Double] = [
                     "threads": Double(r.threads), "parameters": Double(r.parameters), "prompt_tokens": Double(r.promptTokens),
                     "prefill_tokens_per_second": r.prefillTokensPerSecond, "decode_steps_per_second": r.decodeStepsPerSecond,
                     "decode_gb_per_second": r.decodeGBPerSecond, "patch_decoder_ms_per_patch": r.patchMilliseconds,
+                    "memory_read_gb_per_second": r.memoryGBPerSecond, "decode_bandwidth_share": r.decodeBandwidthShare,
                     "peak_rss_mib": r.peakRSSMiB,
                 ]
                 let encoder = JSONEncoder()
@@ -89,8 +92,9 @@ struct BenchCommand: ParsableCommand {
             print("| measure | value |")
             print("|---|---|")
             print(String(format: "| prefill, %d-token prompt | %.1f tokens/s |", r.promptTokens, r.prefillTokensPerSecond))
-            print(String(format: "| decode (backbone + lm_head), median of %d | %.2f steps/s (%.1f GB/s of weights) |",
-                         r.decodeStepSeconds.count, r.decodeStepsPerSecond, r.decodeGBPerSecond))
+            print(String(format: "| decode (backbone + lm_head), median of %d | %.2f steps/s (%.1f GB/s of weights, %.0f%% of the %.1f GB/s measured) |",
+                         r.decodeStepSeconds.count, r.decodeStepsPerSecond, r.decodeGBPerSecond,
+                         r.decodeBandwidthShare * 100, r.memoryGBPerSecond))
             print(String(format: "| patch decoder, one patch (11 steps), median of %d | %.0f ms |", r.patchSeconds.count, r.patchMilliseconds))
             print(String(format: "| peak RSS | %.1f GB |", r.peakRSSMiB / 1024))
         }
@@ -150,12 +154,14 @@ struct BenchCommand: ParsableCommand {
 
         @Option(help: "Seconds of speech to generate.") var seconds: Double = 4
         @Option(help: "LM weight format: q4, q8, bf16 (≈ 6 / 9.5 / 16 GB of RAM, plus 2.6 GB for the codec).") var format = "q4"
+        @Option(name: .customLong("kv-cache"), help: "KV cache storage: f16 or f32.") var kvCache = "f16"
         @OptionGroup var runtime: RuntimeOptions
 
         func run() throws {
             guard seconds > 0 && seconds <= 120 else { throw ValidationError("--seconds must be in (0, 120]") }
             let weightFormat = format.lowercased() == "bf16" ? WeightFormat.bf16 : try WeightFormat(quantizationName: format)
-            let r = try TTSBenchmark.run(seconds: seconds, format: weightFormat, compute: runtime.compute(), log: progress)
+            let r = try TTSBenchmark.run(seconds: seconds, format: weightFormat, compute: runtime.compute(),
+                                         kvPrecision: try kvPrecision(kvCache), log: progress)
             print("TTS benchmark: MiMo-Audio-7B (\(weightFormat.rawValue)) + tokenizer (bf16), \(runtime.threads ?? ProcessInfo.processInfo.activeProcessorCount) threads")
             print("| step mix | audio (s) | text / speech steps | LM (s) | codec decode (s) | real-time factor |")
             print("|---|---|---|---|---|---|")
@@ -166,4 +172,9 @@ struct BenchCommand: ParsableCommand {
             print(String(format: "peak RSS: %.1f GB", r.peakRSSMiB / 1024))
         }
     }
+}
+
+private func kvPrecision(_ name: String) throws -> KVPrecision {
+    guard let p = KVPrecision(rawValue: name.lowercased()) else { throw ValidationError("--kv-cache must be f16 or f32") }
+    return p
 }

@@ -26,9 +26,18 @@ struct ConvertCommand: ParsableCommand {
 }
 
 /// `--quantize q8|q4` on the commands that load the LM.
-struct QuantizeOption: ParsableArguments {
+/// How the LM is held in memory.
+struct LMLoadOptions: ParsableArguments {
     @Option(help: "Quantize the LM's linear layers while loading: q8 or q4 (a converted checkpoint needs no flag).")
     var quantize: String?
 
+    @Option(name: .customLong("kv-cache"), help: "KV cache storage: f16 (half the memory) or f32 (the reference's exact numerics).")
+    var kvCache: String = "f16"
+
     func format() throws -> WeightFormat? { try quantize.map { try WeightFormat(quantizationName: $0) } }
+
+    func kvPrecision() throws -> KVPrecision {
+        guard let p = KVPrecision(rawValue: kvCache.lowercased()) else { throw ValidationError("--kv-cache must be f16 or f32") }
+        return p
+    }
 }

@@ -21,7 +21,7 @@ struct GenerateCommand: ParsableCommand {
     @Option(name: .shortAndLong, help: "Write the generated audio to this WAV file.") var output: String?
     @Option(name: .customLong("sample-format"), help: "s16 or f32.") var sampleFormat: WAVWriter.SampleFormat = .s16
     @OptionGroup var runtime: RuntimeOptions
-    @OptionGroup var quantization: QuantizeOption
+    @OptionGroup var loading: LMLoadOptions
 
     func validate() throws {
         guard !stop.isEmpty else { throw ValidationError("give at least one --stop token") }
@@ -35,7 +35,8 @@ struct GenerateCommand: ParsableCommand {
         let prompt = try PromptGridFile.read(URL(fileURLWithPath: promptGrid))
         var start = DispatchTime.now()
         progress("loading LM from \(model)")
-        let lm = try MiMoAudioLM(directory: URL(fileURLWithPath: model), compute: compute, quantize: quantization.format())
+        let lm = try MiMoAudioLM(directory: URL(fileURLWithPath: model), compute: compute, quantize: loading.format(),
+                                 kvPrecision: loading.kvPrecision())
         progress(String(format: "loaded in %.2f s", seconds(since: start)))
         try lm.config.validate(prompt)
         let stops = try Set(stop.map { try resolve($0, in: lm) })

@@ -22,7 +22,7 @@ struct TaskOptions: ParsableArguments {
     @Flag(help: "Print one JSON object with the result on stdout.") var json = false
     @Flag(help: "No progress on stderr.") var quiet = false
     @OptionGroup var runtime: RuntimeOptions
-    @OptionGroup var quantization: QuantizeOption
+    @OptionGroup var loading: LMLoadOptions
 
     func validate() throws {
         guard minNewTokens >= 0 else { throw ValidationError("--min-new-tokens must be ≥ 0") }
@@ -65,7 +65,7 @@ struct TaskOptions: ParsableArguments {
         let reporter = Reporter(quiet: quiet)
         reporter.line("loading \(model)\(audioTokenizer.map { " and \($0)" } ?? "")")
         let pipeline = try Pipeline(model: URL(fileURLWithPath: model), audioTokenizer: audioTokenizer.map { URL(fileURLWithPath: $0) },
-                                    compute: runtime.compute(), quantize: quantization.format())
+                                    compute: runtime.compute(), quantize: loading.format(), kvPrecision: loading.kvPrecision())
         reporter.line(String(format: "loaded in %.1f s", seconds(since: start)))
         return pipeline
     }

@@ -59,6 +59,22 @@ final class QuantizedModelTests: XCTestCase {
         XCTAssertLessThanOrEqual(error, 0.152)
     }
 
+    func testHalfPrecisionKVCacheKeepsTheGreedyGoldens() throws {
+        let exact = try MiMoAudioLM(directory: Fixtures.url("lm"), compute: Compute(threads: 2), kvPrecision: .f16)
+        let (same, error) = try generate(exact)
+        print("f32 weights, f16 KV cache: greedy generations equal the fp32 goldens: \(same); max text-logit error \(error)")
+        XCTAssertTrue(same)
+        // Keys and values rounded to 11 significant bits (2^-12 relative) move these logits
+        // (|·| ≤ 20) by ~1e-3 (measured 2.1e-3); 1e-2 keeps a margin a wrong row or position
+        // (errors of O(1)) cannot hide in.
+        XCTAssertLessThanOrEqual(error, 0.01)
+        // The command line's default: q8 weights with an f16 cache, held to q8's bar.
+        let q8 = try MiMoAudioLM(directory: try convert(.q8_0), compute: Compute(threads: 2), kvPrecision: .f16)
+        let (q8Same, q8Error) = try generate(q8)
+        print("q8 weights, f16 KV cache: greedy generations equal the fp32 goldens: \(q8Same); max text-logit error \(q8Error)")
+        XCTAssertLessThanOrEqual(q8Error, 0.152)
+    }
+
     func testQ4ConvertedAndLoadTimeQuantizedModelsAgree() throws {
         let converted = try MiMoAudioLM(directory: try convert(.q4_0), compute: Compute(threads: 2))
         let onTheFly = try MiMoAudioLM(directory: Fixtures.url("lm"), compute: Compute(threads: 2), quantize: .q4_0)

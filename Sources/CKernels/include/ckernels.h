@@ -69,6 +69,19 @@ void mk_qdot(const int16_t *qx, const float *dx, const float *sx, size_t m, size
 void mk_qdot_isa(mk_isa isa, const int16_t *qx, const float *dx, const float *sx, size_t m, size_t k,
                  const uint8_t *w, int q4, size_t r0, size_t r1, float *y, size_t ldy);
 
+/// Σ p[0..<n] (wrapping): a read pass over memory for measuring its bandwidth.
+uint64_t mk_read_sum(const uint64_t *p, size_t n);
+
+/// Narrow float32 to IEEE half (round to nearest even, saturating at ±65504): compact KV caches.
+void mk_f32_to_f16(const float *src, uint16_t *dst, size_t n);
+
+/// One attention head for `n` queries over `m` keys and values stored as IEEE half: q [n][qstride],
+/// key/value row j at k/v + j·kvstride (d values each). Query i sits at position offset + i and,
+/// with `causal`, sees keys 0 ... offset + i, else all m. Softmax of q·k · scale; out [n][ostride].
+/// `scores` is scratch for m floats.
+void mk_attend_f16(const float *q, size_t n, size_t qstride, const uint16_t *k, const uint16_t *v, size_t kvstride,
+                   size_t m, size_t d, size_t offset, int causal, float scale, float *out, size_t ostride, float *scores);
+
 /// Widen bfloat16 / IEEE half to float32.
 void mk_bf16_to_f32(const uint16_t *src, float *dst, size_t n);
 void mk_f16_to_f32(const uint16_t *src, float *dst, size_t n);
