@@ -2,36 +2,63 @@ import CKernels
 import Dispatch
 import Foundation
 
+/// The worker threads of a `Compute`: created once, joined when the last copy goes away.
+final class WorkerPool: @unchecked Sendable {
+    let pool: OpaquePointer?
+
+    init(threads: Int) { pool = threads > 1 ? mk_pool_create(Int32(threads)) : nil }
+
+    deinit { if let pool { mk_pool_destroy(pool) } }
+}
+
 /// How much of the machine a model may use. It sizes both BLAS's threads and the engine's own
-/// parallel loops, which never run at the same time, so the cores are never oversubscribed.
+/// persistent worker pool, which never run at the same time, so the cores are never
+/// oversubscribed.
 public struct Compute: Sendable {
     public let threads: Int
+    private let workers: WorkerPool?
 
-    /// Sets the BLAS library's thread count (a process-wide setting of the library).
+    /// Sets the BLAS library's thread count (a process-wide setting of the library) and starts
+    /// `threads − 1` workers (the calling thread is the last).
     public init(threads: Int? = nil) {
         let n = max(1, threads ?? ProcessInfo.processInfo.activeProcessorCount)
         self.threads = n
+        workers = n > 1 ? WorkerPool(threads: n) : nil
         BLAS.setThreads(n)
     }
 
     /// One thread, no BLAS side effect: for work already inside a parallel loop.
     public static let serial = Compute(uncheckedThreads: 1)
 
-    private init(uncheckedThreads: Int) { threads = uncheckedThreads }
+    private init(uncheckedThreads: Int) {
+        threads = uncheckedThreads
+        workers = nil
+    }
 
     /// Runs `body` over `0..<count` split into at most `threads` contiguous chunks.
     public func parallelFor(_ count: Int, minChunk: Int = 1, _ body: (Range<Int>) -> Void) {
         guard count > 0 else { return }
         let chunks = min(threads, max(1, count / max(minChunk, 1)))
-        if chunks <= 1 {
+        guard chunks > 1, let pool = workers?.pool else {
             body(0..<count)
             return
         }
-        DispatchQueue.concurrentPerform(iterations: chunks) { c in
-            let lo = count * c / chunks
-            let hi = count * (c + 1) / chunks
-            if lo < hi { body(lo..<hi) }
+        withoutActuallyEscaping(body) { body in
+            var job = Job(count: count, chunks: chunks, body: body)
+            withUnsafeMutablePointer(to: &job) { p in
+                mk_pool_run(pool, { raw, c in
+                    let job = raw!.assumingMemoryBound(to: Job.self).pointee
+                    let lo = job.count * c / job.chunks, hi = job.count * (c + 1) / job.chunks
+                    if lo < hi { job.body(lo..<hi) }
+                }, p, chunks)
+            }
         }
+    }
+
+    private struct Job {
+        let count: Int
+        let chunks: Int
+        let body: (Range<Int>) -> Void
     }
 }
 

@@ -86,6 +86,15 @@ void mk_attend_f16(const float *q, size_t n, size_t qstride, const uint16_t *k, 
 void mk_bf16_to_f32(const uint16_t *src, float *dst, size_t n);
 void mk_f16_to_f32(const uint16_t *src, float *dst, size_t n);
 
+/// A persistent pool of `threads − 1` worker threads (the caller is the last worker).
+typedef struct mk_pool mk_pool;
+typedef void (*mk_task_fn)(void *ctx, size_t index);
+mk_pool *mk_pool_create(int threads);
+void mk_pool_destroy(mk_pool *pool);
+/// Runs fn(ctx, i) for every i < count across the pool and the caller; returns when all are
+/// done. A call made while the pool is busy (from a task, or from another thread) runs inline.
+void mk_pool_run(mk_pool *pool, mk_task_fn fn, void *ctx, size_t count);
+
 /// Activations of tens of MB are allocated and freed per layer; by default glibc serves each
 /// with a fresh mmap and unmaps it on free, so every layer pays the page faults again. This
 /// keeps freed memory in the heap (a process-wide choice: the executable makes it at start-up).

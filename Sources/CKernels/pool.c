@@ -1,0 +1,122 @@
+// A persistent worker pool for fork-join loops. A decode step runs hundreds of short parallel
+// loops (each layer's projections, attention, activations), so waking threads through a
+// general-purpose queue costs as much as the work; here workers spin briefly on a job counter
+// after each job, so the next one starts within a microsecond, then sleep on a condition
+// variable so an idle engine uses no CPU.
+#include "ckernels.h"
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+#define MK_PAUSE() _mm_pause()
+#elif defined(__aarch64__)
+#define MK_PAUSE() __asm__ __volatile__("yield")
+#else
+#define MK_PAUSE() ((void)0)
+#endif
+
+// Spin iterations before a worker sleeps (a pause is ~10–60 cycles: tens of microseconds).
+#define MK_SPIN 2000
+
+struct mk_pool {
+    int workers;
+    pthread_t *threads;
+    pthread_mutex_t submit;   // one job at a time; a second caller runs its loop inline
+    pthread_mutex_t lock;     // guards sleeping workers and the condition variable
+    pthread_cond_t wake;
+    _Atomic uint64_t generation;
+    _Atomic size_t next;
+    _Atomic size_t done;
+    _Atomic int sleeping;
+    _Atomic int stop;
+    mk_task_fn fn;
+    void *ctx;
+    size_t count;
+};
+
+static void mk_pool_work(mk_pool *p) {
+    size_t i;
+    // acq_rel pairs with the release store of `next` in mk_pool_run, so a worker that takes an
+    // index of a new job also sees that job's fn, ctx and count.
+    while ((i = atomic_fetch_add_explicit(&p->next, 1, memory_order_acq_rel)) < p->count) {
+        p->fn(p->ctx, i);
+        atomic_fetch_add_explicit(&p->done, 1, memory_order_release);
+    }
+}
+
+static void *mk_pool_main(void *arg) {
+    mk_pool *p = arg;
+    uint64_t seen = 0;
+    for (;;) {
+        uint64_t g;
+        int spins = 0;
+        while ((g = atomic_load_explicit(&p->generation, memory_order_acquire)) == seen && !atomic_load(&p->stop)) {
+            if (++spins < MK_SPIN) { MK_PAUSE(); continue; }
+            pthread_mutex_lock(&p->lock);
+            atomic_fetch_add(&p->sleeping, 1);
+            while (atomic_load(&p->generation) == seen && !atomic_load(&p->stop)) pthread_cond_wait(&p->wake, &p->lock);
+            atomic_fetch_sub(&p->sleeping, 1);
+            pthread_mutex_unlock(&p->lock);
+            spins = 0;
+        }
+        if (atomic_load(&p->stop)) return NULL;
+        seen = g;
+        mk_pool_work(p);
+    }
+}
+
+mk_pool *mk_pool_create(int threads) {
+    mk_pool *p = calloc(1, sizeof *p);
+    if (!p) return NULL;
+    p->workers = threads > 1 ? threads - 1 : 0;   // the caller is the last worker
+    pthread_mutex_init(&p->submit, NULL);
+    pthread_mutex_init(&p->lock, NULL);
+    pthread_cond_init(&p->wake, NULL);
+    p->threads = calloc((size_t)(p->workers > 0 ? p->workers : 1), sizeof(pthread_t));
+    if (!p->threads) { free(p); return NULL; }
+    for (int t = 0; t < p->workers; t++) {
+        if (pthread_create(&p->threads[t], NULL, mk_pool_main, p) != 0) { p->workers = t; break; }
+    }
+    return p;
+}
+
+void mk_pool_destroy(mk_pool *p) {
+    if (!p) return;
+    pthread_mutex_lock(&p->lock);
+    atomic_store(&p->stop, 1);
+    pthread_cond_broadcast(&p->wake);
+    pthread_mutex_unlock(&p->lock);
+    for (int t = 0; t < p->workers; t++) pthread_join(p->threads[t], NULL);
+    pthread_cond_destroy(&p->wake);
+    pthread_mutex_destroy(&p->lock);
+    pthread_mutex_destroy(&p->submit);
+    free(p->threads);
+    free(p);
+}
+
+void mk_pool_run(mk_pool *p, mk_task_fn fn, void *ctx, size_t count) {
+    if (count == 0) return;
+    // Single tasks, no workers, or the pool already busy (a nested or concurrent loop): inline.
+    if (!p || p->workers == 0 || count == 1 || pthread_mutex_trylock(&p->submit) != 0) {
+        for (size_t i = 0; i < count; i++) fn(ctx, i);
+        return;
+    }
+    p->fn = fn;
+    p->ctx = ctx;
+    p->count = count;
+    atomic_store_explicit(&p->done, 0, memory_order_relaxed);
+    atomic_store_explicit(&p->next, 0, memory_order_release);
+    // Sequentially consistent with the `sleeping` check below and the workers' mirror-image
+    // check, so a worker either sees the new generation or is woken.
+    atomic_fetch_add(&p->generation, 1);
+    if (atomic_load(&p->sleeping) > 0) {
+        pthread_mutex_lock(&p->lock);
+        pthread_cond_broadcast(&p->wake);
+        pthread_mutex_unlock(&p->lock);
+    }
+    mk_pool_work(p);
+    while (atomic_load_explicit(&p->done, memory_order_acquire) < count) MK_PAUSE();
+    pthread_mutex_unlock(&p->submit);
+}
