@@ -62,8 +62,9 @@ struct Qwen2Stack: Sendable {
         var h = x
         for (index, layer) in layers.enumerated() {
             let normed = layer.inputNorm(h, roundNormalized: bf16Input && index == 0)
-            var q = layer.q(normed, c), k = layer.k(normed, c)
-            let v = layer.v(normed, c)
+            let qkv = Linear.apply([layer.q, layer.k, layer.v], to: normed, c)
+            var q = qkv[0], k = qkv[1]
+            let v = qkv[2]
             rope.apply(&q, table: table, compute: c)
             rope.apply(&k, table: table, compute: c)
             let attended: Matrix
@@ -79,8 +80,9 @@ struct Qwen2Stack: Sendable {
             }
             h += layer.o(attended, c)
             let n2 = layer.postNorm(h)
-            var g = layer.gate(n2, c)
-            let u = layer.up(n2, c)
+            let gateUp = Linear.apply([layer.gate, layer.up], to: n2, c)
+            var g = gateUp[0]
+            let u = gateUp[1]
             g.data.withUnsafeMutableBufferPointer { gp in
                 u.data.withUnsafeBufferPointer { up in mk_silu_mul_f32(gp.baseAddress!, up.baseAddress!, gp.count) }
             }

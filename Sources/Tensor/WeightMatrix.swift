@@ -161,23 +161,12 @@ public struct WeightMatrix: @unchecked Sendable {
                 case .f32:
                     BLAS.sgemm(transA: false, transB: true, m: m, n: n, k: k,
                                a: xp, lda: k, b: base.assumingMemoryBound(to: Float.self), ldb: k, c: yp, ldc: n)
-                case .bf16 where m <= Self.smallBatch:
+                case .bf16 where m <= Self.smallBatch, .q8_0 where m <= Self.smallBatch, .q4_0 where m <= Self.smallBatch:
                     // Decode steps: a memory-bound pass over the stored weight, split by rows.
-                    let w = base.assumingMemoryBound(to: UInt16.self)
-                    compute.parallelFor(n, minChunk: 64) { r in mk_gemm_bf16_small(xp, m, k, w, r.lowerBound, r.upperBound, yp, n) }
-                case .q8_0 where m <= Self.smallBatch, .q4_0 where m <= Self.smallBatch:
-                    // int16 activations, 32 per scale, for integer dot products with the blocks.
-                    let nb = k / Int(MK_QBLOCK)
-                    let qx = UnsafeMutablePointer<Int16>.allocate(capacity: m * k)
-                    let scales = UnsafeMutablePointer<Float>.allocate(capacity: 2 * m * nb)
-                    defer { qx.deallocate(); scales.deallocate() }
-                    let (dx, sx) = (scales, scales + m * nb)
-                    for i in 0..<m { mk_quantize_activations(xp + i * k, k, qx + i * k, dx + i * nb, sx + i * nb) }
-                    let q4: Int32 = format == .q4_0 ? 1 : 0
-                    let w = base.assumingMemoryBound(to: UInt8.self)
-                    // Chunks of whole 4-row groups keep the decode kernel on its 4-row path.
-                    compute.parallelFor((n + 3) / 4, minChunk: 16) { r in
-                        mk_qdot(qx, dx, sx, m, k, w, q4, r.lowerBound * 4, min(n, r.upperBound * 4), yp, n)
+                    let input = SmallBatchInput(x: xp, rows: m, cols: k, format: format)
+                    defer { input.deallocate() }
+                    compute.parallelFor(input.rowGroups(n), minChunk: 16) { g in
+                        input.multiply(self, rows: input.rows(ofGroups: g, in: n), into: yp, ldy: n)
                     }
                 default:
                     forEachWidenedBlock(compute: compute) { r, scratch in

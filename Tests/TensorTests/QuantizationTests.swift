@@ -72,6 +72,33 @@ final class QuantizationTests: XCTestCase {
         XCTAssertEqual(w.toMatrix().data[31], x[31], accuracy: abs(x[31]) * 4.9e-4)
     }
 
+    func bf16(_ w: WeightMatrix) -> WeightMatrix {
+        let bits = w.toMatrix().data.map { UInt16(truncatingIfNeeded: $0.bitPattern >> 16) }
+        let buffer = OwnedBuffer(byteCount: bits.count * 2)
+        bits.withUnsafeBytes { buffer.pointer.copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
+        return WeightMatrix(rows: w.rows, cols: w.cols, dtype: .bf16, base: UnsafeRawPointer(buffer.pointer), owner: buffer)
+    }
+
+    /// Decode steps project q/k/v (and gate/up) in one pass: the result must be exactly what each
+    /// layer computes alone (same kernel, same rows, same bias addition).
+    func testFusedProjectionsEqualSeparateOnes() {
+        let x = Matrix(rows: 3, cols: 256, data: random(3 * 256, seed: 21))
+        for format in [WeightFormat.bf16, .q8_0, .q4_0] {
+            let layers = [(70, true), (9, false), (128, true)].enumerated().map { i, shape in
+                let w = WeightMatrix(Matrix(rows: shape.0, cols: 256, data: random(shape.0 * 256, seed: UInt64(30 + i))))
+                let stored = format == .bf16 ? bf16(w) : w.quantized(format, compute: compute)
+                return Linear(weight: stored, bias: shape.1 ? random(shape.0, seed: UInt64(40 + i)) : nil)
+            }
+            for m in [1, 3] {
+                let input = x.rows(0..<m)
+                let fused = Linear.apply(layers, to: input, compute)
+                for (l, layer) in layers.enumerated() {
+                    XCTAssertEqual(fused[l].data, layer(input, compute).data, "\(format), \(m) rows, layer \(l)")
+                }
+            }
+        }
+    }
+
     // MARK: each instruction set against the scalar kernel
 
     func checkISA(_ isa: mk_isa, _ name: String) throws {
