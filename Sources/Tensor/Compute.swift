@@ -16,13 +16,25 @@ final class WorkerPool: @unchecked Sendable {
 /// oversubscribed.
 public struct Compute: Sendable {
     public let threads: Int
+    public let precision: Precision
     private let workers: WorkerPool?
+
+    /// How bf16 weights multiply many activation rows (prompts, the codec). Quantized weights
+    /// always use their integer kernels; f32 weights always use sgemm.
+    public enum Precision: String, Sendable, CaseIterable {
+        /// Widen the weights to f32 for sgemm: the reference's numerics on f32 activations.
+        case exact
+        /// bf16 dot products of bf16-rounded activations (AVX512_BF16 `vdpbf16ps`, ~2× sgemm):
+        /// the arithmetic of the reference's own bf16 run.
+        case fast
+    }
 
     /// Sets the BLAS library's thread count (a process-wide setting of the library) and starts
     /// `threads − 1` workers (the calling thread is the last).
-    public init(threads: Int? = nil) {
+    public init(threads: Int? = nil, precision: Precision = .exact) {
         let n = max(1, threads ?? ProcessInfo.processInfo.activeProcessorCount)
         self.threads = n
+        self.precision = precision
         workers = n > 1 ? WorkerPool(threads: n) : nil
         BLAS.setThreads(n)
     }
@@ -32,6 +44,7 @@ public struct Compute: Sendable {
 
     private init(uncheckedThreads: Int) {
         threads = uncheckedThreads
+        precision = .exact
         workers = nil
     }
 

@@ -168,6 +168,12 @@ public struct WeightMatrix: @unchecked Sendable {
                     compute.parallelFor(input.rowGroups(n), minChunk: 16) { g in
                         input.multiply(self, rows: input.rows(ofGroups: g, in: n), into: yp, ldy: n)
                     }
+                case .q8_0, .q4_0:
+                    // q8 keeps int16 activations (int8 ones double q8's logit error on the reference
+                    // fixtures, past the parity bar); q4's own rounding dwarfs int8 activations'.
+                    gemm(format == .q4_0 ? MK_W_Q4_0 : MK_W_Q8_0_X16, xp, m: m, y: yp, compute: compute)
+                case .bf16 where compute.precision == .fast:
+                    gemm(MK_W_BF16, xp, m: m, y: yp, compute: compute)
                 default:
                     forEachWidenedBlock(compute: compute) { r, scratch in
                         BLAS.sgemm(transA: false, transB: true, m: m, n: r.count, k: k,
@@ -203,6 +209,19 @@ public struct WeightMatrix: @unchecked Sendable {
             }
         }
         return y
+    }
+
+    /// Many activation rows against bf16 or quantized weights as stored (gemm.h): the
+    /// activations are converted once (int8 / int16 blocks or bf16), then the weight rows are
+    /// split between threads in whole 192-row panels.
+    private func gemm(_ fmt: mk_wfmt, _ x: UnsafePointer<Float>, m: Int, y: UnsafeMutablePointer<Float>, compute: Compute) {
+        let act = UnsafeMutableRawPointer.allocate(byteCount: mk_gemm_act_bytes(fmt, m, cols), alignment: 64)
+        defer { act.deallocate() }
+        compute.parallelFor(m, minChunk: 16) { r in mk_gemm_prepare(fmt, x, m, cols, r.lowerBound, r.upperBound, act) }
+        let panel = 192
+        compute.parallelFor((rows + panel - 1) / panel) { p in
+            mk_gemm(fmt, act, m, cols, base, p.lowerBound * panel, min(rows, p.upperBound * panel), y, rows)
+        }
     }
 
     /// Widens the weight a block of rows at a time (in parallel) into one reused scratch

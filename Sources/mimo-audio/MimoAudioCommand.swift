@@ -25,6 +25,9 @@ struct RuntimeOptions: ParsableArguments {
     @Flag(help: "Log details (e.g. checkpoint tensors that are ignored) on stderr.")
     var verbose = false
 
+    @Option(help: "bf16 matrix products over many rows: fast (bf16 dot products, as the reference's bf16 run) or exact (f32 on widened weights).")
+    var precision: String = "fast"
+
     func compute() throws -> Compute {
         let level: Logger.Level = verbose ? .debug : .info
         LoggingSystem.bootstrap { label in
@@ -35,7 +38,10 @@ struct RuntimeOptions: ParsableArguments {
         if let threads, threads < 1 || threads > 1024 {
             throw ValidationError("--threads must be between 1 and 1024")
         }
-        return Compute(threads: threads)
+        guard let mode = Compute.Precision(rawValue: precision.lowercased()) else {
+            throw ValidationError("--precision must be fast or exact")
+        }
+        return Compute(threads: threads, precision: mode)
     }
 }
 

@@ -60,6 +60,20 @@ final class ForwardParityTests: XCTestCase {
         XCTAssertLessThanOrEqual(err, 0.16)
     }
 
+    func testFastBF16PathStaysWithinTheReferenceBF16Spread() throws {
+        // bf16 weights with `.fast` precision: prompts multiply bf16-rounded activations, as the
+        // reference's bf16 run does. Against that run and the fp32 goldens alike the text logits
+        // must stay within the bf16 bound (0.16: the reference's own bf16-vs-fp32 spread).
+        let model = try MiMoAudioLM(directory: Fixtures.url("lm_bf16"), compute: Compute(threads: 2, precision: .fast))
+        for (file, prefix) in [("lm_forward_goldens_bf16.safetensors", "mixed_bf16"), ("lm_forward_goldens.safetensors", "mixed")] {
+            let g = try Fixtures.goldens(file)
+            let f = Self.run(model, grid: TokenGrid(rows: try g.intRows("\(prefix).input_ids")))
+            let err = maxAbsDifference(f.textLogitsAll.data, try g.floats("\(prefix).text_logits_all"))
+            print("fast bf16 path: text-logit error \(err) against \(prefix)")
+            XCTAssertLessThanOrEqual(err, 0.16, prefix)
+        }
+    }
+
     func checkAgainst(_ g: SafeTensorsFile, prefix: String, _ f: Forward, model: MiMoAudioLM, grid: TokenGrid,
                       activationTolerance: Float, logitTolerance: Float, file: StaticString = #filePath, line: UInt = #line) throws {
         let c = model.config

@@ -100,4 +100,7 @@ void mk_pool_run(mk_pool *pool, mk_task_fn fn, void *ctx, size_t count);
 /// keeps freed memory in the heap (a process-wide choice: the executable makes it at start-up).
 void mk_keep_freed_memory(void);
 
+// Prefill GEMMs (many activation rows).
+#include "gemm.h"
+
 #endif
