@@ -20,6 +20,9 @@
 
 #define MK_MAX_ROWS 8
 #define MK_GROUP 16
+// Software prefetch distance of the q4 decode stream (bytes): q4 is compute-bound enough that
+// the hardware prefetchers fall behind; q8's plain stream does best without.
+#define MK_PREFETCH_ROW 2048
 
 MK_MULTIVERSION
 void mk_quantize_activations(const float *x, size_t k, int16_t *qx, float *dx, float *sx) {
@@ -83,22 +86,8 @@ static float mk_hsum256(__m256 v) {
     return _mm_cvtss_f32(s);
 }
 
-// Per-block factors of a group of ≤ 16 blocks: weight scale × activation scale for each
-// activation row, and (q4) the offset correction Σ_b scale·8·Σx folded into `corr`.
-#define MK_GROUP_SCALES(R, M, VEC_T, CVT16, LOADF, MUL, FMA, STORE)                                          \
-    do {                                                                                                    \
-        for (int rr = 0; rr < R; rr++) {                                                                    \
-            VEC_T ws = CVT16(rows[rr] + 2 * b, g);                                                          \
-            for (int i = 0; i < M; i++) {                                                                   \
-                VEC_T sv = MUL(ws, LOADF(dx + i * nb + b, g));                                               \
-                STORE(s[rr][i], sv);                                                                        \
-                if (q4) corr[rr][i] = FMA(sv, LOADF(sx + i * nb + b, g), corr[rr][i]);                       \
-            }                                                                                               \
-        }                                                                                                   \
-    } while (0)
 
-// AVX-512: a whole block is one 32-lane int16 product. R weight rows × M activation rows per
-// pass (R = 4 for decode steps: four independent FMA chains and four weight streams).
+// AVX-512: a whole block is one 32-lane int16 product.
 __attribute__((target(MK_AVX512)))
 static inline __m512 mk_scales16_512(const uint8_t *p, size_t g) {
     return _mm512_cvtph_ps(_mm256_maskz_loadu_epi16((__mmask16)((1u << g) - 1), p));
@@ -107,8 +96,6 @@ __attribute__((target(MK_AVX512)))
 static inline __m512 mk_loadf16_512(const float *p, size_t g) {
     return _mm512_maskz_loadu_ps((__mmask16)((1u << g) - 1), p);
 }
-__attribute__((target(MK_AVX512)))
-static inline void mk_store16_512(float *dst, __m512 v) { _mm512_storeu_ps(dst, v); }
 
 __attribute__((target(MK_AVX512)))
 static inline __m512 mk_block_product_512(__m512i w16, const int16_t *x, float s, __m512 acc) {
@@ -116,56 +103,104 @@ static inline __m512 mk_block_product_512(__m512i w16, const int16_t *x, float s
     return _mm512_fmadd_ps(_mm512_cvtepi32_ps(p), _mm512_set1_ps(s), acc);
 }
 
+// 2–8 activation rows: each weight block is widened once and multiplied into every row.
 __attribute__((target(MK_AVX512), always_inline))
-static inline void mk_qrows_512(const int R, const int M, const int16_t *qx, const float *dx, const float *sx,
-                                size_t k, const uint8_t *w, int q4, size_t r, float *y, size_t ldy) {
+static inline void mk_qrow_512(const int M, const int16_t *qx, const float *dx, const float *sx, size_t k,
+                               const uint8_t *w, int q4, size_t r, float *y, size_t ldy) {
     size_t nb = k / MK_QBLOCK, bytes = mk_quant_row_bytes(k, q4);
-    const uint8_t *rows[4];
-    __m512 acc[4][MK_MAX_ROWS], corr[4][MK_MAX_ROWS];
-    for (int rr = 0; rr < R; rr++) {
-        rows[rr] = w + (r + rr) * bytes;
-        for (int i = 0; i < M; i++) acc[rr][i] = corr[rr][i] = _mm512_setzero_ps();
-    }
-    float s[4][MK_MAX_ROWS][MK_GROUP];
+    const uint8_t *row = w + r * bytes, *qs = row + 2 * nb;
+    __m512 acc[MK_MAX_ROWS], corr[MK_MAX_ROWS];
+    for (int i = 0; i < M; i++) acc[i] = corr[i] = _mm512_setzero_ps();
+    float s[MK_MAX_ROWS][MK_GROUP];
     for (size_t b = 0; b < nb; b += MK_GROUP) {
         size_t g = nb - b < MK_GROUP ? nb - b : MK_GROUP;
-        MK_GROUP_SCALES(R, M, __m512, mk_scales16_512, mk_loadf16_512, _mm512_mul_ps, _mm512_fmadd_ps, mk_store16_512);
+        // Per-block factors: weight scale × activation scale, and (q4) the + 8 offset's
+        // correction Σ_b factor·Σx.
+        __m512 ws = mk_scales16_512(row + 2 * b, g);
+        for (int i = 0; i < M; i++) {
+            __m512 sv = _mm512_mul_ps(ws, mk_loadf16_512(dx + i * nb + b, g));
+            _mm512_storeu_ps(s[i], sv);
+            if (q4) corr[i] = _mm512_fmadd_ps(sv, mk_loadf16_512(sx + i * nb + b, g), corr[i]);
+        }
         size_t j = 0;
         if (q4) {
             // Pairs of blocks: byte t of the pair holds block 2p's value t (low) and 2p+1's (high).
             for (; j + 2 <= g; j += 2) {
                 const int16_t *x0 = qx + (b + j) * MK_QBLOCK;
-                for (int rr = 0; rr < R; rr++) {
-                    __m512i v = _mm512_cvtepu8_epi16(_mm256_loadu_si256((const __m256i *)(rows[rr] + 2 * nb + (b + j) * 16)));
-                    __m512i lo = _mm512_and_si512(v, _mm512_set1_epi16(0x0f)), hi = _mm512_srli_epi16(v, 4);
-                    for (int i = 0; i < M; i++) {
-                        acc[rr][i] = mk_block_product_512(lo, x0 + i * k, s[rr][i][j], acc[rr][i]);
-                        acc[rr][i] = mk_block_product_512(hi, x0 + i * k + MK_QBLOCK, s[rr][i][j + 1], acc[rr][i]);
-                    }
+                __m512i v = _mm512_cvtepu8_epi16(_mm256_loadu_si256((const __m256i *)(qs + (b + j) * 16)));
+                __m512i lo = _mm512_and_si512(v, _mm512_set1_epi16(0x0f)), hi = _mm512_srli_epi16(v, 4);
+                for (int i = 0; i < M; i++) {
+                    acc[i] = mk_block_product_512(lo, x0 + i * k, s[i][j], acc[i]);
+                    acc[i] = mk_block_product_512(hi, x0 + i * k + MK_QBLOCK, s[i][j + 1], acc[i]);
                 }
             }
             if (j < g) {   // the lone last block of an odd count
                 const int16_t *x0 = qx + (b + j) * MK_QBLOCK;
-                for (int rr = 0; rr < R; rr++) {
-                    __m256i v = _mm256_cvtepu8_epi16(_mm_loadu_si128((const __m128i *)(rows[rr] + 2 * nb + (b + j) * 16)));
-                    __m256i lo = _mm256_and_si256(v, _mm256_set1_epi16(0x0f)), hi = _mm256_srli_epi16(v, 4);
-                    __m512i both = _mm512_inserti64x4(_mm512_castsi256_si512(lo), hi, 1);
-                    for (int i = 0; i < M; i++) acc[rr][i] = mk_block_product_512(both, x0 + i * k, s[rr][i][j], acc[rr][i]);
-                }
+                __m256i v = _mm256_cvtepu8_epi16(_mm_loadu_si128((const __m128i *)(qs + (b + j) * 16)));
+                __m256i lo = _mm256_and_si256(v, _mm256_set1_epi16(0x0f)), hi = _mm256_srli_epi16(v, 4);
+                __m512i both = _mm512_inserti64x4(_mm512_castsi256_si512(lo), hi, 1);
+                for (int i = 0; i < M; i++) acc[i] = mk_block_product_512(both, x0 + i * k, s[i][j], acc[i]);
             }
         } else {
             for (; j < g; j++) {
                 const int16_t *x0 = qx + (b + j) * MK_QBLOCK;
-                for (int rr = 0; rr < R; rr++) {
-                    __m512i v = _mm512_cvtepi8_epi16(_mm256_loadu_si256((const __m256i *)(rows[rr] + 2 * nb + (b + j) * MK_QBLOCK)));
-                    for (int i = 0; i < M; i++) acc[rr][i] = mk_block_product_512(v, x0 + i * k, s[rr][i][j], acc[rr][i]);
-                }
+                __m512i v = _mm512_cvtepi8_epi16(_mm256_loadu_si256((const __m256i *)(qs + (b + j) * MK_QBLOCK)));
+                for (int i = 0; i < M; i++) acc[i] = mk_block_product_512(v, x0 + i * k, s[i][j], acc[i]);
             }
         }
     }
-    for (int rr = 0; rr < R; rr++)
-        for (int i = 0; i < M; i++)
-            y[i * ldy + r + rr] = _mm512_reduce_add_ps(acc[rr][i]) - (q4 ? 8.0f * _mm512_reduce_add_ps(corr[rr][i]) : 0.0f);
+    for (int i = 0; i < M; i++)
+        y[i * ldy + r] = _mm512_reduce_add_ps(acc[i]) - (q4 ? 8.0f * _mm512_reduce_add_ps(corr[i]) : 0.0f);
+}
+
+// Decode steps: one row at a time, a single sequential stream (what the hardware prefetchers
+// follow best), with four accumulators over alternating blocks for instruction-level parallelism.
+__attribute__((target(MK_AVX512)))
+static void mk_qrow1_512(const int16_t *qx, const float *dx, const float *sx, size_t k, const uint8_t *w, int q4,
+                         size_t r, float *y) {
+    size_t nb = k / MK_QBLOCK, bytes = mk_quant_row_bytes(k, q4);
+    const uint8_t *row = w + r * bytes, *qs = row + 2 * nb;
+    __m512 acc[4] = {_mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps()};
+    __m512 corr = _mm512_setzero_ps();
+    float s[MK_GROUP];
+    for (size_t b = 0; b < nb; b += MK_GROUP) {
+        size_t g = nb - b < MK_GROUP ? nb - b : MK_GROUP;
+        __m512 sv = _mm512_mul_ps(mk_scales16_512(row + 2 * b, g), mk_loadf16_512(dx + b, g));
+        _mm512_storeu_ps(s, sv);
+        size_t j = 0;
+        if (q4) {
+            corr = _mm512_fmadd_ps(sv, mk_loadf16_512(sx + b, g), corr);
+            for (; j + 4 <= g; j += 4) {
+                const int16_t *x0 = qx + (b + j) * MK_QBLOCK;
+                _mm_prefetch((const char *)(qs + (b + j) * 16 + MK_PREFETCH_ROW), _MM_HINT_T0);
+                __m512i v0 = _mm512_cvtepu8_epi16(_mm256_loadu_si256((const __m256i *)(qs + (b + j) * 16)));
+                __m512i v1 = _mm512_cvtepu8_epi16(_mm256_loadu_si256((const __m256i *)(qs + (b + j) * 16 + 32)));
+                acc[0] = mk_block_product_512(_mm512_and_si512(v0, _mm512_set1_epi16(0x0f)), x0, s[j], acc[0]);
+                acc[1] = mk_block_product_512(_mm512_srli_epi16(v0, 4), x0 + 32, s[j + 1], acc[1]);
+                acc[2] = mk_block_product_512(_mm512_and_si512(v1, _mm512_set1_epi16(0x0f)), x0 + 64, s[j + 2], acc[2]);
+                acc[3] = mk_block_product_512(_mm512_srli_epi16(v1, 4), x0 + 96, s[j + 3], acc[3]);
+            }
+            for (; j + 2 <= g; j += 2) {
+                const int16_t *x0 = qx + (b + j) * MK_QBLOCK;
+                __m512i v0 = _mm512_cvtepu8_epi16(_mm256_loadu_si256((const __m256i *)(qs + (b + j) * 16)));
+                acc[0] = mk_block_product_512(_mm512_and_si512(v0, _mm512_set1_epi16(0x0f)), x0, s[j], acc[0]);
+                acc[1] = mk_block_product_512(_mm512_srli_epi16(v0, 4), x0 + 32, s[j + 1], acc[1]);
+            }
+            if (j < g) {
+                __m256i v = _mm256_cvtepu8_epi16(_mm_loadu_si128((const __m128i *)(qs + (b + j) * 16)));
+                __m256i lo = _mm256_and_si256(v, _mm256_set1_epi16(0x0f)), hi = _mm256_srli_epi16(v, 4);
+                acc[2] = mk_block_product_512(_mm512_inserti64x4(_mm512_castsi256_si512(lo), hi, 1), qx + (b + j) * MK_QBLOCK,
+                                              s[j], acc[2]);
+            }
+        } else {
+            for (; j < g; j++) {
+                __m512i v = _mm512_cvtepi8_epi16(_mm256_loadu_si256((const __m256i *)(qs + (b + j) * MK_QBLOCK)));
+                acc[j & 3] = mk_block_product_512(v, qx + (b + j) * MK_QBLOCK, s[j], acc[j & 3]);
+            }
+        }
+    }
+    __m512 total = _mm512_add_ps(_mm512_add_ps(acc[0], acc[1]), _mm512_add_ps(acc[2], acc[3]));
+    *y = _mm512_reduce_add_ps(total) - (q4 ? 8.0f * _mm512_reduce_add_ps(corr) : 0.0f);
 }
 
 __attribute__((target(MK_AVX512)))
@@ -173,19 +208,18 @@ static void mk_qdot_avx512(const int16_t *qx, const float *dx, const float *sx, 
                            int q4, size_t r0, size_t r1, float *y, size_t ldy) {
     size_t r = r0;
     if (m == 1) {
-        for (; r + 4 <= r1; r += 4) mk_qrows_512(4, 1, qx, dx, sx, k, w, q4, r, y, ldy);
-        for (; r < r1; r++) mk_qrows_512(1, 1, qx, dx, sx, k, w, q4, r, y, ldy);
+        for (; r < r1; r++) mk_qrow1_512(qx, dx, sx, k, w, q4, r, y + r);
         return;
     }
     for (; r < r1; r++) {
         switch (m) {
-        case 2: mk_qrows_512(1, 2, qx, dx, sx, k, w, q4, r, y, ldy); break;
-        case 3: mk_qrows_512(1, 3, qx, dx, sx, k, w, q4, r, y, ldy); break;
-        case 4: mk_qrows_512(1, 4, qx, dx, sx, k, w, q4, r, y, ldy); break;
-        case 5: mk_qrows_512(1, 5, qx, dx, sx, k, w, q4, r, y, ldy); break;
-        case 6: mk_qrows_512(1, 6, qx, dx, sx, k, w, q4, r, y, ldy); break;
-        case 7: mk_qrows_512(1, 7, qx, dx, sx, k, w, q4, r, y, ldy); break;
-        default: mk_qrows_512(1, 8, qx, dx, sx, k, w, q4, r, y, ldy); break;
+        case 2: mk_qrow_512(2, qx, dx, sx, k, w, q4, r, y, ldy); break;
+        case 3: mk_qrow_512(3, qx, dx, sx, k, w, q4, r, y, ldy); break;
+        case 4: mk_qrow_512(4, qx, dx, sx, k, w, q4, r, y, ldy); break;
+        case 5: mk_qrow_512(5, qx, dx, sx, k, w, q4, r, y, ldy); break;
+        case 6: mk_qrow_512(6, qx, dx, sx, k, w, q4, r, y, ldy); break;
+        case 7: mk_qrow_512(7, qx, dx, sx, k, w, q4, r, y, ldy); break;
+        default: mk_qrow_512(8, qx, dx, sx, k, w, q4, r, y, ldy); break;
         }
     }
 }
