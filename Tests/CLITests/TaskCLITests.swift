@@ -151,6 +151,9 @@ final class TaskCLITests: CLITestCase {
             (["chat", "--model", lm, "--audio-tokenizer", tokenizer, "--conversation", file("none.json"), "--text-only"], "none.json"),
             (["icl", "--model", lm, "--audio-tokenizer", tokenizer, "--examples", wav, wav, "-o", file("x.wav")], "examples"),
             (["continue", "--model", lm, "--audio-tokenizer", tokenizer, wav, "--seconds", "-1", "-o", file("x.wav")], "seconds"),
+            (["asr", "--model", lm, "--audio-tokenizer", tokenizer, wav, "--kv-cache", "f8"], "--kv-cache"),
+            (["asr", "--model", lm, "--audio-tokenizer", tokenizer, wav, "--precision", "sloppy"], "--precision"),
+            (["asr", "--model", lm, "--audio-tokenizer", tokenizer, wav, "--quantize", "q3"], "q3"),
         ]
         for (arguments, expected) in cases {
             let r = try run(arguments)
