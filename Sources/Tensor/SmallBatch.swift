@@ -9,18 +9,31 @@ struct SmallBatchInput {
     let m: Int
     let k: Int
     let format: WeightFormat
-    private let qx: UnsafeMutablePointer<Int16>?
+    /// int16 blocks (q8, and q4 with several rows) or int8 blocks (q4 decode steps on CPUs with
+    /// AVX-512 VNNI, where q4's own rounding dwarfs int8's), with per-block scales and sums.
+    private let qx: UnsafeMutableRawPointer?
+    private let int8: Bool
     private let scales: UnsafeMutablePointer<Float>?
+
+    static let q4Int8 = mk_cpu_has(MK_ISA_AVX512_VNNI) != 0
 
     init(x: UnsafePointer<Float>, rows m: Int, cols k: Int, format: WeightFormat) {
         precondition(m <= WeightMatrix.smallBatch && (format == .bf16 || format.isQuantized))
         (self.x, self.m, self.k, self.format) = (x, m, k, format)
+        int8 = format == .q4_0 && m == 1 && Self.q4Int8
         guard format.isQuantized else { qx = nil; scales = nil; return }
         let nb = k / Int(MK_QBLOCK)
-        let qx = UnsafeMutablePointer<Int16>.allocate(capacity: m * k)
         let scales = UnsafeMutablePointer<Float>.allocate(capacity: 2 * m * nb)
-        for i in 0..<m { mk_quantize_activations(x + i * k, k, qx + i * k, scales + i * nb, scales + (m + i) * nb) }
-        (self.qx, self.scales) = (qx, scales)
+        if int8 {
+            let q = UnsafeMutablePointer<Int8>.allocate(capacity: k)
+            mk_quantize_activations_i8(x, k, q, scales, scales + nb)
+            qx = UnsafeMutableRawPointer(q)
+        } else {
+            let q = UnsafeMutablePointer<Int16>.allocate(capacity: m * k)
+            for i in 0..<m { mk_quantize_activations(x + i * k, k, q + i * k, scales + i * nb, scales + (m + i) * nb) }
+            qx = UnsafeMutableRawPointer(q)
+        }
+        self.scales = scales
     }
 
     func deallocate() {
@@ -37,8 +50,13 @@ struct SmallBatchInput {
         precondition(w.cols == k && w.format == format)
         if let qx, let scales {
             let nb = k / Int(MK_QBLOCK)
-            mk_qdot(qx, scales, scales + m * nb, m, k, w.base.assumingMemoryBound(to: UInt8.self), format == .q4_0 ? 1 : 0,
-                    r.lowerBound, r.upperBound, y, ldy)
+            let weights = w.base.assumingMemoryBound(to: UInt8.self)
+            if int8 {
+                mk_qdot_q4_i8(qx.assumingMemoryBound(to: Int8.self), scales, scales + nb, k, weights, r.lowerBound, r.upperBound, y)
+            } else {
+                mk_qdot(qx.assumingMemoryBound(to: Int16.self), scales, scales + m * nb, m, k, weights, format == .q4_0 ? 1 : 0,
+                        r.lowerBound, r.upperBound, y, ldy)
+            }
         } else {
             mk_gemm_bf16_small(x, m, k, w.base.assumingMemoryBound(to: UInt16.self), r.lowerBound, r.upperBound, y, ldy)
         }

@@ -55,8 +55,8 @@ final class QuantizationTests: XCTestCase {
                 let xs = x.rows(0..<m)
                 let a = q.project(xs, bias: bias, compute: compute), b = reference.project(xs, bias: bias, compute: compute)
                 let error = zip(a.data, b.data).map { abs($0 - $1) }.max()!
-                if format == .q4_0 && m > 8 {
-                    // int8 activations: each errs by ≤ 1/254 of its block maximum (|x| ≤ 1), so a
+                if format == .q4_0 && (m > 8 || (m == 1 && mk_cpu_has(MK_ISA_AVX512_VNNI) != 0)) {
+                    // int8 activations (prompts, and decode steps on VNNI CPUs): each errs by ≤ 1/254 of its block maximum (|x| ≤ 1), so a
                     // sum of 1024 products with |w| ≤ 1 has σ ≈ √1024 · 0.0039/√3 · E|w| ≈ 0.04;
                     // 0.3 is ~8σ, while a wrong block, nibble or scale errs by O(10).
                     XCTAssertLessThanOrEqual(error, 0.3, "\(format), \(m) rows")
@@ -177,6 +177,29 @@ final class QuantizationTests: XCTestCase {
                               "\(name) \(format) writes only its rows")
                 XCTAssertGreaterThan(slow.map(abs).max()!, 1, "non-trivial outputs")
             }
+        }
+    }
+
+    func testQ4Int8DecodeKernelMatchesScalar() throws {
+        guard mk_cpu_has(MK_ISA_AVX512_VNNI) != 0 else {
+            print("skipping the q4 int8 decode kernel: this CPU lacks AVX-512 VNNI")
+            throw XCTSkip("this CPU lacks AVX-512 VNNI")
+        }
+        // Groups of 16 blocks with tails, and odd block counts (the lone last block).
+        for (k, seed) in [(512, UInt64(51)), (544, 53), (96, 55), (1056, 57), (32, 59)] {
+            let rows = 37
+            let q = WeightMatrix(Matrix(rows: rows, cols: k, data: random(rows * k, seed: seed))).quantized(.q4_0, compute: compute)
+            var qx = [Int8](repeating: 0, count: k), dx = [Float](repeating: 0, count: k / 32), sx = dx
+            mk_quantize_activations_i8(random(k, seed: seed + 1), k, &qx, &dx, &sx)
+            let w = q.base.assumingMemoryBound(to: UInt8.self)
+            var fast = [Float](repeating: 0, count: rows), slow = fast
+            mk_qdot_q4_i8_isa(MK_ISA_AVX512_VNNI, qx, dx, sx, k, w, 2, rows, &fast)
+            mk_qdot_q4_i8_isa(MK_ISA_SCALAR, qx, dx, sx, k, w, 2, rows, &slow)
+            // Exact integer block sums; only the order of the f32 accumulation differs (|y| ≲ 20,
+            // the unsigned sums before the offset correction ≲ 200: a few ulps of those).
+            XCTAssertLessThanOrEqual(zip(fast, slow).map { abs($0 - $1) }.max()!, 1e-4, "k \(k)")
+            XCTAssertEqual(fast[0..<2], [0, 0], "rows before r0 untouched")
+            XCTAssertGreaterThan(slow.map(abs).max()!, 0.5, "non-trivial outputs")
         }
     }
 
