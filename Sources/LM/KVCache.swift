@@ -78,10 +78,4 @@ public final class KVCache {
         }
         count = length
     }
-
-    /// Bytes held by the cached keys and values.
-    public var byteCount: Int {
-        (keys32.reduce(0) { $0 + $1.count } + values32.reduce(0) { $0 + $1.count }) * 4
-            + (keys16.reduce(0) { $0 + $1.count } + values16.reduce(0) { $0 + $1.count }) * 2
-    }
 }
