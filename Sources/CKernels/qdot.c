@@ -24,22 +24,27 @@
 // the hardware prefetchers fall behind; q8's plain stream does best without.
 #define MK_PREFETCH_ROW 2048
 
+// Activation blocks as integer levels: qx = round(x / dx) with dx = max|x| / qmax (so |qx| ≤ qmax
+// by construction), and sx = Σ qx per block (exact in f32: |sum| < 2^21).
+#define MK_QUANTIZE_BLOCKS(T, QMAX)                                                                    \
+    for (size_t b = 0; b < k / MK_QBLOCK; b++) {                                                       \
+        const float *xb = x + b * MK_QBLOCK;                                                           \
+        float amax = 0.0f;                                                                             \
+        for (int j = 0; j < MK_QBLOCK; j++) amax = fmaxf(amax, fabsf(xb[j]));                          \
+        float d = amax / (QMAX), inv = d > 0 ? 1.0f / d : 0.0f;                                        \
+        int32_t sum = 0;                                                                               \
+        for (int j = 0; j < MK_QBLOCK; j++) {                                                          \
+            T q = (T)rintf(xb[j] * inv);                                                               \
+            qx[b * MK_QBLOCK + j] = q;                                                                 \
+            sum += q;                                                                                  \
+        }                                                                                              \
+        dx[b] = d;                                                                                     \
+        sx[b] = (float)sum;                                                                            \
+    }
+
 MK_MULTIVERSION
 void mk_quantize_activations(const float *x, size_t k, int16_t *qx, float *dx, float *sx) {
-    for (size_t b = 0; b < k / MK_QBLOCK; b++) {
-        const float *xb = x + b * MK_QBLOCK;
-        float amax = 0.0f;
-        for (int j = 0; j < MK_QBLOCK; j++) amax = fmaxf(amax, fabsf(xb[j]));
-        float d = amax / 32767.0f, inv = d > 0 ? 1.0f / d : 0.0f;
-        int32_t sum = 0;
-        for (int j = 0; j < MK_QBLOCK; j++) {
-            int16_t q = (int16_t)rintf(xb[j] * inv);   // |·| ≤ 32767 by construction
-            qx[b * MK_QBLOCK + j] = q;
-            sum += q;
-        }
-        dx[b] = d;
-        sx[b] = (float)sum;   // exact: |sum| < 2^21
-    }
+    MK_QUANTIZE_BLOCKS(int16_t, 32767.0f)
 }
 
 static inline float mk_row_scale(const uint8_t *row, size_t b) { return mk_load_half(row + 2 * b); }
@@ -79,20 +84,7 @@ static void mk_qdot_scalar(const int16_t *qx, const float *dx, size_t m, size_t 
 // nibbles as unsigned bytes against the activations in their natural order — per instruction.
 MK_MULTIVERSION
 void mk_quantize_activations_i8(const float *x, size_t k, int8_t *qx, float *dx, float *sx) {
-    for (size_t b = 0; b < k / MK_QBLOCK; b++) {
-        const float *xb = x + b * MK_QBLOCK;
-        float amax = 0.0f;
-        for (int j = 0; j < MK_QBLOCK; j++) amax = fmaxf(amax, fabsf(xb[j]));
-        float d = amax / 127.0f, inv = d > 0 ? 1.0f / d : 0.0f;
-        int32_t sum = 0;
-        for (int j = 0; j < MK_QBLOCK; j++) {
-            int8_t q = (int8_t)rintf(xb[j] * inv);   // |·| ≤ 127 by construction
-            qx[b * MK_QBLOCK + j] = q;
-            sum += q;
-        }
-        dx[b] = d;
-        sx[b] = (float)sum;
-    }
+    MK_QUANTIZE_BLOCKS(int8_t, 127.0f)
 }
 
 static void mk_qdot_q4_i8_scalar(const int8_t *qx, const float *dx, size_t k, const uint8_t *w, size_t r0, size_t r1,
