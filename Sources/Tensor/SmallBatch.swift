@@ -41,12 +41,26 @@ struct SmallBatchInput {
         scales?.deallocate()
     }
 
-    /// Weight rows are handed out in groups of 4 so the decode kernel stays on its 4-row path.
-    func rowGroups(_ rows: Int) -> Int { (rows + 3) / 4 }
-    func rows(ofGroups g: Range<Int>, in rows: Int) -> Range<Int> { (g.lowerBound * 4)..<min(rows, g.upperBound * 4) }
+    /// y = x · Wᵀ for each weight, side by side in one output `[m, Σ rows]` (row stride Σ rows):
+    /// one parallel pass over the rows of all the weights.
+    func project(_ weights: [WeightMatrix], into y: UnsafeMutablePointer<Float>, compute: Compute) {
+        var offsets = [0]
+        for w in weights { offsets.append(offsets.last! + w.rows) }
+        let total = offsets.last!
+        compute.parallelFor(total, minChunk: 64) { r in
+            var u = r.lowerBound
+            while u < r.upperBound {
+                var l = 0
+                while offsets[l + 1] <= u { l += 1 }
+                let end = min(r.upperBound, offsets[l + 1])
+                multiply(weights[l], rows: (u - offsets[l])..<(end - offsets[l]), into: y + offsets[l], ldy: total)
+                u = end
+            }
+        }
+    }
 
     /// y[i][r] = x[i] · w[r] for r in `rows`.
-    func multiply(_ w: WeightMatrix, rows r: Range<Int>, into y: UnsafeMutablePointer<Float>, ldy: Int) {
+    private func multiply(_ w: WeightMatrix, rows r: Range<Int>, into y: UnsafeMutablePointer<Float>, ldy: Int) {
         precondition(w.cols == k && w.format == format)
         if let qx, let scales {
             let nb = k / Int(MK_QBLOCK)
@@ -76,34 +90,21 @@ extension Linear {
         let (m, k) = (x.rows, x.cols)
         let widths = layers.map { $0.weight.rows }
         let total = widths.reduce(0, +)
-        var groupStart = [0]
-        for w in widths { groupStart.append(groupStart.last! + (w + 3) / 4) }
-        var offsets = [0]
-        for w in widths { offsets.append(offsets.last! + w) }
         var all = [Float](repeating: 0, count: m * total)
         x.data.withUnsafeBufferPointer { px in
             all.withUnsafeMutableBufferPointer { py in
-                let (xp, yp) = (px.baseAddress!, py.baseAddress!)
-                let input = SmallBatchInput(x: xp, rows: m, cols: k, format: first.weight.format)
+                let input = SmallBatchInput(x: px.baseAddress!, rows: m, cols: k, format: first.weight.format)
                 defer { input.deallocate() }
-                compute.parallelFor(groupStart.last!, minChunk: 16) { g in
-                    var u = g.lowerBound
-                    while u < g.upperBound {
-                        var l = 0
-                        while groupStart[l + 1] <= u { l += 1 }
-                        let end = min(g.upperBound, groupStart[l + 1])
-                        let rows = input.rows(ofGroups: (u - groupStart[l])..<(end - groupStart[l]), in: widths[l])
-                        input.multiply(layers[l].weight, rows: rows, into: yp + offsets[l], ldy: total)
-                        u = end
-                    }
-                }
+                input.project(layers.map(\.weight), into: py.baseAddress!, compute: compute)
             }
         }
+        var offset = 0
         return layers.indices.map { l in
             var y = Matrix(rows: m, cols: widths[l])
             for i in 0..<m {
-                for j in 0..<widths[l] { y.data[i * widths[l] + j] = all[i * total + offsets[l] + j] + (layers[l].bias?[j] ?? 0) }
+                for j in 0..<widths[l] { y.data[i * widths[l] + j] = all[i * total + offset + j] + (layers[l].bias?[j] ?? 0) }
             }
+            offset += widths[l]
             return y
         }
     }

@@ -165,9 +165,7 @@ public struct WeightMatrix: @unchecked Sendable {
                     // Decode steps: a memory-bound pass over the stored weight, split by rows.
                     let input = SmallBatchInput(x: xp, rows: m, cols: k, format: format)
                     defer { input.deallocate() }
-                    compute.parallelFor(input.rowGroups(n), minChunk: 16) { g in
-                        input.multiply(self, rows: input.rows(ofGroups: g, in: n), into: yp, ldy: n)
-                    }
+                    input.project([self], into: yp, compute: compute)
                 case .q8_0, .q4_0:
                     // q8 keeps int16 activations (int8 ones double q8's logit error on the reference
                     // fixtures, past the parity bar); q4's own rounding dwarfs int8 activations'.

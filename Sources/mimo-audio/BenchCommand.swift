@@ -72,7 +72,7 @@ struct BenchCommand: ParsableCommand {
             default: weightFormat = try WeightFormat(quantizationName: format)
             }
             let r = try LMBenchmark.run(promptTokens: promptTokens, decodeSteps: decodeSteps, patches: patches,
-                                        format: weightFormat, compute: runtime.compute(), kvPrecision: try kvPrecision(kvCache),
+                                        format: weightFormat, compute: runtime.compute(), kvPrecision: try parseKVPrecision(kvCache),
                                         log: progress)
             if json {
                 let summary: [String: Double] = [
@@ -161,7 +161,7 @@ struct BenchCommand: ParsableCommand {
             guard seconds > 0 && seconds <= 120 else { throw ValidationError("--seconds must be in (0, 120]") }
             let weightFormat = format.lowercased() == "bf16" ? WeightFormat.bf16 : try WeightFormat(quantizationName: format)
             let r = try TTSBenchmark.run(seconds: seconds, format: weightFormat, compute: runtime.compute(),
-                                         kvPrecision: try kvPrecision(kvCache), log: progress)
+                                         kvPrecision: try parseKVPrecision(kvCache), log: progress)
             print("TTS benchmark: MiMo-Audio-7B (\(weightFormat.rawValue)) + tokenizer (bf16), \(runtime.threads ?? ProcessInfo.processInfo.activeProcessorCount) threads")
             print("| step mix | audio (s) | text / speech steps | LM (s) | codec decode (s) | real-time factor |")
             print("|---|---|---|---|---|---|")
@@ -172,9 +172,4 @@ struct BenchCommand: ParsableCommand {
             print(String(format: "peak RSS: %.1f GB", r.peakRSSMiB / 1024))
         }
     }
-}
-
-private func kvPrecision(_ name: String) throws -> KVPrecision {
-    guard let p = KVPrecision(rawValue: name.lowercased()) else { throw ValidationError("--kv-cache must be f16 or f32") }
-    return p
 }

@@ -36,8 +36,11 @@ struct LMLoadOptions: ParsableArguments {
 
     func format() throws -> WeightFormat? { try quantize.map { try WeightFormat(quantizationName: $0) } }
 
-    func kvPrecision() throws -> KVPrecision {
-        guard let p = KVPrecision(rawValue: kvCache.lowercased()) else { throw ValidationError("--kv-cache must be f16 or f32") }
-        return p
-    }
+    func kvPrecision() throws -> KVPrecision { try parseKVPrecision(kvCache) }
+}
+
+/// `--kv-cache` as given on the command line (tasks and benchmarks).
+func parseKVPrecision(_ name: String) throws -> KVPrecision {
+    guard let p = KVPrecision(rawValue: name.lowercased()) else { throw ValidationError("--kv-cache must be f16 or f32") }
+    return p
 }

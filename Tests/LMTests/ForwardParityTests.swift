@@ -52,11 +52,7 @@ final class ForwardParityTests: XCTestCase {
     func testBF16WeightsAreWithinTheReferenceBF16Spread() throws {
         // The reference computing in bf16 sits ~0.15 from fp32 (manifest; measured 0.152 here);
         // the bound is 0.16.
-        let g = try Fixtures.goldens("lm_forward_goldens_bf16.safetensors")
-        let model = try Self.model("lm_bf16")
-        let grid = TokenGrid(rows: try g.intRows("mixed_bf16.input_ids"))
-        let f = Self.run(model, grid: grid)
-        let err = maxAbsDifference(f.textLogitsAll.data, try g.floats("mixed_bf16.text_logits_all"))
+        let err = try textLogitError(try Self.model("lm_bf16"), "lm_forward_goldens_bf16.safetensors", prefix: "mixed_bf16")
         XCTAssertLessThanOrEqual(err, 0.16)
     }
 
@@ -66,12 +62,17 @@ final class ForwardParityTests: XCTestCase {
         // must stay within the bf16 bound (0.16: the reference's own bf16-vs-fp32 spread).
         let model = try MiMoAudioLM(directory: Fixtures.url("lm_bf16"), compute: Compute(threads: 2, precision: .fast))
         for (file, prefix) in [("lm_forward_goldens_bf16.safetensors", "mixed_bf16"), ("lm_forward_goldens.safetensors", "mixed")] {
-            let g = try Fixtures.goldens(file)
-            let f = Self.run(model, grid: TokenGrid(rows: try g.intRows("\(prefix).input_ids")))
-            let err = maxAbsDifference(f.textLogitsAll.data, try g.floats("\(prefix).text_logits_all"))
+            let err = try textLogitError(model, file, prefix: prefix)
             print("fast bf16 path: text-logit error \(err) against \(prefix)")
             XCTAssertLessThanOrEqual(err, 0.16, prefix)
         }
+    }
+
+    /// Largest text-logit difference from a goldens file on its mixed prompt.
+    func textLogitError(_ model: MiMoAudioLM, _ file: String, prefix: String) throws -> Float {
+        let g = try Fixtures.goldens(file)
+        let f = Self.run(model, grid: TokenGrid(rows: try g.intRows("\(prefix).input_ids")))
+        return maxAbsDifference(f.textLogitsAll.data, try g.floats("\(prefix).text_logits_all"))
     }
 
     func checkAgainst(_ g: SafeTensorsFile, prefix: String, _ f: Forward, model: MiMoAudioLM, grid: TokenGrid,
