@@ -295,48 +295,148 @@ static void mk_qdot_q4_i8_vnni(const int8_t *qx, const float *dx, const float *s
     }
 }
 
-// AVX2: the same scheme on 16-lane halves of each block, one weight row at a time.
+// AVX2 (16 registers, 256-bit): a block is two 16-lane int16 products (`vpmaddwd`), or for q4
+// single-row steps one `vpmaddubsw` of the stored nibbles (unsigned) against int8 activations
+// plus a `vpmaddwd` by ones. The 8 scales of a group convert with one F16C instruction.
 __attribute__((target(MK_AVX2)))
-static inline __m256 mk_half_product_256(__m256i w16, const int16_t *x, float s, __m256 acc) {
-    __m256i p = _mm256_madd_epi16(w16, _mm256_loadu_si256((const __m256i *)x));
+static inline __m256 mk_scales8_256(const uint8_t *p, size_t g) {
+    if (g == 8) return _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)p));
+    uint16_t h[8] = {0};
+    memcpy(h, p, 2 * g);
+    return _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)h));
+}
+__attribute__((target(MK_AVX2)))
+static inline __m256 mk_loadf8_256(const float *p, size_t g) {
+    if (g == 8) return _mm256_loadu_ps(p);
+    const __m256i lanes = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+    return _mm256_maskload_ps(p, _mm256_cmpgt_epi32(_mm256_set1_epi32((int)g), lanes));
+}
+
+// Block `lo` (values 0..15) and `hi` (16..31) as int16, times 32 int16 activations at x.
+__attribute__((target(MK_AVX2)))
+static inline __m256 mk_block_product_256(__m256i lo, __m256i hi, const int16_t *x, float s, __m256 acc) {
+    __m256i p = _mm256_add_epi32(_mm256_madd_epi16(lo, _mm256_loadu_si256((const __m256i *)x)),
+                                 _mm256_madd_epi16(hi, _mm256_loadu_si256((const __m256i *)(x + 16))));
     return _mm256_fmadd_ps(_mm256_cvtepi32_ps(p), _mm256_set1_ps(s), acc);
+}
+
+// 1–8 activation rows: each weight block is widened once and multiplied into every row.
+__attribute__((target(MK_AVX2), always_inline))
+static inline void mk_qrow_256(const int M, const int16_t *qx, const float *dx, const float *sx, size_t k,
+                               const uint8_t *w, int q4, size_t r, float *y, size_t ldy) {
+    size_t nb = k / MK_QBLOCK, bytes = mk_quant_row_bytes(k, q4);
+    const uint8_t *row = w + r * bytes, *qs = row + 2 * nb;
+    const __m256i low4 = _mm256_set1_epi16(0x0f);
+    __m256 acc[MK_MAX_ROWS], corr[MK_MAX_ROWS];
+    for (int i = 0; i < M; i++) acc[i] = corr[i] = _mm256_setzero_ps();
+    float s[MK_MAX_ROWS][8];
+    for (size_t b = 0; b < nb; b += 8) {
+        size_t g = nb - b < 8 ? nb - b : 8;
+        __m256 ws = mk_scales8_256(row + 2 * b, g);
+        for (int i = 0; i < M; i++) {
+            __m256 sv = _mm256_mul_ps(ws, mk_loadf8_256(dx + i * nb + b, g));
+            _mm256_storeu_ps(s[i], sv);
+            if (q4) corr[i] = _mm256_fmadd_ps(sv, mk_loadf8_256(sx + i * nb + b, g), corr[i]);
+        }
+        size_t j = 0;
+        if (q4) {
+            for (; j + 2 <= g; j += 2) {   // a pair: byte t holds block 2p's value t (low), 2p+1's (high)
+                const uint8_t *pair = qs + (b + j) * 16;
+                const int16_t *x0 = qx + (b + j) * MK_QBLOCK;
+                if ((j & 3) == 0) _mm_prefetch((const char *)(pair + MK_PREFETCH_ROW), _MM_HINT_T0);
+                __m256i v0 = _mm256_cvtepu8_epi16(_mm_loadu_si128((const __m128i *)pair));
+                __m256i v1 = _mm256_cvtepu8_epi16(_mm_loadu_si128((const __m128i *)(pair + 16)));
+                __m256i l0 = _mm256_and_si256(v0, low4), l1 = _mm256_and_si256(v1, low4);
+                __m256i h0 = _mm256_srli_epi16(v0, 4), h1 = _mm256_srli_epi16(v1, 4);
+                for (int i = 0; i < M; i++) {
+                    acc[i] = mk_block_product_256(l0, l1, x0 + i * k, s[i][j], acc[i]);
+                    acc[i] = mk_block_product_256(h0, h1, x0 + i * k + MK_QBLOCK, s[i][j + 1], acc[i]);
+                }
+            }
+            if (j < g) {   // the lone last block of an odd count: low nibbles 0..15, high 16..31
+                __m256i v = _mm256_cvtepu8_epi16(_mm_loadu_si128((const __m128i *)(qs + (b + j) * 16)));
+                __m256i lo = _mm256_and_si256(v, low4), hi = _mm256_srli_epi16(v, 4);
+                for (int i = 0; i < M; i++) acc[i] = mk_block_product_256(lo, hi, qx + i * k + (b + j) * MK_QBLOCK, s[i][j], acc[i]);
+            }
+        } else {
+            for (; j < g; j++) {
+                const uint8_t *blk = qs + (b + j) * MK_QBLOCK;
+                __m256i lo = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)blk));
+                __m256i hi = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(blk + 16)));
+                for (int i = 0; i < M; i++) acc[i] = mk_block_product_256(lo, hi, qx + i * k + (b + j) * MK_QBLOCK, s[i][j], acc[i]);
+            }
+        }
+    }
+    for (int i = 0; i < M; i++) y[i * ldy + r] = mk_hsum256(acc[i]) - (q4 ? 8.0f * mk_hsum256(corr[i]) : 0.0f);
 }
 
 __attribute__((target(MK_AVX2)))
 static void mk_qdot_avx2(const int16_t *qx, const float *dx, const float *sx, size_t m, size_t k, const uint8_t *w,
                          int q4, size_t r0, size_t r1, float *y, size_t ldy) {
-    size_t nb = k / MK_QBLOCK, bytes = mk_quant_row_bytes(k, q4);
+    for (size_t r = r0; r < r1; r++) {
+        switch (m) {
+        case 1: mk_qrow_256(1, qx, dx, sx, k, w, q4, r, y, ldy); break;
+        case 2: mk_qrow_256(2, qx, dx, sx, k, w, q4, r, y, ldy); break;
+        case 3: mk_qrow_256(3, qx, dx, sx, k, w, q4, r, y, ldy); break;
+        case 4: mk_qrow_256(4, qx, dx, sx, k, w, q4, r, y, ldy); break;
+        case 5: mk_qrow_256(5, qx, dx, sx, k, w, q4, r, y, ldy); break;
+        case 6: mk_qrow_256(6, qx, dx, sx, k, w, q4, r, y, ldy); break;
+        case 7: mk_qrow_256(7, qx, dx, sx, k, w, q4, r, y, ldy); break;
+        default: mk_qrow_256(8, qx, dx, sx, k, w, q4, r, y, ldy); break;
+        }
+    }
+}
+
+// q4 decode steps with int8 activations on AVX2: 32 nibbles (one block) as unsigned bytes
+// against 32 int8 activations in one `vpmaddubsw` (|15 · 127 · 2| fits int16), summed to 8
+// int32 lanes by `vpmaddwd` with ones; one cache line (two pairs, four blocks) per iteration.
+__attribute__((target(MK_AVX2)))
+static inline __m256 mk_nibble_product_256(__m256i nibbles, const int8_t *x, float s, __m256 acc) {
+    __m256i p = _mm256_maddubs_epi16(nibbles, _mm256_loadu_si256((const __m256i *)x));
+    p = _mm256_madd_epi16(p, _mm256_set1_epi16(1));
+    return _mm256_fmadd_ps(_mm256_cvtepi32_ps(p), _mm256_set1_ps(s), acc);
+}
+
+__attribute__((target(MK_AVX2)))
+static void mk_qdot_q4_i8_avx2(const int8_t *qx, const float *dx, const float *sx, size_t k, const uint8_t *w,
+                               size_t r0, size_t r1, float *y) {
+    size_t nb = k / MK_QBLOCK, bytes = mk_quant_row_bytes(k, 1);
+    const __m256i low4 = _mm256_set1_epi8(0x0f);
     for (size_t r = r0; r < r1; r++) {
         const uint8_t *row = w + r * bytes, *qs = row + 2 * nb;
-        __m256 acc[MK_MAX_ROWS];
-        float corr[MK_MAX_ROWS];
-        for (size_t i = 0; i < m; i++) { acc[i] = _mm256_setzero_ps(); corr[i] = 0.0f; }
-        for (size_t b = 0; b < nb; b++) {
-            float ws = mk_row_scale(row, b);
-            __m256i lo, hi;   // the block's values 0..15 and 16..31 as int16
-            if (!q4) {
-                __m256i v = _mm256_loadu_si256((const __m256i *)(qs + b * MK_QBLOCK));
-                lo = _mm256_cvtepi8_epi16(_mm256_castsi256_si128(v));
-                hi = _mm256_cvtepi8_epi16(_mm256_extracti128_si256(v, 1));
-            } else if (b + 1 == nb && nb % 2 == 1) {
-                __m256i v = _mm256_cvtepu8_epi16(_mm_loadu_si128((const __m128i *)(qs + b * 16)));
-                lo = _mm256_and_si256(v, _mm256_set1_epi16(0x0f));
-                hi = _mm256_srli_epi16(v, 4);
-            } else {
-                const uint8_t *pair = qs + (b & ~(size_t)1) * 16;
-                __m256i v0 = _mm256_cvtepu8_epi16(_mm_loadu_si128((const __m128i *)pair));
-                __m256i v1 = _mm256_cvtepu8_epi16(_mm_loadu_si128((const __m128i *)(pair + 16)));
-                if (b & 1) { lo = _mm256_srli_epi16(v0, 4); hi = _mm256_srli_epi16(v1, 4); }
-                else { lo = _mm256_and_si256(v0, _mm256_set1_epi16(0x0f)); hi = _mm256_and_si256(v1, _mm256_set1_epi16(0x0f)); }
+        __m256 acc[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps()};
+        __m256 corr = _mm256_setzero_ps();
+        float s[8];
+        for (size_t b = 0; b < nb; b += 8) {
+            size_t g = nb - b < 8 ? nb - b : 8;
+            __m256 sv = _mm256_mul_ps(mk_scales8_256(row + 2 * b, g), mk_loadf8_256(dx + b, g));
+            corr = _mm256_fmadd_ps(sv, mk_loadf8_256(sx + b, g), corr);
+            _mm256_storeu_ps(s, sv);
+            size_t j = 0;
+            for (; j + 4 <= g; j += 4) {
+                const uint8_t *pair = qs + (b + j) * 16;
+                const int8_t *x0 = qx + (b + j) * MK_QBLOCK;
+                _mm_prefetch((const char *)(pair + MK_PREFETCH_ROW), _MM_HINT_T0);
+                __m256i v0 = _mm256_loadu_si256((const __m256i *)pair), v1 = _mm256_loadu_si256((const __m256i *)(pair + 32));
+                acc[0] = mk_nibble_product_256(_mm256_and_si256(v0, low4), x0, s[j], acc[0]);
+                acc[1] = mk_nibble_product_256(_mm256_and_si256(_mm256_srli_epi16(v0, 4), low4), x0 + 32, s[j + 1], acc[1]);
+                acc[2] = mk_nibble_product_256(_mm256_and_si256(v1, low4), x0 + 64, s[j + 2], acc[2]);
+                acc[3] = mk_nibble_product_256(_mm256_and_si256(_mm256_srli_epi16(v1, 4), low4), x0 + 96, s[j + 3], acc[3]);
             }
-            for (size_t i = 0; i < m; i++) {
-                float sc = ws * dx[i * nb + b];
-                const int16_t *x0 = qx + i * k + b * MK_QBLOCK;
-                acc[i] = mk_half_product_256(hi, x0 + 16, sc, mk_half_product_256(lo, x0, sc, acc[i]));
-                if (q4) corr[i] += sc * sx[i * nb + b];
+            for (; j + 2 <= g; j += 2) {
+                __m256i v = _mm256_loadu_si256((const __m256i *)(qs + (b + j) * 16));
+                const int8_t *x0 = qx + (b + j) * MK_QBLOCK;
+                acc[0] = mk_nibble_product_256(_mm256_and_si256(v, low4), x0, s[j], acc[0]);
+                acc[1] = mk_nibble_product_256(_mm256_and_si256(_mm256_srli_epi16(v, 4), low4), x0 + 32, s[j + 1], acc[1]);
+            }
+            if (j < g) {   // the lone last block: low nibbles are values 0..15, high 16..31
+                __m128i v = _mm_loadu_si128((const __m128i *)(qs + (b + j) * 16));
+                __m128i lo = _mm_and_si128(v, _mm_set1_epi8(0x0f)), hi = _mm_and_si128(_mm_srli_epi16(v, 4), _mm_set1_epi8(0x0f));
+                acc[2] = mk_nibble_product_256(_mm256_set_m128i(hi, lo), qx + (b + j) * MK_QBLOCK, s[j], acc[2]);
             }
         }
-        for (size_t i = 0; i < m; i++) y[i * ldy + r] = mk_hsum256(acc[i]) - 8.0f * corr[i];
+        __m256 total = _mm256_add_ps(_mm256_add_ps(acc[0], acc[1]), _mm256_add_ps(acc[2], acc[3]));
+        y[r] = mk_hsum256(total) - 8.0f * mk_hsum256(corr);
     }
 }
 #endif
@@ -377,6 +477,7 @@ void mk_qdot_q4_i8_isa(mk_isa isa, const int8_t *qx, const float *dx, const floa
                        size_t r0, size_t r1, float *y) {
 #if defined(__x86_64__) && defined(__clang__)
     if (isa >= MK_ISA_AVX512_VNNI && mk_cpu_has(MK_ISA_AVX512_VNNI)) { mk_qdot_q4_i8_vnni(qx, dx, sx, k, w, r0, r1, y); return; }
+    if (isa >= MK_ISA_AVX2 && mk_cpu_has(MK_ISA_AVX2)) { mk_qdot_q4_i8_avx2(qx, dx, sx, k, w, r0, r1, y); return; }
 #endif
     (void)sx;
     mk_qdot_q4_i8_scalar(qx, dx, k, w, r0, r1, y);

@@ -10,12 +10,12 @@ struct SmallBatchInput {
     let k: Int
     let format: WeightFormat
     /// int16 blocks (q8, and q4 with several rows) or int8 blocks (q4 decode steps on CPUs with
-    /// AVX-512 VNNI, where q4's own rounding dwarfs int8's), with per-block scales and sums.
+    /// AVX2 or AVX-512 VNNI, where q4's own rounding dwarfs int8's), with per-block scales and sums.
     private let qx: UnsafeMutableRawPointer?
     private let int8: Bool
     private let scales: UnsafeMutablePointer<Float>?
 
-    static let q4Int8 = mk_cpu_has(MK_ISA_AVX512_VNNI) != 0
+    static let q4Int8 = mk_cpu_has(MK_ISA_AVX2) != 0
 
     init(x: UnsafePointer<Float>, rows m: Int, cols k: Int, format: WeightFormat) {
         precondition(m <= WeightMatrix.smallBatch && (format == .bf16 || format.isQuantized))
