@@ -25,9 +25,7 @@ public enum CheckpointConverter {
         var kept = 0
         for name in checkpoint.names {
             if let q = quantized[name] {
-                let bytes = Data(bytes: q.base, count: q.byteCount)
-                try writer.add(name, dtype: .u8, shape: [q.rows, q.format.rowBytes(cols: q.cols)], bytes: bytes)
-                writer.metadata[Quantization.metadataKey(name)] = Quantization.metadataValue(format: q.format, cols: q.cols)
+                try addQuantized(q, name: name, to: &writer)
             } else {
                 guard let info = checkpoint.info(name) else { continue }
                 let bytes = try checkpoint.bytes(name)
@@ -49,5 +47,13 @@ public enum CheckpointConverter {
         }
         let size = (try? FileManager.default.attributesOfItem(atPath: target.path)[.size] as? Int) ?? 0
         return Report(quantizedTensors: quantized.count, keptTensors: kept, bytesWritten: size)
+    }
+
+    /// A quantized weight as its `U8` rows plus the metadata naming its layout. The bytes are
+    /// not copied: `q` must stay alive until the writer has written.
+    static func addQuantized(_ q: WeightMatrix, name: String, to writer: inout SafeTensorsWriter) throws {
+        let bytes = Data(bytesNoCopy: UnsafeMutableRawPointer(mutating: q.base), count: q.byteCount, deallocator: .none)
+        try writer.add(name, dtype: .u8, shape: [q.rows, q.format.rowBytes(cols: q.cols)], bytes: bytes)
+        writer.metadata[Quantization.metadataKey(name)] = Quantization.metadataValue(format: q.format, cols: q.cols)
     }
 }

@@ -6,7 +6,7 @@ struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Measure speed at the real model sizes with synthesised weights (no download).",
-        subcommands: [Codec.self, LM.self, TTS.self, Text.self]
+        subcommands: [Codec.self, LM.self, TTS.self, Text.self, Load.self]
     )
 
     struct Codec: ParsableCommand {
@@ -145,6 +145,33 @@ struct BenchCommand: ParsableCommand {
             // The first run starts with an empty word cache; later runs reuse it.
             print(String(format: "tokenizer load: %.2f s; encode %.2f MB (%d tokens): first run %.3f s (%.1f MB/s), median of %d runs %.3f s (%.1f MB/s)",
                          load, mb, count, times[0], mb / times[0], runs, median, mb / median))
+        }
+    }
+
+    struct Load: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Load time of a converted (q8 / q4) MiMo-Audio-7B checkpoint written at the real sizes (≈ 5 / 9 GB of disk).")
+
+        @Option(help: "Weight format: q4 or q8.") var format = "q4"
+        @Option(help: "Directory to write the checkpoint to (default: a temporary one, removed afterwards).") var directory: String?
+        @Option(name: .customLong("decode-steps"), help: "Decode steps after loading (the first is reported alone, the median of the rest).") var decodeSteps = 5
+        @OptionGroup var runtime: RuntimeOptions
+
+        func run() throws {
+            guard (2...100).contains(decodeSteps) else { throw ValidationError("--decode-steps must be in 2...100") }
+            let weightFormat = try WeightFormat(quantizationName: format)
+            let dir = directory.map { URL(fileURLWithPath: $0) }
+                ?? FileManager.default.temporaryDirectory.appendingPathComponent("mimo-audio-load-\(ProcessInfo.processInfo.processIdentifier)")
+            defer { if directory == nil { try? FileManager.default.removeItem(at: dir) } }
+            let r = try LoadBenchmark.run(format: weightFormat, directory: dir, decodeSteps: decodeSteps, compute: runtime.compute(), log: progress)
+            print("load benchmark: converted MiMo-Audio-7B (\(r.format)), \(String(format: "%.2f", Double(r.fileBytes) / 1e9)) GB, "
+                + (r.cold ? "page cache dropped first (cold)" : "file in the page cache (warm; dropping it needs root)"))
+            print("| measure | seconds |")
+            print("|---|---|")
+            print(String(format: "| write the checkpoint | %.1f |", r.writeSeconds))
+            print(String(format: "| load (open, map, bind) | %.2f |", r.loadSeconds))
+            print(String(format: "| first decode step (faults the weights in) | %.2f |", r.firstStepSeconds))
+            print(String(format: "| later decode steps (median of %d) | %.3f |", decodeSteps - 1, r.laterStepSeconds))
         }
     }
 
