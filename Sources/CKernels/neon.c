@@ -20,13 +20,17 @@
 #include <sys/auxv.h>
 #endif
 
-// "arch=" rather than "+dotprod": GCC's arm_neon.h declares vdotq_s32 under that arch, and a
-// function that only adds +dotprod may not inline it. The SDOT variants are entered through
-// `flatten` functions with this attribute, which inline the shared, feature-neutral loop
-// bodies and with them the SDOT helper; the baseline instances of those bodies drop the helper
-// as dead code.
+// The loop bodies are shared by the SDOT and the baseline variants: they are always_inline with
+// constant `dotprod` / `q4` / row-count parameters, so each entry point gets its own copy with
+// the unused branches gone. The SDOT leaf itself has the extension's target attribute ("arch="
+// rather than "+dotprod": GCC's arm_neon.h declares vdotq_s32 under that arch) and so cannot be
+// always_inline into bodies compiled without it; `flatten` on the SDOT entry points inlines it.
 #define MK_NEON_DOTPROD __attribute__((target("arch=armv8.2-a+dotprod")))
-#define MK_NEON_FLATTEN __attribute__((flatten))
+#define MK_NEON_SDOT_ENTRY MK_NEON_DOTPROD __attribute__((flatten))
+#define MK_NEON_INLINE static inline __attribute__((always_inline))
+// The loops over a tile's rows inside its block loop carry `#pragma GCC unroll`: their
+// accumulators stay in registers only when every index is a constant, and clang leaves such
+// loops rolled (the accumulators on the stack) when their bodies are large.
 
 int mk_neon_has_dotprod(void) {
 #if defined(__linux__)
@@ -38,17 +42,17 @@ int mk_neon_has_dotprod(void) {
 #endif
 }
 
-static inline size_t mk_neon_min(size_t a, size_t b) { return a < b ? a : b; }
+MK_NEON_INLINE size_t mk_neon_min(size_t a, size_t b) { return a < b ? a : b; }
 
 // g consecutive f16 scales at p (any alignment) as f32, zero past g (< 4 only at a row's end).
-static inline float32x4_t mk_neon_scales4(const uint8_t *p, size_t g) {
+MK_NEON_INLINE float32x4_t mk_neon_scales4(const uint8_t *p, size_t g) {
     if (g >= 4) return vcvt_f32_f16(vreinterpret_f16_u8(vld1_u8(p)));
     uint8_t h[8] = {0};
     memcpy(h, p, 2 * g);
     return vcvt_f32_f16(vreinterpret_f16_u8(vld1_u8(h)));
 }
 
-static inline float32x4_t mk_neon_load4(const float *p, size_t g) {
+MK_NEON_INLINE float32x4_t mk_neon_load4(const float *p, size_t g) {
     if (g >= 4) return vld1q_f32(p);
     float t[4] = {0};
     memcpy(t, p, g * sizeof(float));
@@ -56,7 +60,7 @@ static inline float32x4_t mk_neon_load4(const float *p, size_t g) {
 }
 
 // The first n (≤ 4) lanes of v.
-static inline void mk_neon_store(float *y, float32x4_t v, size_t n) {
+MK_NEON_INLINE void mk_neon_store(float *y, float32x4_t v, size_t n) {
     if (n == 4) {
         vst1q_f32(y, v);
         return;
@@ -67,13 +71,13 @@ static inline void mk_neon_store(float *y, float32x4_t v, size_t n) {
 }
 
 // Four partial-sum vectors (one per block or weight row) to the vector of their four totals.
-static inline int32x4_t mk_neon_sum4(int32x4_t a, int32x4_t b, int32x4_t c, int32x4_t d) {
+MK_NEON_INLINE int32x4_t mk_neon_sum4(int32x4_t a, int32x4_t b, int32x4_t c, int32x4_t d) {
     return vpaddq_s32(vpaddq_s32(a, b), vpaddq_s32(c, d));
 }
 
 // Block b of a q4 row (qs = its values) as the stored nibbles, level + 8: values 0..15 in *lo,
 // 16..31 in *hi.
-static inline void mk_neon_q4_block(const uint8_t *qs, size_t nb, size_t b, uint8x16_t *lo, uint8x16_t *hi) {
+MK_NEON_INLINE void mk_neon_q4_block(const uint8_t *qs, size_t nb, size_t b, uint8x16_t *lo, uint8x16_t *hi) {
     const uint8x16_t low4 = vdupq_n_u8(0x0f);
     if (b + 1 == nb && nb % 2 == 1) {   // the lone last block: byte t holds values t and t + 16
         uint8x16_t v = vld1q_u8(qs + 16 * b);
@@ -102,14 +106,14 @@ static inline int32x4_t mk_neon_dot32_sdot(int8x16_t w0, int8x16_t w1, int8x16_t
 
 // Without SDOT: int16 products, added pairwise into int32. |x| ≤ 127, so q8's |w| ≤ 127 lets
 // two products share an int16 lane (≤ 32258) and q4's stored nibbles (≤ 15, `nibbles`) four.
-static inline int32x4_t mk_neon_dot32_mull(const int nibbles, int8x16_t w0, int8x16_t w1, int8x16_t x0, int8x16_t x1) {
+MK_NEON_INLINE int32x4_t mk_neon_dot32_mull(const int nibbles, int8x16_t w0, int8x16_t w1, int8x16_t x0, int8x16_t x1) {
     int16x8_t p = vmlal_high_s8(vmull_s8(vget_low_s8(w0), vget_low_s8(x0)), w0, x0);
     if (nibbles) return vpaddlq_s16(vmlal_high_s8(vmlal_s8(p, vget_low_s8(w1), vget_low_s8(x1)), w1, x1));
     int16x8_t q = vmlal_high_s8(vmull_s8(vget_low_s8(w1), vget_low_s8(x1)), w1, x1);
     return vpadalq_s16(vpaddlq_s16(p), q);
 }
 
-static inline int32x4_t mk_neon_dot32(const int dotprod, const int nibbles, int8x16_t w0, int8x16_t w1, int8x16_t x0,
+MK_NEON_INLINE int32x4_t mk_neon_dot32(const int dotprod, const int nibbles, int8x16_t w0, int8x16_t w1, int8x16_t x0,
                                       int8x16_t x1) {
     return dotprod ? mk_neon_dot32_sdot(w0, w1, x0, x1) : mk_neon_dot32_mull(nibbles, w0, w1, x0, x1);
 }
@@ -122,7 +126,7 @@ static inline int32x4_t mk_neon_dot32(const int dotprod, const int nibbles, int8
 
 #define MK_NEON_QDOT_ROWS 8
 
-static inline void mk_neon_widen_q8(const uint8_t *v, int16x8_t *w) {
+MK_NEON_INLINE void mk_neon_widen_q8(const uint8_t *v, int16x8_t *w) {
     int8x16_t a = vld1q_s8((const int8_t *)v), b = vld1q_s8((const int8_t *)v + 16);
     w[0] = vmovl_s8(vget_low_s8(a));
     w[1] = vmovl_high_s8(a);
@@ -130,7 +134,7 @@ static inline void mk_neon_widen_q8(const uint8_t *v, int16x8_t *w) {
     w[3] = vmovl_high_s8(b);
 }
 
-static inline void mk_neon_widen_q4(const uint8_t *qs, size_t nb, size_t b, int16x8_t *w) {
+MK_NEON_INLINE void mk_neon_widen_q4(const uint8_t *qs, size_t nb, size_t b, int16x8_t *w) {
     uint8x16_t lo, hi;
     mk_neon_q4_block(qs, nb, b, &lo, &hi);
     const uint8x16_t eight = vdupq_n_u8(8);
@@ -140,13 +144,13 @@ static inline void mk_neon_widen_q4(const uint8_t *qs, size_t nb, size_t b, int1
     w[3] = vreinterpretq_s16_u16(vsubl_high_u8(hi, eight));
 }
 
-static inline void mk_neon_widen_block(int q4, const uint8_t *qs, size_t nb, size_t b, int16x8_t *w) {
+MK_NEON_INLINE void mk_neon_widen_block(int q4, const uint8_t *qs, size_t nb, size_t b, int16x8_t *w) {
     if (q4) mk_neon_widen_q4(qs, nb, b, w);
     else mk_neon_widen_q8(qs + MK_QBLOCK * b, w);
 }
 
 // A block of int16 weights times 32 int16 activations: ≤ 8 products of ≤ 127 · 32767 per lane.
-static inline int32x4_t mk_neon_dot32_s16(const int16x8_t *w, const int16x8_t *x) {
+MK_NEON_INLINE int32x4_t mk_neon_dot32_s16(const int16x8_t *w, const int16x8_t *x) {
     int32x4_t a = vmlal_high_s16(vmull_s16(vget_low_s16(w[0]), vget_low_s16(x[0])), w[0], x[0]);
     int32x4_t b = vmlal_high_s16(vmull_s16(vget_low_s16(w[1]), vget_low_s16(x[1])), w[1], x[1]);
     a = vmlal_high_s16(vmlal_s16(a, vget_low_s16(w[2]), vget_low_s16(x[2])), w[2], x[2]);
@@ -154,11 +158,11 @@ static inline int32x4_t mk_neon_dot32_s16(const int16x8_t *w, const int16x8_t *x
     return vaddq_s32(a, b);
 }
 
-static inline void mk_neon_load_x16(const int16_t *x, int16x8_t *v) {
+MK_NEON_INLINE void mk_neon_load_x16(const int16_t *x, int16x8_t *v) {
     for (int j = 0; j < 4; j++) v[j] = vld1q_s16(x + 8 * j);
 }
 
-static inline void mk_qdot_row_neon(const int mr, const int16_t *qx, const float *dx, size_t k, const uint8_t *row,
+MK_NEON_INLINE void mk_qdot_row_neon(const int mr, const int16_t *qx, const float *dx, size_t k, const uint8_t *row,
                                     int q4, float *y, size_t ldy) {
     size_t nb = k / MK_QBLOCK;
     const uint8_t *qs = row + 2 * nb;
@@ -174,6 +178,7 @@ static inline void mk_qdot_row_neon(const int mr, const int16_t *qx, const float
             int16x8_t w0[4], w1[4];
             mk_neon_widen_block(q4, qs, nb, b + j, w0);
             mk_neon_widen_block(q4, qs, nb, b + j + 1, w1);
+            #pragma GCC unroll 8
             for (int i = 0; i < mr; i++) {
                 int16x8_t x[4];
                 const int16_t *xb = qx + i * k + (b + j) * MK_QBLOCK;
@@ -186,6 +191,7 @@ static inline void mk_qdot_row_neon(const int mr, const int16_t *qx, const float
         if (j < g) {
             int16x8_t w0[4];
             mk_neon_widen_block(q4, qs, nb, b + j, w0);
+            #pragma GCC unroll 8
             for (int i = 0; i < mr; i++) {
                 int16x8_t x[4];
                 mk_neon_load_x16(qx + i * k + (b + j) * MK_QBLOCK, x);
@@ -196,7 +202,6 @@ static inline void mk_qdot_row_neon(const int mr, const int16_t *qx, const float
     for (int i = 0; i < mr; i++) y[i * ldy] = vaddvq_f32(vaddq_f32(acc0[i], acc1[i]));
 }
 
-MK_NEON_FLATTEN
 void mk_qdot_neon(const int16_t *qx, const float *dx, size_t m, size_t k, const uint8_t *w, int q4, size_t r0,
                   size_t r1, float *y, size_t ldy) {
     size_t bytes = mk_quant_row_bytes(k, q4);
@@ -221,7 +226,7 @@ void mk_qdot_neon(const int16_t *qx, const float *dx, size_t m, size_t k, const 
 // out of one pairwise-add tree and lose the + 8 offset exactly in int32 (8 · sx, sx an exact
 // integer), then one FMA per four blocks.
 
-static inline void mk_qdot_q4_i8_rows(const int dotprod, const int8_t *qx, const float *dx, const float *sx, size_t k,
+MK_NEON_INLINE void mk_qdot_q4_i8_rows(const int dotprod, const int8_t *qx, const float *dx, const float *sx, size_t k,
                                       const uint8_t *w, size_t r0, size_t r1, float *y) {
     size_t nb = k / MK_QBLOCK, bytes = mk_quant_row_bytes(k, 1);
     const uint8x16_t low4 = vdupq_n_u8(0x0f);
@@ -259,13 +264,12 @@ static inline void mk_qdot_q4_i8_rows(const int dotprod, const int8_t *qx, const
     }
 }
 
-MK_NEON_DOTPROD MK_NEON_FLATTEN
+MK_NEON_SDOT_ENTRY
 static void mk_qdot_q4_i8_sdot(const int8_t *qx, const float *dx, const float *sx, size_t k, const uint8_t *w,
                                size_t r0, size_t r1, float *y) {
     mk_qdot_q4_i8_rows(1, qx, dx, sx, k, w, r0, r1, y);
 }
 
-MK_NEON_FLATTEN
 static void mk_qdot_q4_i8_mull(const int8_t *qx, const float *dx, const float *sx, size_t k, const uint8_t *w,
                                size_t r0, size_t r1, float *y) {
     mk_qdot_q4_i8_rows(0, qx, dx, sx, k, w, r0, r1, y);
@@ -301,7 +305,7 @@ static size_t mk_neon_panel_rows(size_t row_bytes) {
 }
 
 // Row pointers of a group of 4 weight rows from row r (n ≤ 4 of them real).
-static inline void mk_neon_group_rows(const uint8_t *w, size_t rb, size_t r, size_t n, const uint8_t **rows) {
+MK_NEON_INLINE void mk_neon_group_rows(const uint8_t *w, size_t rb, size_t r, size_t n, const uint8_t **rows) {
     for (size_t l = 0; l < MK_NEON_NR; l++) rows[l] = w + (r + mk_neon_min(l, n - 1)) * rb;
 }
 
@@ -317,12 +321,13 @@ static void mk_neon_panel_scales(const uint8_t *w, size_t rb, size_t nb, size_t 
 }
 
 // int8 tile: rows of q / d / c at x[i], dx[i], c[i]; weight rows at wr[l] with scales dw.
-static inline void mk_gemm_q_tile(const int q4, const int dotprod, const int8_t *const *x, const float *const *dx,
+MK_NEON_INLINE void mk_gemm_q_tile(const int q4, const int dotprod, const int8_t *const *x, const float *const *dx,
                                   const int32_t *const *c, const uint8_t *const *wr, const float *dw, size_t nb,
                                   float32x4_t *f) {
     for (int i = 0; i < MK_NEON_MR_I8; i++) f[i] = vdupq_n_f32(0.0f);
     for (size_t b = 0; b < nb; b++) {
         int8x16_t w0[MK_NEON_NR], w1[MK_NEON_NR];
+        #pragma GCC unroll 8
         for (int l = 0; l < MK_NEON_NR; l++) {
             const uint8_t *qs = wr[l] + 2 * nb;
             if (q4) {
@@ -336,6 +341,7 @@ static inline void mk_gemm_q_tile(const int q4, const int dotprod, const int8_t 
             }
         }
         float32x4_t d4 = vld1q_f32(dw + MK_NEON_NR * b);
+        #pragma GCC unroll 8
         for (int i = 0; i < MK_NEON_MR_I8; i++) {
             int8x16_t x0 = vld1q_s8(x[i] + MK_QBLOCK * b), x1 = vld1q_s8(x[i] + MK_QBLOCK * b + 16);
             int32x4_t s = mk_neon_sum4(mk_neon_dot32(dotprod, q4, w0[0], w1[0], x0, x1),
@@ -349,7 +355,7 @@ static inline void mk_gemm_q_tile(const int q4, const int dotprod, const int8_t 
     }
 }
 
-static inline void mk_gemm_q_body(const int q4, const int dotprod, const int8_t *q, const float *d, const int32_t *c,
+MK_NEON_INLINE void mk_gemm_q_body(const int q4, const int dotprod, const int8_t *q, const float *d, const int32_t *c,
                                   size_t m, size_t k, const uint8_t *w, size_t r0, size_t r1, float *y, size_t ldy) {
     size_t nb = k / MK_QBLOCK, rb = mk_quant_row_bytes(k, q4), panel = mk_neon_panel_rows(rb);
     float *dw = malloc(panel * nb * sizeof(float));
@@ -381,14 +387,13 @@ static inline void mk_gemm_q_body(const int q4, const int dotprod, const int8_t 
     free(dw);
 }
 
-MK_NEON_DOTPROD MK_NEON_FLATTEN
+MK_NEON_SDOT_ENTRY
 static void mk_gemm_q_sdot(int q4, const int8_t *q, const float *d, const int32_t *c, size_t m, size_t k,
                            const uint8_t *w, size_t r0, size_t r1, float *y, size_t ldy) {
     if (q4) mk_gemm_q_body(1, 1, q, d, c, m, k, w, r0, r1, y, ldy);
     else mk_gemm_q_body(0, 1, q, d, c, m, k, w, r0, r1, y, ldy);
 }
 
-MK_NEON_FLATTEN
 static void mk_gemm_q_mull(int q4, const int8_t *q, const float *d, const int32_t *c, size_t m, size_t k,
                            const uint8_t *w, size_t r0, size_t r1, float *y, size_t ldy) {
     if (q4) mk_gemm_q_body(1, 0, q, d, c, m, k, w, r0, r1, y, ldy);
@@ -403,13 +408,14 @@ void mk_gemm_q_neon(int q4, int dotprod, const int8_t *q, const float *d, const 
 
 // q8_0_x16 tile: int16 levels at x[i] with scales dx[i]; the four weight rows' block widened
 // once (16 registers) for the MR_WIDE activation rows.
-static inline void mk_gemm_x16_tile(const int16_t *const *x, const float *const *dx, const uint8_t *const *wr,
+MK_NEON_INLINE void mk_gemm_x16_tile(const int16_t *const *x, const float *const *dx, const uint8_t *const *wr,
                                     const float *dw, size_t nb, float32x4_t *f) {
     for (int i = 0; i < MK_NEON_MR_WIDE; i++) f[i] = vdupq_n_f32(0.0f);
     for (size_t b = 0; b < nb; b++) {
         int16x8_t wv[MK_NEON_NR][4];
         for (int l = 0; l < MK_NEON_NR; l++) mk_neon_widen_q8(wr[l] + 2 * nb + MK_QBLOCK * b, wv[l]);
         float32x4_t d4 = vld1q_f32(dw + MK_NEON_NR * b);
+        #pragma GCC unroll 8
         for (int i = 0; i < MK_NEON_MR_WIDE; i++) {
             int16x8_t xv[4];
             mk_neon_load_x16(x[i] + MK_QBLOCK * b, xv);
@@ -421,7 +427,6 @@ static inline void mk_gemm_x16_tile(const int16_t *const *x, const float *const 
     }
 }
 
-MK_NEON_FLATTEN
 void mk_gemm_x16_neon(const int16_t *q, const float *d, size_t m, size_t k, const uint8_t *w, size_t r0, size_t r1,
                       float *y, size_t ldy) {
     size_t nb = k / MK_QBLOCK, rb = mk_quant_row_bytes(k, 0), panel = mk_neon_panel_rows(rb);
@@ -456,7 +461,7 @@ void mk_gemm_x16_neon(const int16_t *q, const float *d, size_t m, size_t k, cons
 // each activation-row × weight-row pair keeps an f32 vector of partial sums over k (lane l
 // sums k ≡ l mod 4 in order), folded at the end. Only the order of the f32 additions differs
 // from the scalar path's.
-static inline void mk_gemm_bf16_tile(const uint16_t *const *x, const uint16_t *const *wr, size_t k, float32x4_t *out) {
+MK_NEON_INLINE void mk_gemm_bf16_tile(const uint16_t *const *x, const uint16_t *const *wr, size_t k, float32x4_t *out) {
     float32x4_t acc[MK_NEON_MR_WIDE][MK_NEON_NR];
     for (int i = 0; i < MK_NEON_MR_WIDE; i++)
         for (int l = 0; l < MK_NEON_NR; l++) acc[i][l] = vdupq_n_f32(0.0f);
@@ -467,6 +472,7 @@ static inline void mk_gemm_bf16_tile(const uint16_t *const *x, const uint16_t *c
             wl[l] = vreinterpretq_f32_u32(vshll_n_u16(vget_low_u16(v), 16));
             wh[l] = vreinterpretq_f32_u32(vshll_high_n_u16(v, 16));
         }
+        #pragma GCC unroll 8
         for (int i = 0; i < MK_NEON_MR_WIDE; i++) {
             uint16x8_t u = vld1q_u16(x[i] + j);
             float32x4_t xl = vreinterpretq_f32_u32(vshll_n_u16(vget_low_u16(u), 16));
@@ -478,7 +484,6 @@ static inline void mk_gemm_bf16_tile(const uint16_t *const *x, const uint16_t *c
         out[i] = vpaddq_f32(vpaddq_f32(acc[i][0], acc[i][1]), vpaddq_f32(acc[i][2], acc[i][3]));
 }
 
-MK_NEON_FLATTEN
 void mk_gemm_bf16_neon(const uint16_t *x, size_t m, size_t k, const uint16_t *w, size_t r0, size_t r1, float *y,
                        size_t ldy) {
     size_t panel = mk_neon_panel_rows(k * sizeof(uint16_t));
