@@ -2,9 +2,10 @@
 // neon-check.sh builds this for it and runs it under qemu-user): the decode products mk_qdot
 // and mk_qdot_q4_i8, and the prefill GEMM in its four weight formats, on random data of awkward
 // shapes — odd block counts (the q4 lone last block), partial groups of four blocks, row ranges
-// starting off zero and ending off the 4-row groups and the GEMM's panels — plus one block of
-// zero activations per row and a case at the integer extremes (every product at its maximum).
-// Every input ends where an unreadable page begins, so a read past its end faults.
+// starting off zero, ending off the 4-row groups and the GEMM's panels and at the last row —
+// plus one block of zero activations per row and a case at the integer extremes (every
+// product at its maximum). Every input ends where an unreadable page begins, so a read past
+// its end (a kernel's padding lanes, the lone last block) faults.
 //
 // The bars are those of Tests/TensorTests/QuantizationTests.swift: the decode kernels sum the
 // exact integer block sums in another order than the scalar path, so they may differ by a few
