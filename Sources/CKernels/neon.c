@@ -4,11 +4,12 @@
 // Every 32-block product here runs along k: a block's values lie contiguous in the stored weight
 // row (ckernels.h) and in the activations, so both load as they are and multiply lane by lane —
 // int16 × int16 with vmull_s16 / vmlal_s16 (decode steps, q8_0_x16), int8 × int8 with SDOT
-// where the CPU has the dot-product extension, else vmull_s8 + vpadalq_s16. Pairwise adds then
-// fold four such partial vectors into one vector of four block sums (four weight rows of one
-// block, or four blocks of one row), which is converted and scaled with a single FMA. So the
-// weight is never repacked: the GEMM only walks it a panel of rows at a time, small enough to
-// stay in L2 while every activation row goes past it.
+// where the CPU has the dot-product extension, else vmull_s8 + vpadalq_s16 — into an int32
+// vector whose lanes add up to the exact block sum. The int16 decode kernel scales each such
+// vector with one FMA; the others first fold four of them with pairwise adds into one vector of
+// four block sums (four blocks of a row, or a block of four weight rows) and scale that with one
+// FMA. So the weight is never repacked: the GEMM only walks it a panel of rows at a time, small
+// enough to stay in L2 while every activation row goes past it.
 #if defined(__aarch64__)
 #include "ckernels.h"
 #include "half.h"
@@ -104,8 +105,9 @@ static inline int32x4_t mk_neon_dot32_sdot(int8x16_t w0, int8x16_t w1, int8x16_t
     return vdotq_s32(vdotq_s32(vdupq_n_s32(0), w0, x0), w1, x1);
 }
 
-// Without SDOT: int16 products, added pairwise into int32. |x| ≤ 127, so q8's |w| ≤ 127 lets
-// two products share an int16 lane (≤ 32258) and q4's stored nibbles (≤ 15, `nibbles`) four.
+// Without SDOT: int16 products, added pairwise into int32. The activation levels are within
+// ±127, so two products of any int8 weights share an int16 lane (≤ 2 · 128 · 127) and four of
+// q4's stored nibbles (≤ 15, `nibbles`) do.
 MK_NEON_INLINE int32x4_t mk_neon_dot32_mull(const int nibbles, int8x16_t w0, int8x16_t w1, int8x16_t x0, int8x16_t x1) {
     int16x8_t p = vmlal_high_s8(vmull_s8(vget_low_s8(w0), vget_low_s8(x0)), w0, x0);
     if (nibbles) return vpaddlq_s16(vmlal_high_s8(vmlal_s8(p, vget_low_s8(w1), vget_low_s8(x1)), w1, x1));
@@ -295,7 +297,8 @@ void mk_qdot_q4_i8_neon(int dotprod, const int8_t *qx, const float *dx, const fl
 #define MK_NEON_PANEL_BYTES ((size_t)192 << 10)
 #endif
 #define MK_NEON_NR 4
-#define MK_NEON_MR_I8 8    // int8: 8 f32 accumulators, 8 weight vectors, a few temporaries
+#define MK_NEON_MR_I8 8    // int8: 8 f32 accumulators, 8 weight vectors, a few temporaries;
+                           // a last tile of ≤ 4 rows runs on a 4-row copy
 #define MK_NEON_MR_WIDE 4  // int16 and bf16, whose weights take twice the registers
 
 // Weight rows per panel: a multiple of the 4-row group.
@@ -320,11 +323,12 @@ static void mk_neon_panel_scales(const uint8_t *w, size_t rb, size_t nb, size_t 
     }
 }
 
-// int8 tile: rows of q / d / c at x[i], dx[i], c[i]; weight rows at wr[l] with scales dw.
-MK_NEON_INLINE void mk_gemm_q_tile(const int q4, const int dotprod, const int8_t *const *x, const float *const *dx,
-                                  const int32_t *const *c, const uint8_t *const *wr, const float *dw, size_t nb,
-                                  float32x4_t *f) {
-    for (int i = 0; i < MK_NEON_MR_I8; i++) f[i] = vdupq_n_f32(0.0f);
+// int8 tile of mr rows: levels, scales and corrections at x[i], dx[i], c[i]; weight rows at
+// wr[l] with scales dw.
+MK_NEON_INLINE void mk_gemm_q_tile(const int mr, const int q4, const int dotprod, const int8_t *const *x,
+                                  const float *const *dx, const int32_t *const *c, const uint8_t *const *wr,
+                                  const float *dw, size_t nb, float32x4_t *f) {
+    for (int i = 0; i < mr; i++) f[i] = vdupq_n_f32(0.0f);
     for (size_t b = 0; b < nb; b++) {
         int8x16_t w0[MK_NEON_NR], w1[MK_NEON_NR];
         #pragma GCC unroll 8
@@ -342,7 +346,7 @@ MK_NEON_INLINE void mk_gemm_q_tile(const int q4, const int dotprod, const int8_t
         }
         float32x4_t d4 = vld1q_f32(dw + MK_NEON_NR * b);
         #pragma GCC unroll 8
-        for (int i = 0; i < MK_NEON_MR_I8; i++) {
+        for (int i = 0; i < mr; i++) {
             int8x16_t x0 = vld1q_s8(x[i] + MK_QBLOCK * b), x1 = vld1q_s8(x[i] + MK_QBLOCK * b + 16);
             int32x4_t s = mk_neon_sum4(mk_neon_dot32(dotprod, q4, w0[0], w1[0], x0, x1),
                                        mk_neon_dot32(dotprod, q4, w0[1], w1[1], x0, x1),
@@ -379,7 +383,8 @@ MK_NEON_INLINE void mk_gemm_q_body(const int q4, const int dotprod, const int8_t
                 const uint8_t *wr[MK_NEON_NR];
                 mk_neon_group_rows(w, rb, r, n, wr);
                 float32x4_t f[MK_NEON_MR_I8];
-                mk_gemm_q_tile(q4, dotprod, x, dx, cs, wr, dw + (r - p0) * nb, nb, f);
+                if (mr > 4) mk_gemm_q_tile(MK_NEON_MR_I8, q4, dotprod, x, dx, cs, wr, dw + (r - p0) * nb, nb, f);
+                else mk_gemm_q_tile(4, q4, dotprod, x, dx, cs, wr, dw + (r - p0) * nb, nb, f);
                 for (size_t i = 0; i < mr; i++) mk_neon_store(y + (i0 + i) * ldy + r, f[i], n);
             }
         }

@@ -332,10 +332,11 @@ int main(int argc, char **argv) {
     for (size_t t = 0; t < sizeof ks / sizeof ks[0]; t++) check_qdot_q4_i8(ks[t], ks[t] > 2048 ? 23 : 37, 0, dotprod);
     check_qdot_q4_i8(544, 21, 1, dotprod);
 
-    // At k = 11008 the panels hold fewer rows (8–28) than the 41 asked, so panel edges fall
-    // inside the range too.
+    // At k = 11008 the panels hold fewer rows (8–28) than the 42 asked, so panel edges fall
+    // inside the range too. m = 1, 5, 12, 13 and 40 give the int8 tiles (8 rows, 4 for a short
+    // last one) and the 4-row int16 / bf16 tiles full and padded last tiles.
     static const mk_wfmt fmts[] = {MK_W_Q8_0, MK_W_Q4_0, MK_W_Q8_0_X16, MK_W_BF16};
-    static const size_t gks[] = {32, 96, 544, 1056, 11008}, ms[] = {1, 5, 13, 40};
+    static const size_t gks[] = {32, 96, 544, 1056, 11008}, ms[] = {1, 5, 12, 13, 40};
     for (size_t f = 0; f < 4; f++) {
         for (size_t t = 0; t < sizeof gks / sizeof gks[0]; t++)
             for (size_t i = 0; i < sizeof ms / sizeof ms[0]; i++)
