@@ -11,4 +11,12 @@
 #define MK_MULTIVERSION
 #endif
 
+// What the default quantized entry points ask for: the platform's best, which each
+// mk_*_isa lowers to what the CPU has.
+#if defined(__aarch64__)
+#define MK_ISA_BEST MK_ISA_NEON_DOTPROD
+#else
+#define MK_ISA_BEST MK_ISA_AVX512_VNNI
+#endif
+
 #endif

@@ -22,6 +22,7 @@
 #include "gemm.h"
 #include "dispatch.h"
 #include "half.h"
+#include "neon.h"
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1027,6 +1028,20 @@ void mk_gemm_isa(mk_isa isa, mk_wfmt fmt, const void *act, size_t m, size_t k, c
                  float *y, size_t ldy) {
     if (m == 0 || r1 <= r0) return;
     int bf16 = fmt == MK_W_BF16, q4 = fmt == MK_W_Q4_0, x16 = fmt == MK_W_Q8_0_X16;
+#if defined(__aarch64__)
+    if (isa >= MK_ISA_NEON) {
+        if (bf16) mk_gemm_bf16_neon(act, m, k, w, r0, r1, y, ldy);
+        else if (x16) mk_gemm_x16_neon(mk_x16_levels(act), mk_x16_scales(act, m, k), m, k, w, r0, r1, y, ldy);
+        else {
+            mk_qact a = mk_qact_view(act, m, k);
+            int dotprod = isa >= MK_ISA_NEON_DOTPROD && mk_neon_has_dotprod();
+            mk_gemm_q_neon(q4, dotprod, a.q, a.d, a.c, m, k, w, r0, r1, y, ldy);
+        }
+        return;
+    }
+#else
+    if (isa >= MK_ISA_NEON) isa = MK_ISA_SCALAR;   // an Arm instruction set, not this CPU's
+#endif
 #if MK_GEMM_X86
     if (isa >= MK_ISA_AVX512 && mk_has_avx512_feature(bf16)) {
         if (bf16) mk_gemm_bf16_512(act, m, k, w, r0, r1, y, ldy);
@@ -1049,5 +1064,5 @@ void mk_gemm_isa(mk_isa isa, mk_wfmt fmt, const void *act, size_t m, size_t k, c
 
 void mk_gemm(mk_wfmt fmt, const void *act, size_t m, size_t k, const void *w, size_t r0, size_t r1, float *y,
              size_t ldy) {
-    mk_gemm_isa(MK_ISA_AVX512, fmt, act, m, k, w, r0, r1, y, ldy);
+    mk_gemm_isa(MK_ISA_BEST, fmt, act, m, k, w, r0, r1, y, ldy);
 }

@@ -11,6 +11,7 @@
 #include "ckernels.h"
 #include "dispatch.h"
 #include "half.h"
+#include "neon.h"
 #include <math.h>
 #include <string.h>
 
@@ -450,8 +451,12 @@ int mk_cpu_has(mk_isa isa) {
         return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl") &&
                mk_cpu_has(MK_ISA_AVX2);
     case MK_ISA_AVX512_VNNI: return mk_cpu_has(MK_ISA_AVX512) && __builtin_cpu_supports("avx512vnni");
+    case MK_ISA_NEON:
+    case MK_ISA_NEON_DOTPROD: return 0;
     }
     return 0;
+#elif defined(__aarch64__)
+    return isa == MK_ISA_SCALAR || isa == MK_ISA_NEON || (isa == MK_ISA_NEON_DOTPROD && mk_neon_has_dotprod());
 #else
     return isa == MK_ISA_SCALAR;
 #endif
@@ -461,6 +466,11 @@ void mk_qdot_isa(mk_isa isa, const int16_t *qx, const float *dx, const float *sx
                  int q4, size_t r0, size_t r1, float *y, size_t ldy) {
     if (m > MK_MAX_ROWS) m = MK_MAX_ROWS;
     if (m == 0) return;
+#if defined(__aarch64__)
+    if (isa >= MK_ISA_NEON) { mk_qdot_neon(qx, dx, m, k, w, q4, r0, r1, y, ldy); return; }
+#else
+    if (isa >= MK_ISA_NEON) isa = MK_ISA_SCALAR;   // an Arm instruction set, not this CPU's
+#endif
 #if defined(__x86_64__) && defined(__clang__)
     if (isa >= MK_ISA_AVX512 && mk_cpu_has(MK_ISA_AVX512)) { mk_qdot_avx512(qx, dx, sx, m, k, w, q4, r0, r1, y, ldy); return; }
     if (isa >= MK_ISA_AVX2 && mk_cpu_has(MK_ISA_AVX2)) { mk_qdot_avx2(qx, dx, sx, m, k, w, q4, r0, r1, y, ldy); return; }
@@ -470,11 +480,19 @@ void mk_qdot_isa(mk_isa isa, const int16_t *qx, const float *dx, const float *sx
 
 void mk_qdot(const int16_t *qx, const float *dx, const float *sx, size_t m, size_t k, const uint8_t *w, int q4,
              size_t r0, size_t r1, float *y, size_t ldy) {
-    mk_qdot_isa(MK_ISA_AVX512, qx, dx, sx, m, k, w, q4, r0, r1, y, ldy);
+    mk_qdot_isa(MK_ISA_BEST, qx, dx, sx, m, k, w, q4, r0, r1, y, ldy);
 }
 
 void mk_qdot_q4_i8_isa(mk_isa isa, const int8_t *qx, const float *dx, const float *sx, size_t k, const uint8_t *w,
                        size_t r0, size_t r1, float *y) {
+#if defined(__aarch64__)
+    if (isa >= MK_ISA_NEON) {
+        mk_qdot_q4_i8_neon(isa >= MK_ISA_NEON_DOTPROD && mk_neon_has_dotprod(), qx, dx, sx, k, w, r0, r1, y);
+        return;
+    }
+#else
+    if (isa >= MK_ISA_NEON) isa = MK_ISA_SCALAR;
+#endif
 #if defined(__x86_64__) && defined(__clang__)
     if (isa >= MK_ISA_AVX512_VNNI && mk_cpu_has(MK_ISA_AVX512_VNNI)) { mk_qdot_q4_i8_vnni(qx, dx, sx, k, w, r0, r1, y); return; }
     if (isa >= MK_ISA_AVX2 && mk_cpu_has(MK_ISA_AVX2)) { mk_qdot_q4_i8_avx2(qx, dx, sx, k, w, r0, r1, y); return; }
@@ -485,5 +503,5 @@ void mk_qdot_q4_i8_isa(mk_isa isa, const int8_t *qx, const float *dx, const floa
 
 void mk_qdot_q4_i8(const int8_t *qx, const float *dx, const float *sx, size_t k, const uint8_t *w, size_t r0, size_t r1,
                    float *y) {
-    mk_qdot_q4_i8_isa(MK_ISA_AVX512_VNNI, qx, dx, sx, k, w, r0, r1, y);
+    mk_qdot_q4_i8_isa(MK_ISA_BEST, qx, dx, sx, k, w, r0, r1, y);
 }

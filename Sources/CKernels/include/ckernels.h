@@ -48,8 +48,18 @@ void mk_quantize_q4_0(const float *src, size_t n, uint8_t *dst);
 void mk_dequantize_q8_0(const uint8_t *src, size_t n, float *dst);
 void mk_dequantize_q4_0(const uint8_t *src, size_t n, float *dst);
 
-/// Instruction sets with their own quantized kernels (best first when dispatching).
-typedef enum { MK_ISA_SCALAR = 0, MK_ISA_AVX2 = 1, MK_ISA_AVX512 = 2, MK_ISA_AVX512_VNNI = 3 } mk_isa;
+/// Instruction sets with their own quantized kernels (best first when dispatching). The Arm
+/// ones rank above the x86 ones only numerically: a CPU has either kind, and asking for the
+/// other kind runs the scalar path. MK_ISA_NEON (aarch64's baseline Advanced SIMD) runs every
+/// kernel; MK_ISA_NEON_DOTPROD adds the dot-product extension (SDOT) to the int8 ones.
+typedef enum {
+    MK_ISA_SCALAR = 0,
+    MK_ISA_AVX2 = 1,
+    MK_ISA_AVX512 = 2,
+    MK_ISA_AVX512_VNNI = 3,
+    MK_ISA_NEON = 4,
+    MK_ISA_NEON_DOTPROD = 5
+} mk_isa;
 
 /// Whether this CPU runs `isa`.
 int mk_cpu_has(mk_isa isa);
@@ -83,9 +93,9 @@ void mk_attend_f16(const float *q, size_t n, size_t qstride, const uint16_t *k, 
                    size_t m, size_t d, size_t offset, int causal, float scale, float *out, size_t ostride, float *scores);
 
 /// q4 decode steps (one activation row) with int8 activations (AVX-512 VNNI `vpdpbusd` or AVX2
-/// `vpmaddubsw`): qx = round(x / dx) in 32-wide blocks, dx = max|x| / 127, sx = Σ qx per block.
+/// `vpmaddubsw`; on aarch64 SDOT, or NEON widening products without it): qx = round(x / dx) in 32-wide blocks, dx = max|x| / 127, sx = Σ qx per block.
 void mk_quantize_activations_i8(const float *x, size_t k, int8_t *qx, float *dx, float *sx);
-/// y[r] = Σ_blocks dx·dw·(qx · qw) for q4_0 rows r0 ..< r1 (scalar where AVX2 is missing).
+/// y[r] = Σ_blocks dx·dw·(qx · qw) for q4_0 rows r0 ..< r1 (scalar where AVX2 and NEON are missing).
 void mk_qdot_q4_i8(const int8_t *qx, const float *dx, const float *sx, size_t k, const uint8_t *w, size_t r0, size_t r1,
                    float *y);
 void mk_qdot_q4_i8_isa(mk_isa isa, const int8_t *qx, const float *dx, const float *sx, size_t k, const uint8_t *w,

@@ -42,9 +42,10 @@ void mk_gemm(mk_wfmt fmt, const void *act, size_t m, size_t k, const void *w, si
              size_t ldy);
 
 /// The same on a chosen instruction set, falling back to the best one available below it (the
-/// AVX-512 level needs VNNI for q8_0 / q4_0 / q8_0_x16 and AVX512_BF16 for bf16, else AVX2 runs),
-/// for testing every path against the scalar one. The integer paths give the same floats as the
-/// scalar path: block sums are exact and the f32 accumulation is the same sequence of FMAs.
+/// AVX-512 level needs VNNI for q8_0 / q4_0 / q8_0_x16 and AVX512_BF16 for bf16, else AVX2 runs;
+/// on aarch64 NEON runs every format, NEON_DOTPROD uses SDOT for q8_0 / q4_0), for testing every
+/// path against the scalar one. The integer paths give the same floats as the scalar path: block
+/// sums are exact and the f32 accumulation is the same sequence of FMAs.
 void mk_gemm_isa(mk_isa isa, mk_wfmt fmt, const void *act, size_t m, size_t k, const void *w, size_t r0, size_t r1,
                  float *y, size_t ldy);
 
