@@ -1024,6 +1024,14 @@ static int mk_has_avx512_feature(int bf16) {
 }
 #endif
 
+int mk_gemm_bf16_native(void) {
+#if MK_GEMM_X86
+    return mk_has_avx512_feature(1);
+#else
+    return 0;
+#endif
+}
+
 void mk_gemm_isa(mk_isa isa, mk_wfmt fmt, const void *act, size_t m, size_t k, const void *w, size_t r0, size_t r1,
                  float *y, size_t ldy) {
     if (m == 0 || r1 <= r0) return;

@@ -25,7 +25,8 @@ public struct Compute: Sendable {
         /// Widen the weights to f32 for sgemm: the reference's numerics on f32 activations.
         case exact
         /// bf16 dot products of bf16-rounded activations (AVX512_BF16 `vdpbf16ps`, ~2× sgemm):
-        /// the arithmetic of the reference's own bf16 run.
+        /// the arithmetic of the reference's own bf16 run. CPUs without bf16 dot products run
+        /// the exact path, which is faster there.
         case fast
     }
 
@@ -48,10 +49,13 @@ public struct Compute: Sendable {
         workers = nil
     }
 
-    /// Runs `body` over `0..<count` split into at most `threads` contiguous chunks.
-    public func parallelFor(_ count: Int, minChunk: Int = 1, _ body: (Range<Int>) -> Void) {
+    /// Runs `body` over `0..<count` split into at most `threads · chunksPerThread` contiguous
+    /// chunks, which the threads take in turn as they finish their previous one: more chunks per
+    /// thread balance the load when a core is slowed (a shared host's hypervisor steals time from
+    /// one vCPU at a time), at the cost of a few more hand-offs.
+    public func parallelFor(_ count: Int, minChunk: Int = 1, chunksPerThread: Int = 1, _ body: (Range<Int>) -> Void) {
         guard count > 0 else { return }
-        let chunks = min(threads, max(1, count / max(minChunk, 1)))
+        let chunks = min(threads * max(chunksPerThread, 1), max(1, count / max(minChunk, 1)))
         guard chunks > 1, let pool = workers?.pool else {
             body(0..<count)
             return

@@ -10,12 +10,16 @@ struct SmallBatchInput {
     let k: Int
     let format: WeightFormat
     /// int16 blocks (q8, and q4 with several rows) or int8 blocks (q4 decode steps on CPUs with
-    /// AVX2 or AVX-512 VNNI, where q4's own rounding dwarfs int8's), with per-block scales and sums.
+    /// AVX2, AVX-512 VNNI or NEON, where q4's own rounding dwarfs int8's), with per-block scales and sums.
     private let qx: UnsafeMutableRawPointer?
     private let int8: Bool
     private let scales: UnsafeMutablePointer<Float>?
 
-    static let q4Int8 = mk_cpu_has(MK_ISA_AVX2) != 0
+    /// Row chunks per thread of a projection pass: ≈ 1 MB or more of q4 rows each in the backbone,
+    /// so every chunk is still a long sequential stream.
+    static let chunksPerThread = 8
+
+    static let q4Int8 = mk_cpu_has(MK_ISA_AVX2) != 0 || mk_cpu_has(MK_ISA_NEON) != 0
 
     init(x: UnsafePointer<Float>, rows m: Int, cols k: Int, format: WeightFormat) {
         precondition(m <= WeightMatrix.smallBatch && (format == .bf16 || format.isQuantized))
@@ -47,7 +51,7 @@ struct SmallBatchInput {
         var offsets = [0]
         for w in weights { offsets.append(offsets.last! + w.rows) }
         let total = offsets.last!
-        compute.parallelFor(total, minChunk: 64) { r in
+        compute.parallelFor(total, minChunk: 64, chunksPerThread: Self.chunksPerThread) { r in
             var u = r.lowerBound
             while u < r.upperBound {
                 var l = 0

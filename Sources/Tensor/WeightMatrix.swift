@@ -143,6 +143,10 @@ public struct WeightMatrix: @unchecked Sendable {
     /// instead of being widened for a GEMM.
     static let smallBatch = 8
 
+    /// `Compute.Precision.fast` multiplies bf16 weights with bf16 dot products only where the
+    /// CPU has them; elsewhere sgemm on widened weights is the faster path.
+    static let nativeBF16 = mk_gemm_bf16_native() != 0
+
     /// Rows per widening block: up to 32 MB of f32, so every layer of the released tokenizer
     /// (≤ 6.6 M weights) is one GEMM — splitting it would make BLAS re-pack the activations
     /// for every block — while the scratch stays bounded for any larger matrix.
@@ -170,7 +174,7 @@ public struct WeightMatrix: @unchecked Sendable {
                     // q8 keeps int16 activations (int8 ones double q8's logit error on the reference
                     // fixtures, past the parity bar); q4's own rounding dwarfs int8 activations'.
                     gemm(format == .q4_0 ? MK_W_Q4_0 : MK_W_Q8_0_X16, xp, m: m, y: yp, compute: compute)
-                case .bf16 where compute.precision == .fast:
+                case .bf16 where compute.precision == .fast && Self.nativeBF16:
                     gemm(MK_W_BF16, xp, m: m, y: yp, compute: compute)
                 default:
                     forEachWidenedBlock(compute: compute) { r, scratch in

@@ -51,7 +51,8 @@ final class CheckpointVariantsTests: XCTestCase {
     }
 
     /// bf16 weights with `.fast` precision multiply bf16-rounded activations (the reference's
-    /// own arithmetic for the tokenizer) instead of widening to f32.
+    /// own arithmetic for the tokenizer) instead of widening to f32, on CPUs with bf16 dot
+    /// products (elsewhere `.fast` runs the f32 path; the GEMM itself is tested per ISA).
     func testFastBF16PathStaysCloseToTheF32One() throws {
         let dir = try writeVariant(edit: { name, floats, shape in
             (floats, shape, name.contains("_codebook") ? .f32 : .bf16)

@@ -55,8 +55,8 @@ final class QuantizationTests: XCTestCase {
                 let xs = x.rows(0..<m)
                 let a = q.project(xs, bias: bias, compute: compute), b = reference.project(xs, bias: bias, compute: compute)
                 let error = zip(a.data, b.data).map { abs($0 - $1) }.max()!
-                if format == .q4_0 && (m > 8 || (m == 1 && mk_cpu_has(MK_ISA_AVX2) != 0)) {
-                    // int8 activations (prompts, and decode steps on AVX2 / VNNI CPUs): each errs by ≤ 1/254 of its block maximum (|x| ≤ 1), so a
+                if format == .q4_0 && (m > 8 || (m == 1 && (mk_cpu_has(MK_ISA_AVX2) != 0 || mk_cpu_has(MK_ISA_NEON) != 0))) {
+                    // int8 activations (prompts, and decode steps on AVX2 / VNNI / NEON CPUs): each errs by ≤ 1/254 of its block maximum (|x| ≤ 1), so a
                     // sum of 1024 products with |w| ≤ 1 has σ ≈ √1024 · 0.0039/√3 · E|w| ≈ 0.04;
                     // 0.3 is ~8σ, while a wrong block, nibble or scale errs by O(10).
                     XCTAssertLessThanOrEqual(error, 0.3, "\(format), \(m) rows")
@@ -73,7 +73,7 @@ final class QuantizationTests: XCTestCase {
     /// The prefill GEMM on every instruction set against its scalar path, on awkward shapes:
     /// rows not a multiple of the panel, odd block counts, a row range starting off zero.
     func testGEMMPathsMatchScalar() throws {
-        let isas = [(MK_ISA_AVX2, "AVX2"), (MK_ISA_AVX512, "AVX-512")].filter { isa, name in
+        let isas = [(MK_ISA_AVX2, "AVX2"), (MK_ISA_AVX512, "AVX-512"), (MK_ISA_NEON, "NEON"), (MK_ISA_NEON_DOTPROD, "NEON dot product")].filter { isa, name in
             if mk_cpu_has(isa) != 0 { return true }
             print("skipping the \(name) GEMM: this CPU lacks \(name)")
             return false
@@ -205,6 +205,11 @@ final class QuantizationTests: XCTestCase {
 
     func testQ4Int8AVX2KernelMatchesScalar() throws { try checkQ4Int8ISA(MK_ISA_AVX2, "AVX2") }
     func testQ4Int8VNNIKernelMatchesScalar() throws { try checkQ4Int8ISA(MK_ISA_AVX512_VNNI, "AVX-512 VNNI") }
+    func testQ4Int8NEONKernelsMatchScalar() throws {
+        try checkQ4Int8ISA(MK_ISA_NEON, "NEON")
+        try checkQ4Int8ISA(MK_ISA_NEON_DOTPROD, "NEON dot product")
+    }
+    func testNEONKernelMatchesScalar() throws { try checkISA(MK_ISA_NEON, "NEON") }
     func testAVX2KernelMatchesScalar() throws { try checkISA(MK_ISA_AVX2, "AVX2") }
     func testAVX512KernelMatchesScalar() throws { try checkISA(MK_ISA_AVX512, "AVX-512") }
 }

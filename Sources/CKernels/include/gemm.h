@@ -46,6 +46,11 @@ void mk_gemm(mk_wfmt fmt, const void *act, size_t m, size_t k, const void *w, si
 /// on aarch64 NEON runs every format, NEON_DOTPROD uses SDOT for q8_0 / q4_0), for testing every
 /// path against the scalar one. The integer paths give the same floats as the scalar path: block
 /// sums are exact and the f32 accumulation is the same sequence of FMAs.
+/// Whether MK_W_BF16 runs on native bf16 dot products (AVX512_BF16). Elsewhere it widens both
+/// sides to f32 FMAs, which OpenBLAS's sgemm on widened weights outruns (Zen 3: codec RTF 0.67
+/// against 0.82), so callers take that path instead.
+int mk_gemm_bf16_native(void);
+
 void mk_gemm_isa(mk_isa isa, mk_wfmt fmt, const void *act, size_t m, size_t k, const void *w, size_t r0, size_t r1,
                  float *y, size_t ldy);
 
