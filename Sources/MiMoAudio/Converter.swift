@@ -35,7 +35,8 @@ public enum CheckpointConverter {
         }
         try FileManager.default.createDirectory(at: output, withIntermediateDirectories: true)
         let target = output.appendingPathComponent("model.safetensors")
-        try writer.write(to: target)
+        // The writer's quantized bytes point into `quantized`, which must outlive the write.
+        try withExtendedLifetime(quantized) { try writer.write(to: target) }
         // Config and tokenizer files travel along; the shard index is replaced by the single file.
         for file in try FileManager.default.contentsOfDirectory(atPath: input.path)
         where !file.hasSuffix(".safetensors") && file != Checkpoint.indexFileName {

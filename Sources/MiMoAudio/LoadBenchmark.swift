@@ -48,28 +48,9 @@ public struct LoadBenchmark {
         let config = try LMBenchmark.releasedConfig()
         let file = directory.appendingPathComponent("model.safetensors")
         var start = DispatchTime.now()
-        do {
-            log("synthesising MiMo-Audio-7B (\(format.rawValue) random weights)")
-            let source = RecordingSource(QuantizingSource(RandomWeights(dtype: .bf16), format: format, compute: compute))
-            _ = try MiMoAudioLM(config: config, weights: source, specialTokens: LMBenchmark.releasedSpecialTokens, compute: compute)
-            log("writing \(file.path)")
-            var writer = SafeTensorsWriter()
-            writer.metadata["format"] = "pt"
-            writer.metadata["mimo_audio.weight_format"] = format.rawValue
-            for (name, t) in source.tensors {
-                if t.weight.format.isQuantized {
-                    try CheckpointConverter.addQuantized(t.weight, name: name, to: &writer)
-                } else {
-                    let dtype: DType = t.weight.format == .f32 ? .f32 : .bf16
-                    let bytes = Data(bytesNoCopy: UnsafeMutableRawPointer(mutating: t.weight.base), count: t.weight.byteCount,
-                                     deallocator: .none)
-                    try writer.add(name, dtype: dtype, shape: t.shape, bytes: bytes)
-                }
-            }
-            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-            try writer.write(to: file)
-            try Data(LMBenchmark.releasedConfigJSON.utf8).write(to: directory.appendingPathComponent("config.json"))
-        }
+        log("synthesising MiMo-Audio-7B (\(format.rawValue) random weights) and writing \(file.path)")
+        try writeConverted(from: RandomWeights(dtype: .bf16), config: config, configJSON: Data(LMBenchmark.releasedConfigJSON.utf8),
+                           specialTokens: LMBenchmark.releasedSpecialTokens, format: format, to: directory, compute: compute)
         let writeSeconds = seconds(since: start)
         let fileBytes = (try? FileManager.default.attributesOfItem(atPath: file.path)[.size] as? Int) ?? 0
         log(String(format: "wrote %.2f GB in %.1f s", Double(fileBytes) / 1e9, writeSeconds))
@@ -94,6 +75,32 @@ public struct LoadBenchmark {
         }
         return Result(format: format.rawValue, fileBytes: fileBytes, writeSeconds: writeSeconds, cold: cold, loadSeconds: load,
                       firstStepSeconds: steps[0], laterStepSeconds: median(Array(steps.dropFirst())))
+    }
+
+    /// Binds a model from `base` with its linear layers quantized to `format`, and writes every
+    /// tensor it bound, as bound, to `directory/model.safetensors` (the layout `convert` writes)
+    /// next to `configJSON` as config.json.
+    static func writeConverted(from base: any WeightSource & Sendable, config: LMConfig, configJSON: Data,
+                               specialTokens: SpecialTokens, format: WeightFormat, to directory: URL, compute: Compute) throws {
+        let source = RecordingSource(QuantizingSource(base, format: format, compute: compute))
+        _ = try MiMoAudioLM(config: config, weights: source, specialTokens: specialTokens, compute: compute)
+        var writer = SafeTensorsWriter()
+        writer.metadata["format"] = "pt"
+        writer.metadata["mimo_audio.weight_format"] = format.rawValue
+        for (name, t) in source.tensors {
+            if t.weight.format.isQuantized {
+                try CheckpointConverter.addQuantized(t.weight, name: name, to: &writer)
+            } else {
+                let dtype: DType = switch t.weight.format { case .f32: .f32; case .f16: .f16; default: .bf16 }
+                let bytes = Data(bytesNoCopy: UnsafeMutableRawPointer(mutating: t.weight.base), count: t.weight.byteCount,
+                                 deallocator: .none)
+                try writer.add(name, dtype: dtype, shape: t.shape, bytes: bytes)
+            }
+        }
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        // The writer's bytes point into the recorded weights, which must outlive the write.
+        try withExtendedLifetime(source) { try writer.write(to: directory.appendingPathComponent("model.safetensors")) }
+        try configJSON.write(to: directory.appendingPathComponent("config.json"))
     }
 
     /// Flushes dirty pages and asks the kernel to drop clean ones; false without the right to.

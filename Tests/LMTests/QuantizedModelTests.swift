@@ -1,5 +1,5 @@
 import Foundation
-import MiMoAudio
+@testable import MiMoAudio
 import TestSupport
 import XCTest
 
@@ -87,6 +87,25 @@ final class QuantizedModelTests: XCTestCase {
         // 1/7 of each block's maximum on these small random matrices. The bound only has to
         // catch a broken path (wrong nibble order or scale), which scrambles the logits entirely.
         XCTAssertLessThan(a.maxLogitError, 6)
+    }
+
+    /// `bench load` writes its checkpoint from the tensors a model bound: on the fixture, that file
+    /// must load and generate exactly as the model quantized while loading.
+    func testCheckpointWrittenFromABoundModelLoadsUnchanged() throws {
+        let fixture = Fixtures.url("lm"), out = scratch.appendingPathComponent("bound")
+        let config = try LMConfig(contentsOf: fixture.appendingPathComponent("config.json"))
+        try LoadBenchmark.writeConverted(from: try Checkpoint(directory: fixture), config: config,
+                                         configJSON: try Data(contentsOf: fixture.appendingPathComponent("config.json")),
+                                         specialTokens: try SpecialTokens(directory: fixture), format: .q4_0, to: out,
+                                         compute: Compute(threads: 2))
+        try FileManager.default.copyItem(at: fixture.appendingPathComponent("tokenizer.json"), to: out.appendingPathComponent("tokenizer.json"))
+        let written = try MiMoAudioLM(directory: out, compute: Compute(threads: 2))
+        let onTheFly = try MiMoAudioLM(directory: fixture, compute: Compute(threads: 2), quantize: .q4_0)
+        let a = try generate(written), b = try generate(onTheFly)
+        // The same blocks and the same unquantized tensors either way: identical results.
+        XCTAssertEqual(a.sameTokens, b.sameTokens)
+        XCTAssertEqual(a.maxLogitError, b.maxLogitError)
+        XCTAssertLessThan(a.maxLogitError, 6, "q4's bound as in the converted-model test")
     }
 
     func testCorruptQuantizationMetadataIsRejected() throws {
