@@ -20,6 +20,16 @@
 #endif
 
 #define MK_MAX_ROWS 8
+// Row kernels take their activation row count as a constant (the accumulators stay in
+// registers): the cases 2–8 of a switch on it (callers clamp m to 8).
+#define MK_ROW_CASES_2_TO_8(ROW, ...)        \
+    case 2: ROW(2, __VA_ARGS__); break;      \
+    case 3: ROW(3, __VA_ARGS__); break;      \
+    case 4: ROW(4, __VA_ARGS__); break;      \
+    case 5: ROW(5, __VA_ARGS__); break;      \
+    case 6: ROW(6, __VA_ARGS__); break;      \
+    case 7: ROW(7, __VA_ARGS__); break;      \
+    default: ROW(8, __VA_ARGS__); break;
 #define MK_GROUP 16
 // Software prefetch distance of the q4 decode stream (bytes): q4 is compute-bound enough that
 // the hardware prefetchers fall behind; q8's plain stream does best without.
@@ -241,15 +251,7 @@ static void mk_qdot_avx512(const int16_t *qx, const float *dx, const float *sx, 
         return;
     }
     for (; r < r1; r++) {
-        switch (m) {
-        case 2: mk_qrow_512(2, qx, dx, sx, k, w, q4, r, y, ldy); break;
-        case 3: mk_qrow_512(3, qx, dx, sx, k, w, q4, r, y, ldy); break;
-        case 4: mk_qrow_512(4, qx, dx, sx, k, w, q4, r, y, ldy); break;
-        case 5: mk_qrow_512(5, qx, dx, sx, k, w, q4, r, y, ldy); break;
-        case 6: mk_qrow_512(6, qx, dx, sx, k, w, q4, r, y, ldy); break;
-        case 7: mk_qrow_512(7, qx, dx, sx, k, w, q4, r, y, ldy); break;
-        default: mk_qrow_512(8, qx, dx, sx, k, w, q4, r, y, ldy); break;
-        }
+        switch (m) { MK_ROW_CASES_2_TO_8(mk_qrow_512, qx, dx, sx, k, w, q4, r, y, ldy) }
     }
 }
 
@@ -377,13 +379,7 @@ static void mk_qdot_avx2(const int16_t *qx, const float *dx, const float *sx, si
     for (size_t r = r0; r < r1; r++) {
         switch (m) {
         case 1: mk_qrow_256(1, qx, dx, sx, k, w, q4, r, y, ldy); break;
-        case 2: mk_qrow_256(2, qx, dx, sx, k, w, q4, r, y, ldy); break;
-        case 3: mk_qrow_256(3, qx, dx, sx, k, w, q4, r, y, ldy); break;
-        case 4: mk_qrow_256(4, qx, dx, sx, k, w, q4, r, y, ldy); break;
-        case 5: mk_qrow_256(5, qx, dx, sx, k, w, q4, r, y, ldy); break;
-        case 6: mk_qrow_256(6, qx, dx, sx, k, w, q4, r, y, ldy); break;
-        case 7: mk_qrow_256(7, qx, dx, sx, k, w, q4, r, y, ldy); break;
-        default: mk_qrow_256(8, qx, dx, sx, k, w, q4, r, y, ldy); break;
+        MK_ROW_CASES_2_TO_8(mk_qrow_256, qx, dx, sx, k, w, q4, r, y, ldy)
         }
     }
 }

@@ -93,7 +93,8 @@ void mk_attend_f16(const float *q, size_t n, size_t qstride, const uint16_t *k, 
                    size_t m, size_t d, size_t offset, int causal, float scale, float *out, size_t ostride, float *scores);
 
 /// q4 decode steps (one activation row) with int8 activations (AVX-512 VNNI `vpdpbusd` or AVX2
-/// `vpmaddubsw`; on aarch64 SDOT, or NEON widening products without it): qx = round(x / dx) in 32-wide blocks, dx = max|x| / 127, sx = Σ qx per block.
+/// `vpmaddubsw`; on aarch64 SDOT, or NEON widening products without it): qx = round(x / dx) in
+/// 32-wide blocks, dx = max|x| / 127, sx = Σ qx per block.
 void mk_quantize_activations_i8(const float *x, size_t k, int8_t *qx, float *dx, float *sx);
 /// y[r] = Σ_blocks dx·dw·(qx · qw) for q4_0 rows r0 ..< r1 (scalar where AVX2 and NEON are missing).
 void mk_qdot_q4_i8(const int8_t *qx, const float *dx, const float *sx, size_t k, const uint8_t *w, size_t r0, size_t r1,
