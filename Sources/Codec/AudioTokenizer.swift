@@ -23,7 +23,15 @@ public final class AudioTokenizer: Sendable {
     /// Tokens per independent decode window (60 s), concatenated without overlap.
     public static let decodeWindowTokens = 1500
 
-    public init(config: TokenizerConfig, weights: any WeightSource & Sendable, compute: Compute) throws {
+    /// `quantize: .q8_0` block-quantizes the linear layers while binding them and runs their
+    /// GEMMs on int8 activations (see `QuantizedActivations`); convolutions, norms and codebooks
+    /// keep their stored dtype.
+    public init(config: TokenizerConfig, weights stored: any WeightSource & Sendable, compute: Compute,
+                quantize: WeightFormat? = nil) throws {
+        if let quantize, quantize != .q8_0 { throw CodecError.unsupportedQuantization(quantize.rawValue) }
+        let weights: any WeightSource & Sendable = quantize.map {
+            QuantizingSource(stored, format: $0, activations: .int8, compute: compute)
+        } ?? stored
         self.config = config
         self.compute = compute
         self.weights = weights
@@ -35,10 +43,10 @@ public final class AudioTokenizer: Sendable {
     }
 
     /// Loads `config.json` and the safetensors weights (memory-mapped) from a checkpoint directory.
-    public convenience init(directory: URL, compute: Compute) throws {
+    public convenience init(directory: URL, compute: Compute, quantize: WeightFormat? = nil) throws {
         let config = try TokenizerConfig(contentsOf: directory.appendingPathComponent("config.json"))
         let weights = UsageTrackingSource(try Checkpoint(directory: directory))
-        try self.init(config: config, weights: weights, compute: compute)
+        try self.init(config: config, weights: weights, compute: compute, quantize: quantize)
         weights.logUnused(Logger(label: "mimo-audio.codec"), model: "MiMo-Audio-Tokenizer")
     }
 

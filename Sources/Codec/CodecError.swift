@@ -6,6 +6,7 @@ public enum CodecError: Error, CustomStringConvertible, Equatable {
     case codeOutOfRange(codebook: Int, frame: Int, value: Int, bins: Int)
     case noFrames
     case streamFinished
+    case unsupportedQuantization(String)
 
     public var description: String {
         switch self {
@@ -21,6 +22,8 @@ public enum CodecError: Error, CustomStringConvertible, Equatable {
             return "codes contain no frames"
         case .streamFinished:
             return "the stream was already finished by its last chunk"
+        case let .unsupportedQuantization(format):
+            return "the codec's linear layers quantize to q8 only, not \(format)"
         }
     }
 }

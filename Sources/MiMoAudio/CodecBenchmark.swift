@@ -5,7 +5,8 @@ public struct CodecBenchmark {
     public struct Result: Codable, Sendable {
         public var audioSeconds: Double
         public var threads: Int
-        public var weightDType: String
+        /// The weights' stored dtype, or `q8_0` for the quantized linear layers.
+        public var weights: String
         public var encodeSeconds: [Double]
         public var decodeSeconds: [Double]
         public var encodeGFLOP: Double
@@ -40,11 +41,12 @@ public struct CodecBenchmark {
         try TokenizerConfig(reader: ConfigReader(data: Data(releasedConfigJSON.utf8), source: "released tokenizer config"))
     }
 
-    public static func run(seconds: Double, runs: Int, dtype: DType, compute: Compute,
+    public static func run(seconds: Double, runs: Int, dtype: DType, quantize: WeightFormat? = nil, compute: Compute,
                            log: (String) -> Void) throws -> Result {
         let config = try releasedConfig()
-        log("synthesising the released tokenizer (\(dtype.rawValue) random weights)")
-        let tokenizer = try AudioTokenizer(config: config, weights: RandomWeights(dtype: dtype), compute: compute)
+        let weights = quantize.map { "\($0.rawValue) linear layers, \(dtype.rawValue) others" } ?? dtype.rawValue
+        log("synthesising the released tokenizer (\(weights) random weights)")
+        let tokenizer = try AudioTokenizer(config: config, weights: RandomWeights(dtype: dtype), compute: compute, quantize: quantize)
         let n = Int(seconds * Double(config.samplingRate))
         // A chirp plus noise: the content does not change the cost, but keeps the numbers sane.
         var state: UInt32 = 12345
@@ -65,7 +67,7 @@ public struct CodecBenchmark {
             log(String(format: "run %d: encode %.2f s, decode %.2f s", run, encodeTimes.last!, decodeTimes.last!))
         }
         let frames = codes.first?.count ?? 0
-        return Result(audioSeconds: seconds, threads: compute.threads, weightDType: dtype.rawValue,
+        return Result(audioSeconds: seconds, threads: compute.threads, weights: weights,
                       encodeSeconds: encodeTimes, decodeSeconds: decodeTimes,
                       encodeGFLOP: encodeFLOPs(config, samples: n) / 1e9, decodeGFLOP: decodeFLOPs(config, tokens: frames) / 1e9,
                       peakRSSMiB: peakRSSMiB())

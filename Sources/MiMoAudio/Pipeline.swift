@@ -9,13 +9,13 @@ public final class Pipeline: Sendable {
     public let codec: AudioTokenizer?
 
     public init(model: URL, audioTokenizer: URL?, compute: Compute, quantize: WeightFormat? = nil,
-                kvPrecision: KVPrecision = .f32) throws {
+                kvPrecision: KVPrecision = .f32, codecQuantize: WeightFormat? = nil) throws {
         textTokenizer = try TextTokenizer(directory: model)
         lm = try MiMoAudioLM(config: try LMConfig(contentsOf: model.appendingPathComponent("config.json")),
                              directory: model, specialTokens: textTokenizer.specialTokens, compute: compute, quantize: quantize,
                              kvPrecision: kvPrecision)
         prompts = try PromptBuilder(tokenizer: textTokenizer, config: lm.config)
-        codec = try audioTokenizer.map { try AudioTokenizer(directory: $0, compute: compute) }
+        codec = try audioTokenizer.map { try AudioTokenizer(directory: $0, compute: compute, quantize: codecQuantize) }
     }
 
     public enum PipelineError: Error, CustomStringConvertible, Equatable {

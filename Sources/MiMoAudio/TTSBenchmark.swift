@@ -15,15 +15,17 @@ public struct TTSBenchmark {
 
     /// `interleaved`: 5 text steps then 5 speech patches, as TTS does while text remains;
     /// otherwise speech patches only.
-    public static func run(seconds: Double, format: WeightFormat, compute: Compute, kvPrecision: KVPrecision = .f16,
+    public static func run(seconds: Double, format: WeightFormat, codecQuantize: WeightFormat? = nil, compute: Compute,
+                           kvPrecision: KVPrecision = .f16,
                            log: (String) -> Void) throws -> (interleaved: Result, audioOnly: Result, peakRSSMiB: Double) {
         let config = try LMBenchmark.releasedConfig()
-        log("synthesising MiMo-Audio-7B (\(format.rawValue)) and the tokenizer (bf16)")
+        log("synthesising MiMo-Audio-7B (\(format.rawValue)) and the tokenizer (\(codecQuantize?.rawValue ?? "bf16"))")
         let random = RandomWeights(dtype: format == .f32 ? .f32 : .bf16)
         let weights: any WeightSource & Sendable = format.isQuantized ? QuantizingSource(random, format: format, compute: compute) : random
         let lm = try MiMoAudioLM(config: config, weights: weights, specialTokens: LMBenchmark.releasedSpecialTokens, compute: compute,
                                     kvPrecision: kvPrecision)
-        let codec = try AudioTokenizer(config: try CodecBenchmark.releasedConfig(), weights: RandomWeights(dtype: .bf16), compute: compute)
+        let codec = try AudioTokenizer(config: try CodecBenchmark.releasedConfig(), weights: RandomWeights(dtype: .bf16), compute: compute,
+                                       quantize: codecQuantize)
         let patches = max(1, Int((seconds * codec.config.frameRate / Double(config.groupSize)).rounded(.up)))
 
         func measure(interleaved: Bool) throws -> Result {

@@ -60,6 +60,16 @@ public enum WeightFormat: String, Sendable, CaseIterable {
     }
 }
 
+/// How prompt-sized GEMMs (more than `WeightMatrix.smallBatch` rows) quantize the activations
+/// multiplying q8_0 weights. q4_0 always takes int8 ones: its own rounding dwarfs theirs.
+public enum QuantizedActivations: String, Sendable {
+    /// int16 per 32-block: int8 ones double q8's logit error on the LM's reference fixtures.
+    case int16
+    /// int8 per 32-block: twice int16's speed where the int8 products are cheap (AVX2's
+    /// `vpmaddubsw`, VNNI), ~0.5 % relative error per product; the codec's choice.
+    case int8
+}
+
 /// A 2-D weight `[rows, cols]` kept in its stored format (f32, bf16, f16, or block-quantized).
 /// Layers never know how it is stored: they call `project`/`multiply`, which read bf16 and
 /// quantized weights directly in small-batch kernels (decode steps) or widen a block of rows
@@ -70,6 +80,8 @@ public struct WeightMatrix: @unchecked Sendable {
     public let format: WeightFormat
     public let base: UnsafeRawPointer
     public let owner: WeightOwner
+    /// Activation precision of q8_0 GEMMs (ignored for other formats).
+    public var activations: QuantizedActivations = .int16
 
     /// `base` must be aligned to the element size (loaders realign misaligned tensors).
     public init(rows: Int, cols: Int, format: WeightFormat, base: UnsafeRawPointer, owner: WeightOwner) {
@@ -115,7 +127,7 @@ public struct WeightMatrix: @unchecked Sendable {
     }
 
     /// This weight block-quantized (rows converted in parallel). `cols` must be a multiple of 32.
-    public func quantized(_ target: WeightFormat, compute: Compute) -> WeightMatrix {
+    public func quantized(_ target: WeightFormat, activations: QuantizedActivations = .int16, compute: Compute) -> WeightMatrix {
         precondition(target.isQuantized && cols % Int(MK_QBLOCK) == 0)
         let rowBytes = target.rowBytes(cols: cols)
         let buffer = OwnedBuffer(byteCount: rows * rowBytes)
@@ -129,7 +141,9 @@ public struct WeightMatrix: @unchecked Sendable {
                 else { mk_quantize_q4_0(scratch, cols, out + r * rowBytes) }
             }
         }
-        return WeightMatrix(rows: rows, cols: cols, format: target, base: UnsafeRawPointer(buffer.pointer), owner: buffer)
+        var q = WeightMatrix(rows: rows, cols: cols, format: target, base: UnsafeRawPointer(buffer.pointer), owner: buffer)
+        q.activations = activations
+        return q
     }
 
     /// The whole weight as an f32 matrix (for small tensors such as codebooks and norms).
@@ -170,10 +184,10 @@ public struct WeightMatrix: @unchecked Sendable {
                     let input = SmallBatchInput(x: xp, rows: m, cols: k, format: format)
                     defer { input.deallocate() }
                     input.project([self], into: yp, compute: compute)
-                case .q8_0, .q4_0:
-                    // q8 keeps int16 activations (int8 ones double q8's logit error on the reference
-                    // fixtures, past the parity bar); q4's own rounding dwarfs int8 activations'.
-                    gemm(format == .q4_0 ? MK_W_Q4_0 : MK_W_Q8_0_X16, xp, m: m, y: yp, compute: compute)
+                case .q4_0:
+                    gemm(MK_W_Q4_0, xp, m: m, y: yp, compute: compute)
+                case .q8_0:
+                    gemm(activations == .int8 ? MK_W_Q8_0 : MK_W_Q8_0_X16, xp, m: m, y: yp, compute: compute)
                 case .bf16 where compute.precision == .fast && Self.nativeBF16:
                     gemm(MK_W_BF16, xp, m: m, y: yp, compute: compute)
                 default:

@@ -56,14 +56,17 @@ extension WeightFormat {
 public final class QuantizingSource: WeightSource, @unchecked Sendable {
     public let base: any WeightSource & Sendable
     public let format: WeightFormat
+    public let activations: QuantizedActivations
     let compute: Compute
     private let lock = NSLock()
     private var converted: [String: WeightMatrix] = [:]
 
-    public init(_ base: any WeightSource & Sendable, format: WeightFormat, compute: Compute) {
+    public init(_ base: any WeightSource & Sendable, format: WeightFormat, activations: QuantizedActivations = .int16,
+                compute: Compute) {
         precondition(format.isQuantized)
         self.base = base
         self.format = format
+        self.activations = activations
         self.compute = compute
     }
 
@@ -75,7 +78,7 @@ public final class QuantizingSource: WeightSource, @unchecked Sendable {
         let w = try base.linearWeight(name, shape: shape)
         // Already quantized (a converted checkpoint), or rows that are not whole blocks: keep.
         guard !w.format.isQuantized, w.cols % 32 == 0 else { return w }
-        let q = w.quantized(format, compute: compute)
+        let q = w.quantized(format, activations: activations, compute: compute)
         lock.lock()
         converted[name] = q
         lock.unlock()

@@ -18,6 +18,7 @@ struct BenchCommand: ParsableCommand {
         @Option(help: "Weight dtype: bf16 (as released) or f32.") var dtype: String = "bf16"
         @Flag(help: "Print the figures as JSON.") var json = false
         @OptionGroup var runtime: RuntimeOptions
+        @OptionGroup var codecLoading: CodecLoadOptions
 
         func run() throws {
             guard seconds > 0.1 && seconds <= 600 else { throw ValidationError("--seconds must be in (0.1, 600]") }
@@ -25,7 +26,8 @@ struct BenchCommand: ParsableCommand {
             guard let type = DType(rawValue: dtype.uppercased()), type == .bf16 || type == .f32 else {
                 throw ValidationError("--dtype must be bf16 or f32")
             }
-            let r = try CodecBenchmark.run(seconds: seconds, runs: runs, dtype: type, compute: runtime.compute(), log: progress)
+            let r = try CodecBenchmark.run(seconds: seconds, runs: runs, dtype: type, quantize: codecLoading.format(),
+                                           compute: runtime.compute(), log: progress)
             if json {
                 let encoder = JSONEncoder()
                 encoder.outputFormatting = [.sortedKeys]
@@ -39,7 +41,7 @@ struct BenchCommand: ParsableCommand {
                 print(String(decoding: try encoder.encode(summary), as: UTF8.self))
                 return
             }
-            print("codec benchmark: \(r.audioSeconds) s of audio, \(r.threads) threads, \(r.weightDType) weights, median of \(r.encodeSeconds.count)")
+            print("codec benchmark: \(r.audioSeconds) s of audio, \(r.threads) threads, \(r.weights) weights, median of \(r.encodeSeconds.count)")
             print("| stage  | wall (s) | RTF   | GFLOP | GFLOP/s |")
             print("|--------|----------|-------|-------|---------|")
             print(String(format: "| encode | %8.2f | %.3f | %5.0f | %7.1f |", r.encodeMedian, r.encodeRTF, r.encodeGFLOP, r.encodeGFLOPS))
@@ -183,13 +185,15 @@ struct BenchCommand: ParsableCommand {
         @Option(help: "LM weight format: q4, q8, bf16 (≈ 6 / 9.5 / 16 GB of RAM, plus 2.6 GB for the codec).") var format = "q4"
         @Option(name: .customLong("kv-cache"), help: "KV cache storage: f16 or f32.") var kvCache = "f16"
         @OptionGroup var runtime: RuntimeOptions
+        @OptionGroup var codecLoading: CodecLoadOptions
 
         func run() throws {
             guard seconds > 0 && seconds <= 120 else { throw ValidationError("--seconds must be in (0, 120]") }
             let weightFormat = format.lowercased() == "bf16" ? WeightFormat.bf16 : try WeightFormat(quantizationName: format)
-            let r = try TTSBenchmark.run(seconds: seconds, format: weightFormat, compute: runtime.compute(),
+            let codecFormat = try codecLoading.format()
+            let r = try TTSBenchmark.run(seconds: seconds, format: weightFormat, codecQuantize: codecFormat, compute: runtime.compute(),
                                          kvPrecision: try parseKVPrecision(kvCache), log: progress)
-            print("TTS benchmark: MiMo-Audio-7B (\(weightFormat.rawValue)) + tokenizer (bf16), \(runtime.threads ?? ProcessInfo.processInfo.activeProcessorCount) threads")
+            print("TTS benchmark: MiMo-Audio-7B (\(weightFormat.rawValue)) + tokenizer (\(codecFormat?.rawValue ?? "bf16")), \(runtime.threads ?? ProcessInfo.processInfo.activeProcessorCount) threads")
             print("| step mix | audio (s) | text / speech steps | LM (s) | codec decode (s) | real-time factor |")
             print("|---|---|---|---|---|---|")
             for x in [r.interleaved, r.audioOnly] {

@@ -14,11 +14,13 @@ struct CodecCommand: ParsableCommand {
         var audioTokenizer: String
 
         @OptionGroup var runtime: RuntimeOptions
+        @OptionGroup var codecLoading: CodecLoadOptions
 
         func load() throws -> AudioTokenizer {
             let start = DispatchTime.now()
             progress("loading tokenizer from \(audioTokenizer)")
-            let tokenizer = try AudioTokenizer(directory: URL(fileURLWithPath: audioTokenizer), compute: runtime.compute())
+            let tokenizer = try AudioTokenizer(directory: URL(fileURLWithPath: audioTokenizer), compute: runtime.compute(),
+                                               quantize: codecLoading.format())
             progress(String(format: "loaded in %.2f s", seconds(since: start)))
             return tokenizer
         }

@@ -22,6 +22,7 @@ struct GenerateCommand: ParsableCommand {
     @Option(name: .customLong("sample-format"), help: "s16 or f32.") var sampleFormat: WAVWriter.SampleFormat = .s16
     @OptionGroup var runtime: RuntimeOptions
     @OptionGroup var loading: LMLoadOptions
+    @OptionGroup var codecLoading: CodecLoadOptions
 
     func validate() throws {
         guard !stop.isEmpty else { throw ValidationError("give at least one --stop token") }
@@ -54,7 +55,8 @@ struct GenerateCommand: ParsableCommand {
                         t.prefillGroups, t.prefillSeconds, t.steps, t.patches, t.stepSeconds, result.stopReason.rawValue))
         let extracted = try lm.extractOutput(result.newIDs)
         if let output, let audioTokenizer {
-            let codec = try AudioTokenizer(directory: URL(fileURLWithPath: audioTokenizer), compute: compute)
+            let codec = try AudioTokenizer(directory: URL(fileURLWithPath: audioTokenizer), compute: compute,
+                                           quantize: codecLoading.format())
             var wav = [Float](repeating: 0, count: codec.sampleRate)   // the reference writes 1 s of silence
             if extracted.codes.first?.isEmpty == false {
                 wav = try codec.decode(codes: extracted.codes)

@@ -23,6 +23,7 @@ struct TaskOptions: ParsableArguments {
     @Flag(help: "No progress on stderr.") var quiet = false
     @OptionGroup var runtime: RuntimeOptions
     @OptionGroup var loading: LMLoadOptions
+    @OptionGroup var codecLoading: CodecLoadOptions
 
     func validate() throws {
         guard minNewTokens >= 0 else { throw ValidationError("--min-new-tokens must be ≥ 0") }
@@ -65,7 +66,8 @@ struct TaskOptions: ParsableArguments {
         let reporter = Reporter(quiet: quiet)
         reporter.line("loading \(model)\(audioTokenizer.map { " and \($0)" } ?? "")")
         let pipeline = try Pipeline(model: URL(fileURLWithPath: model), audioTokenizer: audioTokenizer.map { URL(fileURLWithPath: $0) },
-                                    compute: runtime.compute(), quantize: loading.format(), kvPrecision: loading.kvPrecision())
+                                    compute: runtime.compute(), quantize: loading.format(), kvPrecision: loading.kvPrecision(),
+                                    codecQuantize: codecLoading.format())
         reporter.line(String(format: "loaded in %.1f s", seconds(since: start)))
         return pipeline
     }

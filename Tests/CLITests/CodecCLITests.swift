@@ -31,6 +31,11 @@ final class CodecCLITests: CLITestCase {
         let rt = try WAVReader.read(contentsOf: URL(fileURLWithPath: file("rt.wav")))
         XCTAssertEqual(rt.format, .signed16, "s16 is the default, as in the reference")
         XCTAssertEqual(rt.interleavedSamples.count, reference.count)
+
+        // The q8 codec's quality is asserted in CodecTests; here, that the option reaches it.
+        let q8 = try run(["codec", "roundtrip", "--audio-tokenizer", tokenizer, wav, "-o", file("q8.wav"), "--codec-quantize", "q8"])
+        XCTAssertEqual(q8.status, 0, q8.stderr)
+        XCTAssertEqual(try WAVReader.read(contentsOf: URL(fileURLWithPath: file("q8.wav"))).interleavedSamples.count, reference.count)
     }
 
     func testEncodeResamplesStereoInput() throws {

@@ -154,6 +154,7 @@ final class TaskCLITests: CLITestCase {
             (["asr", "--model", lm, "--audio-tokenizer", tokenizer, wav, "--kv-cache", "f8"], "--kv-cache"),
             (["asr", "--model", lm, "--audio-tokenizer", tokenizer, wav, "--precision", "sloppy"], "--precision"),
             (["asr", "--model", lm, "--audio-tokenizer", tokenizer, wav, "--quantize", "q3"], "q3"),
+            (["asr", "--model", lm, "--audio-tokenizer", tokenizer, wav, "--codec-quantize", "q4"], "--codec-quantize"),
         ]
         for (arguments, expected) in cases {
             let r = try run(arguments)
