@@ -29,8 +29,6 @@ struct BenchCommand: ParsableCommand {
             let r = try CodecBenchmark.run(seconds: seconds, runs: runs, dtype: type, quantize: codecLoading.format(),
                                            compute: runtime.compute(), log: progress)
             if json {
-                let encoder = JSONEncoder()
-                encoder.outputFormatting = [.sortedKeys]
                 let summary: [String: Double] = [
                     "audio_seconds": r.audioSeconds, "threads": Double(r.threads),
                     "encode_seconds_median": r.encodeMedian, "decode_seconds_median": r.decodeMedian,
@@ -38,7 +36,7 @@ struct BenchCommand: ParsableCommand {
                     "encode_gflops": r.encodeGFLOPS, "decode_gflops": r.decodeGFLOPS,
                     "peak_rss_mib": r.peakRSSMiB,
                 ]
-                print(String(decoding: try encoder.encode(summary), as: UTF8.self))
+                try printFigures(summary)
                 return
             }
             print("codec benchmark: \(r.audioSeconds) s of audio, \(r.threads) threads, \(r.weights) weights, median of \(r.encodeSeconds.count)")
@@ -84,9 +82,7 @@ struct BenchCommand: ParsableCommand {
                     "memory_read_gb_per_second": r.memoryGBPerSecond, "decode_bandwidth_share": r.decodeBandwidthShare,
                     "peak_rss_mib": r.peakRSSMiB,
                 ]
-                let encoder = JSONEncoder()
-                encoder.outputFormatting = [.sortedKeys]
-                print(String(decoding: try encoder.encode(summary), as: UTF8.self))
+                try printFigures(summary)
                 return
             }
             print(String(format: "LM benchmark: MiMo-Audio-7B sizes (%.2f B parameters), %@ weights, %d threads",
@@ -157,6 +153,7 @@ struct BenchCommand: ParsableCommand {
         @Option(help: "Weight format: q4 or q8.") var format = "q4"
         @Option(help: "Directory to write the checkpoint to (default: a temporary one, removed afterwards).") var directory: String?
         @Option(name: .customLong("decode-steps"), help: "Decode steps after loading (the first is reported alone, the median of the rest).") var decodeSteps = 5
+        @Flag(help: "Print the figures as JSON.") var json = false
         @OptionGroup var runtime: RuntimeOptions
 
         func run() throws {
@@ -166,6 +163,14 @@ struct BenchCommand: ParsableCommand {
                 ?? FileManager.default.temporaryDirectory.appendingPathComponent("mimo-audio-load-\(ProcessInfo.processInfo.processIdentifier)")
             defer { if directory == nil { try? FileManager.default.removeItem(at: dir) } }
             let r = try LoadBenchmark.run(format: weightFormat, directory: dir, decodeSteps: decodeSteps, compute: runtime.compute(), log: progress)
+            if json {
+                let summary: [String: Double] = [
+                    "file_bytes": Double(r.fileBytes), "cold": r.cold ? 1 : 0, "write_seconds": r.writeSeconds,
+                    "load_seconds": r.loadSeconds, "first_step_seconds": r.firstStepSeconds, "later_step_seconds": r.laterStepSeconds,
+                ]
+                try printFigures(summary)
+                return
+            }
             print("load benchmark: converted MiMo-Audio-7B (\(r.format)), \(String(format: "%.2f", Double(r.fileBytes) / 1e9)) GB, "
                 + (r.cold ? "page cache dropped first (cold)" : "file in the page cache (warm; dropping it needs root)"))
             print("| measure | seconds |")
@@ -184,6 +189,7 @@ struct BenchCommand: ParsableCommand {
         @Option(help: "Seconds of speech to generate.") var seconds: Double = 4
         @Option(help: "LM weight format: q4, q8, bf16 (≈ 6 / 9.5 / 16 GB of RAM, plus 2.6 GB for the codec).") var format = "q4"
         @Option(name: .customLong("kv-cache"), help: "KV cache storage: f16 or f32.") var kvCache = "f16"
+        @Flag(help: "Print the figures as JSON.") var json = false
         @OptionGroup var runtime: RuntimeOptions
         @OptionGroup var codecLoading: CodecLoadOptions
 
@@ -193,6 +199,19 @@ struct BenchCommand: ParsableCommand {
             let codecFormat = try codecLoading.format()
             let r = try TTSBenchmark.run(seconds: seconds, format: weightFormat, codecQuantize: codecFormat, compute: runtime.compute(),
                                          kvPrecision: try parseKVPrecision(kvCache), log: progress)
+            if json {
+                var summary: [String: Double] = ["peak_rss_mib": r.peakRSSMiB]
+                for (prefix, x) in [("interleaved", r.interleaved), ("speech_only", r.audioOnly)] {
+                    summary[prefix + "_audio_seconds"] = x.audioSeconds
+                    summary[prefix + "_text_steps"] = Double(x.textSteps)
+                    summary[prefix + "_speech_steps"] = Double(x.audioSteps)
+                    summary[prefix + "_lm_seconds"] = x.lmSeconds
+                    summary[prefix + "_codec_seconds"] = x.codecSeconds
+                    summary[prefix + "_real_time_factor"] = x.realTimeFactor
+                }
+                try printFigures(summary)
+                return
+            }
             print("TTS benchmark: MiMo-Audio-7B (\(weightFormat.rawValue)) + tokenizer (\(codecFormat?.rawValue ?? "bf16")), \(runtime.threads ?? ProcessInfo.processInfo.activeProcessorCount) threads")
             print("| step mix | audio (s) | text / speech steps | LM (s) | codec decode (s) | real-time factor |")
             print("|---|---|---|---|---|---|")
@@ -203,4 +222,11 @@ struct BenchCommand: ParsableCommand {
             print(String(format: "peak RSS: %.1f GB", r.peakRSSMiB / 1024))
         }
     }
+}
+
+/// A benchmark's figures as one JSON object with sorted keys (`--json`).
+private func printFigures(_ figures: [String: Double]) throws {
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.sortedKeys]
+    print(String(decoding: try encoder.encode(figures), as: UTF8.self))
 }
