@@ -2,6 +2,11 @@
 #if defined(__linux__) && defined(__GLIBC__)
 #include <malloc.h>
 #endif
+#if defined(__linux__)
+#include <sys/mman.h>
+#endif
+#include <stdint.h>
+#include <stdlib.h>
 
 void mk_keep_freed_memory(void) {
 #if defined(__linux__) && defined(__GLIBC__)
@@ -9,3 +14,22 @@ void mk_keep_freed_memory(void) {
     mallopt(M_TRIM_THRESHOLD, 512 << 20);
 #endif
 }
+
+#define MK_HUGE (2u << 20)
+
+void *mk_alloc_streamed(size_t bytes) {
+#if defined(__linux__)
+    if (bytes >= MK_HUGE) {
+        size_t size = (bytes + MK_HUGE - 1) / MK_HUGE * MK_HUGE;
+        void *p = NULL;
+        if (posix_memalign(&p, MK_HUGE, size) != 0) return NULL;
+        madvise(p, size, MADV_HUGEPAGE);
+        return p;
+    }
+#endif
+    void *p = NULL;
+    if (posix_memalign(&p, 64, bytes ? bytes : 1) != 0) return NULL;
+    return p;
+}
+
+void mk_free_streamed(void *p) { free(p); }

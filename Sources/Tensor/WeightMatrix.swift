@@ -10,7 +10,8 @@ public final class OwnedBuffer: WeightOwner, @unchecked Sendable {
 
     public init(byteCount: Int) {
         self.byteCount = byteCount
-        self.pointer = UnsafeMutableRawPointer.allocate(byteCount: max(byteCount, 1), alignment: 64)
+        guard let p = mk_alloc_streamed(byteCount) else { fatalError("out of memory allocating \(byteCount) bytes of weights") }
+        self.pointer = p
     }
 
     public convenience init(copying bytes: UnsafeRawBufferPointer) {
@@ -18,7 +19,7 @@ public final class OwnedBuffer: WeightOwner, @unchecked Sendable {
         if let base = bytes.baseAddress { pointer.copyMemory(from: base, byteCount: bytes.count) }
     }
 
-    deinit { pointer.deallocate() }
+    deinit { mk_free_streamed(pointer) }
 }
 
 /// How a weight's elements are stored.

@@ -48,6 +48,11 @@ final class MappedFile: @unchecked Sendable {
         guard let address, address != MAP_FAILED else {
             throw WeightsError.cannotOpen(path: path, reason: "mmap failed: " + MappedFile.describe(errno: errno))
         }
+        #if os(Linux)
+        // A hint: where the kernel can back file pages with huge folios, decode's weight stream
+        // is not cut by a TLB miss every 4 KB. Failure changes nothing, so it is ignored.
+        _ = madvise(address, size, MADV_HUGEPAGE)
+        #endif
         bytes = UnsafeRawBufferPointer(start: address, count: size)
     }
 

@@ -120,6 +120,12 @@ void mk_pool_run(mk_pool *pool, mk_task_fn fn, void *ctx, size_t count);
 /// keeps freed memory in the heap (a process-wide choice: the executable makes it at start-up).
 void mk_keep_freed_memory(void);
 
+/// Memory for weights that decode steps stream: 2 MB aligned and, on Linux, backed by
+/// transparent huge pages where the system allows them, so the stream is not cut by a TLB miss
+/// (and the hardware prefetchers' stop) every 4 KB. NULL when out of memory.
+void *mk_alloc_streamed(size_t bytes);
+void mk_free_streamed(void *p);
+
 // Prefill GEMMs (many activation rows).
 #include "gemm.h"
 
