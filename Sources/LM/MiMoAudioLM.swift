@@ -174,10 +174,12 @@ public final class MiMoAudioLM: Sendable {
             let h = patchDecoder(input, positions: [t], layout: .cached(cache), compute: compute)
             stepHidden.append(h)
             var next = Matrix(rows: 1, cols: c.patchDecoder.hidden)
-            for ch in 0..<c.audioChannels {
+            // The channels whose delayed frame falls in this step; their heads share `h`, so
+            // one parallel pass computes them all.
+            let active = (0..<c.audioChannels).filter { (0..<c.groupSize).contains(t - c.delayPattern[$0]) }
+            let allLogits = Linear.apply(active.map { localHeads[$0] }, to: h, compute)
+            for (ch, logits) in zip(active, allLogits) {
                 let frame = t - c.delayPattern[ch]
-                guard frame >= 0 && frame < c.groupSize else { continue }
-                let logits = localHeads[ch](h, compute)
                 if tap != nil { channelLogits[ch].append(logits) }
                 let code = sampler.sample(logits.data, removing: [c.speechEmptyIDs[ch]], using: &rng)
                 tokens[frame][ch] = code
