@@ -20,10 +20,11 @@ void mk_keep_freed_memory(void) {
 void *mk_alloc_streamed(size_t bytes) {
 #if defined(__linux__)
     if (bytes >= MK_HUGE) {
-        size_t size = (bytes + MK_HUGE - 1) / MK_HUGE * MK_HUGE;
         void *p = NULL;
-        if (posix_memalign(&p, MK_HUGE, size) != 0) return NULL;
-        madvise(p, size, MADV_HUGEPAGE);
+        if (posix_memalign(&p, MK_HUGE, bytes) != 0) return NULL;
+        // Only whole huge pages: advising the tail would let a huge page cover bytes past the
+        // end, resident for nothing.
+        madvise(p, bytes / MK_HUGE * MK_HUGE, MADV_HUGEPAGE);
         return p;
     }
 #endif
