@@ -166,6 +166,31 @@ final class KernelTests: XCTestCase {
         }
     }
 
+    /// The explicit one-row bf16 kernels against the generic loop, per instruction set: row
+    /// lengths with and without vector tails, a row range off both ends.
+    func checkBF16DecodeISA(_ isa: mk_isa, _ name: String) throws {
+        guard mk_cpu_has(isa) != 0 else {
+            print("skipping the \(name) bf16 decode kernel: this CPU lacks \(name)")
+            throw XCTSkip("this CPU lacks \(name)")
+        }
+        for (k, seed) in [(4096, UInt64(61)), (100, 63), (7, 65), (1088, 67)] {
+            let rows = 29
+            let bits = random(rows * k, seed: seed).map { UInt16(truncatingIfNeeded: $0.bitPattern >> 16) }
+            let x = random(k, seed: seed + 1)
+            var fast = [Float](repeating: 0, count: rows), slow = fast
+            mk_gemm_bf16_small_isa(isa, x, 1, k, bits, 2, rows - 1, &fast, rows)
+            mk_gemm_bf16_small_isa(MK_ISA_SCALAR, x, 1, k, bits, 2, rows - 1, &slow, rows)
+            // Exact widening; only the f32 summation order differs (|y| ≲ 60 for k = 4096: a few
+            // ulps of the partial sums).
+            XCTAssertLessThanOrEqual(zip(fast, slow).map { abs($0 - $1) }.max()!, 1e-4, "\(name) k \(k)")
+            XCTAssertEqual([fast[0], fast[1], fast[rows - 1]], [0, 0, 0], "only rows r0 ..< r1 written")
+            XCTAssertGreaterThan(slow.map(abs).max()!, 0.5, "non-trivial outputs")
+        }
+    }
+
+    func testBF16DecodeAVX2KernelMatchesTheGenericLoop() throws { try checkBF16DecodeISA(MK_ISA_AVX2, "AVX2") }
+    func testBF16DecodeAVX512KernelMatchesTheGenericLoop() throws { try checkBF16DecodeISA(MK_ISA_AVX512, "AVX-512") }
+
     func testLayerNormAndGroupNormMatchF64() {
         let x = Matrix(rows: 5, cols: 16, data: random(80, seed: 13, scale: 3))
         let w = random(16, seed: 14), b = random(16, seed: 15)

@@ -64,6 +64,11 @@ typedef enum {
 /// Whether this CPU runs `isa`.
 int mk_cpu_has(mk_isa isa);
 
+/// `mk_gemm_bf16_small` on the vector path `isa` or below (one row of x, AVX-512 or AVX2), else
+/// the generic loop, for testing each path.
+void mk_gemm_bf16_small_isa(mk_isa isa, const float *x, size_t m, size_t k, const uint16_t *w, size_t r0, size_t r1,
+                            float *y, size_t ldy);
+
 /// Quantizes activations to int16 in 32-wide blocks: qx = round(x / dx), dx = max|x| / 32767,
 /// and sx = Σ qx per block (which the q4 kernels need for the + 8 offset).
 void mk_quantize_activations(const float *x, size_t k, int16_t *qx, float *dx, float *sx);
