@@ -32,6 +32,12 @@ static uint64_t mk_now_ns(void) {
     return (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
 }
 
+typedef struct {
+    mk_task_fn fn;
+    void *ctx;
+    size_t count;
+} mk_job;
+
 struct mk_pool {
     int workers;
     pthread_t *threads;
@@ -39,21 +45,34 @@ struct mk_pool {
     pthread_mutex_t lock;     // guards sleeping workers and the condition variable
     pthread_cond_t wake;
     _Atomic uint64_t generation;
-    _Atomic size_t next;
+    // The current job's number (high 32 bits) and its next unclaimed index (low 32 bits). A
+    // task is claimed by a compare-and-swap that also checks the job number, so a worker still
+    // looking for work of a finished job can never take, or run twice, an index of the next one
+    // (a plain counter reset per job let a late increment do both: a task ran twice, the job
+    // "finished" early and the caller's stack was still in use).
+    _Atomic uint64_t ticket;
     _Atomic size_t done;
     _Atomic int sleeping;
     _Atomic int stop;
-    mk_task_fn fn;
-    void *ctx;
-    size_t count;
+    // Job n lives in jobs[n % 2]: the caller fills the other slot while late workers may still
+    // read this one, and a slot is rewritten only two jobs later, after this one completed.
+    mk_job jobs[2];
+    uint32_t job_number;      // the caller's (under `submit`)
 };
 
 static void mk_pool_work(mk_pool *p) {
-    size_t i;
-    // acq_rel pairs with the release store of `next` in mk_pool_run, so a worker that takes an
-    // index of a new job also sees that job's fn, ctx and count.
-    while ((i = atomic_fetch_add_explicit(&p->next, 1, memory_order_acq_rel)) < p->count) {
-        p->fn(p->ctx, i);
+    for (;;) {
+        // Acquire pairs with the caller's release store of the ticket: a worker that sees job n
+        // also sees jobs[n % 2].
+        uint64_t t = atomic_load_explicit(&p->ticket, memory_order_acquire);
+        const mk_job *job = &p->jobs[(t >> 32) & 1];
+        size_t i = (uint32_t)t;
+        // `count` may already be a later job's if the caller moved on; the exchange then fails.
+        if (i >= job->count) return;
+        if (!atomic_compare_exchange_weak_explicit(&p->ticket, &t, t + 1, memory_order_acq_rel, memory_order_relaxed))
+            continue;
+        // Claimed: the job cannot complete, so its slot cannot be reused, until this task is done.
+        job->fn(job->ctx, i);
         atomic_fetch_add_explicit(&p->done, 1, memory_order_release);
     }
 }
@@ -119,11 +138,15 @@ void mk_pool_run(mk_pool *p, mk_task_fn fn, void *ctx, size_t count) {
         for (size_t i = 0; i < count; i++) fn(ctx, i);
         return;
     }
-    p->fn = fn;
-    p->ctx = ctx;
-    p->count = count;
+    if (count > UINT32_MAX) {   // the ticket holds 32-bit indices
+        pthread_mutex_unlock(&p->submit);
+        for (size_t i = 0; i < count; i++) fn(ctx, i);
+        return;
+    }
+    uint32_t n = ++p->job_number;
+    p->jobs[n & 1] = (mk_job){fn, ctx, count};
     atomic_store_explicit(&p->done, 0, memory_order_relaxed);
-    atomic_store_explicit(&p->next, 0, memory_order_release);
+    atomic_store_explicit(&p->ticket, (uint64_t)n << 32, memory_order_release);
     // Sequentially consistent with the `sleeping` check below and the workers' mirror-image
     // check, so a worker either sees the new generation or is woken.
     atomic_fetch_add(&p->generation, 1);

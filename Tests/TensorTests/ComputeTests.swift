@@ -23,6 +23,25 @@ final class ComputeTests: XCTestCase {
         }
     }
 
+    /// Tiny loops back to back, as the patch decoder runs them: a worker still claiming work of a
+    /// finished loop must never take (or run twice) a task of the next one. Each index counts
+    /// its runs and the loop's caller checks them as soon as `parallelFor` returns.
+    func testBackToBackTinyLoopsRunEachTaskOnceBeforeReturning() {
+        for threads in [2, 3] {
+            let compute = Compute(threads: threads)
+            let hits = UnsafeMutableBufferPointer<Int>.allocate(capacity: 4)
+            defer { hits.deallocate() }
+            var bad = 0
+            for iteration in 0..<150_000 {
+                let n = 2 + iteration % 3
+                hits.initialize(repeating: 0)
+                compute.parallelFor(n) { r in for i in r { hits[i] += 1 } }
+                if hits.prefix(n).contains(where: { $0 != 1 }) { bad += 1 }
+            }
+            XCTAssertEqual(bad, 0, "\(threads) threads")
+        }
+    }
+
     func testNestedLoopsRunInline() {
         let compute = Compute(threads: 2)
         let total = UnsafeMutableBufferPointer<Int>.allocate(capacity: 8)
