@@ -7,6 +7,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 #if defined(__x86_64__)
@@ -50,13 +51,13 @@ struct mk_pool {
     // looking for work of a finished job can never take, or run twice, an index of the next one
     // (a plain counter reset per job let a late increment do both: a task ran twice, the job
     // "finished" early and the caller's stack was still in use).
-    _Atomic uint64_t ticket;
-    _Atomic size_t done;
+    _Alignas(64) _Atomic uint64_t ticket;
+    _Alignas(64) _Atomic size_t done;   // its own cache line: every finished task writes it
     _Atomic int sleeping;
     _Atomic int stop;
     // Job n lives in jobs[n % 2]: the caller fills the other slot while late workers may still
     // read this one, and a slot is rewritten only two jobs later, after this one completed.
-    mk_job jobs[2];
+    _Alignas(64) mk_job jobs[2];
     uint32_t job_number;      // the caller's (under `submit`)
 };
 
@@ -103,8 +104,9 @@ static void *mk_pool_main(void *arg) {
 }
 
 mk_pool *mk_pool_create(int threads) {
-    mk_pool *p = calloc(1, sizeof *p);
+    mk_pool *p = aligned_alloc(64, sizeof *p);   // the hot atomics each start a cache line
     if (!p) return NULL;
+    memset(p, 0, sizeof *p);
     p->workers = threads > 1 ? threads - 1 : 0;   // the caller is the last worker
     pthread_mutex_init(&p->submit, NULL);
     pthread_mutex_init(&p->lock, NULL);
