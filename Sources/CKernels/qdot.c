@@ -32,8 +32,12 @@
     default: ROW(8, __VA_ARGS__); break;
 #define MK_GROUP 16
 // Software prefetch distance of the q4 decode stream (bytes): q4 is compute-bound enough that
-// the hardware prefetchers fall behind; q8's plain stream does best without.
+// the hardware prefetchers fall behind (measured on Zen 3 and Zen 4).
 #define MK_PREFETCH_ROW 2048
+// The AVX-512 single-row streams (q4 with VNNI, q8) prefetch further ahead: on Zen 5, streaming
+// a 1 GB matrix on 2 threads, 8 KB ahead read q8 at ~33 GB/s instead of ~23 without prefetch,
+// and q4 at ~34 instead of ~31 with 2 KB, alternating pass by pass.
+#define MK_PREFETCH_FAR 8192
 
 // Activation blocks as integer levels: qx = round(x / dx) with dx = max|x| / qmax (so |qx| ≤ qmax
 // by construction), and sx = Σ qx per block (exact in f32: |sum| < 2^21).
@@ -233,6 +237,7 @@ static void mk_qrow1_512(const int16_t *qx, const float *dx, const float *sx, si
             }
         } else {
             for (; j < g; j++) {
+                if ((j & 1) == 0) _mm_prefetch((const char *)(qs + (b + j) * MK_QBLOCK + MK_PREFETCH_FAR), _MM_HINT_T0);
                 __m512i v = _mm512_cvtepi8_epi16(_mm256_loadu_si256((const __m256i *)(qs + (b + j) * MK_QBLOCK)));
                 acc[j & 3] = mk_block_product_512(v, qx + (b + j) * MK_QBLOCK, s[j], acc[j & 3]);
             }
@@ -277,7 +282,7 @@ static void mk_qdot_q4_i8_vnni(const int8_t *qx, const float *dx, const float *s
             corr = _mm512_fmadd_ps(sv, mk_loadf16_512(sx + b, g), corr);
             size_t p = 0;
             for (; 2 * p + 2 <= g; p++) {
-                if ((p & 1) == 0) _mm_prefetch((const char *)(qs + (b + 2 * p) * 16 + MK_PREFETCH_ROW), _MM_HINT_T0);
+                if ((p & 1) == 0) _mm_prefetch((const char *)(qs + (b + 2 * p) * 16 + MK_PREFETCH_FAR), _MM_HINT_T0);
                 __m256i v = _mm256_loadu_si256((const __m256i *)(qs + (b + 2 * p) * 16));
                 __m512i nibbles = _mm512_and_si512(_mm512_inserti64x4(_mm512_castsi256_si512(v), _mm256_srli_epi16(v, 4), 1),
                                                    _mm512_set1_epi8(0x0f));
