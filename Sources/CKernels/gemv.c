@@ -107,11 +107,12 @@ static void mk_gemv_bf16_256(const float *x, size_t k, const uint16_t *w, size_t
 void mk_gemm_bf16_small_isa(mk_isa isa, const float *x, size_t m, size_t k, const uint16_t *w, size_t r0, size_t r1,
                             float *y, size_t ldy) {
 #if defined(__x86_64__) && defined(__clang__)
-    if (m == 1 && isa >= MK_ISA_AVX512 && isa < MK_ISA_NEON && mk_cpu_has(MK_ISA_AVX512)) {
+    if (isa >= MK_ISA_NEON) isa = MK_ISA_SCALAR;   // an Arm instruction set, not this CPU's
+    if (m == 1 && isa >= MK_ISA_AVX512 && mk_cpu_has(MK_ISA_AVX512)) {
         mk_gemv_bf16_512(x, k, w, r0, r1, y);
         return;
     }
-    if (m == 1 && isa >= MK_ISA_AVX2 && isa < MK_ISA_NEON && mk_cpu_has(MK_ISA_AVX2)) {
+    if (m == 1 && isa >= MK_ISA_AVX2 && mk_cpu_has(MK_ISA_AVX2)) {
         mk_gemv_bf16_256(x, k, w, r0, r1, y);
         return;
     }

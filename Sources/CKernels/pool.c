@@ -45,12 +45,11 @@ struct mk_pool {
     pthread_mutex_t submit;   // one job at a time; a second caller runs its loop inline
     pthread_mutex_t lock;     // guards sleeping workers and the condition variable
     pthread_cond_t wake;
-    _Atomic uint64_t generation;
-    // The current job's number (high 32 bits) and its next unclaimed index (low 32 bits). A
-    // task is claimed by a compare-and-swap that also checks the job number, so a worker still
-    // looking for work of a finished job can never take, or run twice, an index of the next one
-    // (a plain counter reset per job let a late increment do both: a task ran twice, the job
-    // "finished" early and the caller's stack was still in use).
+    // The current job's number (high 32 bits; idle workers watch it for new work) and its next
+    // unclaimed index (low 32 bits). A task is claimed by a compare-and-swap that also checks
+    // the job number, so a worker still looking for work of a finished job can never take, or
+    // run twice, an index of the next one (a plain counter reset per job let a late increment
+    // do both: a task ran twice, the job "finished" early and the caller's stack was still in use).
     _Alignas(64) _Atomic uint64_t ticket;
     _Alignas(64) _Atomic size_t done;   // its own cache line: every finished task writes it
     _Atomic int sleeping;
@@ -58,15 +57,16 @@ struct mk_pool {
     // Job n lives in jobs[n % 2]: the caller fills the other slot while late workers may still
     // read this one, and a slot is rewritten only two jobs later, after this one completed.
     _Alignas(64) mk_job jobs[2];
-    uint32_t job_number;      // the caller's (under `submit`)
 };
+
+static inline uint32_t mk_job_number(uint64_t ticket) { return (uint32_t)(ticket >> 32); }
 
 static void mk_pool_work(mk_pool *p) {
     for (;;) {
         // Acquire pairs with the caller's release store of the ticket: a worker that sees job n
         // also sees jobs[n % 2].
         uint64_t t = atomic_load_explicit(&p->ticket, memory_order_acquire);
-        const mk_job *job = &p->jobs[(t >> 32) & 1];
+        const mk_job *job = &p->jobs[mk_job_number(t) & 1];
         size_t i = (uint32_t)t;
         // `count` may already be a later job's if the caller moved on; the exchange then fails.
         if (i >= job->count) return;
@@ -80,25 +80,25 @@ static void mk_pool_work(mk_pool *p) {
 
 static void *mk_pool_main(void *arg) {
     mk_pool *p = arg;
-    uint64_t seen = 0, spin = MK_SPIN_SHORT_NS;
+    uint32_t seen = 0;
+    uint64_t spin = MK_SPIN_SHORT_NS;
     for (;;) {
-        uint64_t g, idle = mk_now_ns(), now = idle;
+        uint64_t idle = mk_now_ns(), now = idle;
         unsigned polls = 0;
-        while ((g = atomic_load_explicit(&p->generation, memory_order_acquire)) == seen && !atomic_load(&p->stop)) {
+        while (mk_job_number(atomic_load_explicit(&p->ticket, memory_order_acquire)) == seen && !atomic_load(&p->stop)) {
             MK_PAUSE();
             if (++polls % 64 != 0 || (now = mk_now_ns()) - idle < spin) continue;
             pthread_mutex_lock(&p->lock);
             atomic_fetch_add(&p->sleeping, 1);
-            while (atomic_load(&p->generation) == seen && !atomic_load(&p->stop)) pthread_cond_wait(&p->wake, &p->lock);
+            while (mk_job_number(atomic_load(&p->ticket)) == seen && !atomic_load(&p->stop)) pthread_cond_wait(&p->wake, &p->lock);
             atomic_fetch_sub(&p->sleeping, 1);
             pthread_mutex_unlock(&p->lock);
             now = mk_now_ns();
             break;
         }
         if (atomic_load(&p->stop)) return NULL;
-        g = atomic_load_explicit(&p->generation, memory_order_acquire);
+        seen = mk_job_number(atomic_load_explicit(&p->ticket, memory_order_acquire));
         spin = now - idle < MK_SPIN_LONG_NS ? MK_SPIN_LONG_NS : MK_SPIN_SHORT_NS;
-        seen = g;
         mk_pool_work(p);
     }
 }
@@ -135,23 +135,19 @@ void mk_pool_destroy(mk_pool *p) {
 
 void mk_pool_run(mk_pool *p, mk_task_fn fn, void *ctx, size_t count) {
     if (count == 0) return;
-    // Single tasks, no workers, or the pool already busy (a nested or concurrent loop): inline.
-    if (!p || p->workers == 0 || count == 1 || pthread_mutex_trylock(&p->submit) != 0) {
+    // Single tasks, no workers, more tasks than the ticket's 32-bit index holds, or the pool
+    // already busy (a nested or concurrent loop): inline.
+    if (!p || p->workers == 0 || count == 1 || count > UINT32_MAX || pthread_mutex_trylock(&p->submit) != 0) {
         for (size_t i = 0; i < count; i++) fn(ctx, i);
         return;
     }
-    if (count > UINT32_MAX) {   // the ticket holds 32-bit indices
-        pthread_mutex_unlock(&p->submit);
-        for (size_t i = 0; i < count; i++) fn(ctx, i);
-        return;
-    }
-    uint32_t n = ++p->job_number;
+    // Only the caller (under `submit`) changes the job number; workers only advance the index.
+    uint32_t n = mk_job_number(atomic_load_explicit(&p->ticket, memory_order_relaxed)) + 1;
     p->jobs[n & 1] = (mk_job){fn, ctx, count};
     atomic_store_explicit(&p->done, 0, memory_order_relaxed);
-    atomic_store_explicit(&p->ticket, (uint64_t)n << 32, memory_order_release);
-    // Sequentially consistent with the `sleeping` check below and the workers' mirror-image
-    // check, so a worker either sees the new generation or is woken.
-    atomic_fetch_add(&p->generation, 1);
+    // Sequentially consistent (and so a release of the job slot) with the `sleeping` check
+    // below and the workers' mirror-image check, so a worker either sees the new job or is woken.
+    atomic_store(&p->ticket, (uint64_t)n << 32);
     if (atomic_load(&p->sleeping) > 0) {
         pthread_mutex_lock(&p->lock);
         pthread_cond_broadcast(&p->wake);

@@ -36,12 +36,15 @@ final class CheckpointVariantsTests: XCTestCase {
         return scratch
     }
 
+    /// The fixture stored as the real checkpoint is believed to be: bf16, codebooks f32.
+    private func writeBF16Variant() throws -> URL {
+        try writeVariant(edit: { name, floats, shape in (floats, shape, name.contains("_codebook") ? .f32 : .bf16) })
+    }
+
     func testBF16WeightsWithF32CodebooksGiveIdenticalResults() throws {
         // Every fixture weight is bf16-representable and all compute is f32 after widening, so a
         // bf16 copy (codebooks kept f32, as the real checkpoint is believed to be) must agree exactly.
-        let dir = try writeVariant(edit: { name, floats, shape in
-            (floats, shape, name.contains("_codebook") ? .f32 : .bf16)
-        })
+        let dir = try writeBF16Variant()
         let bf16 = try AudioTokenizer(directory: dir, compute: Compute(threads: 2))
         let f32 = try Fixtures.tokenizer()
         let wav = try AudioInput.load(Fixtures.url("test_audio.wav"), sampleRate: 24000)
@@ -50,22 +53,26 @@ final class CheckpointVariantsTests: XCTestCase {
         XCTAssertEqual(try bf16.decode(codes: codes), try f32.decode(codes: codes))
     }
 
+    /// How close `tokenizer` stays to the exact f32 one on the test audio: the share of its 8-level
+    /// codes equal to the f32 path's, and the SNR (dB) of its decode of the f32 codes.
+    private func closeness(_ tokenizer: AudioTokenizer, _ label: String) throws -> (agreement: Double, snr: Double) {
+        let f32 = try Fixtures.tokenizer()
+        let wav = try AudioInput.load(Fixtures.url("test_audio.wav"), sampleRate: 24000)
+        let codes = try f32.encode(samples: wav, codebooks: 8)
+        let same = zip(codes.joined(), try tokenizer.encode(samples: wav, codebooks: 8).joined()).filter { $0 == $1 }.count
+        let agreement = Double(same) / Double(codes.joined().count)
+        let quality = snr(try tokenizer.decode(codes: codes), reference: try f32.decode(codes: codes))
+        print("\(label): \(agreement * 100)% of codes equal the f32 path's; decode SNR \(quality) dB")
+        return (agreement, quality)
+    }
+
     /// bf16 weights with `.fast` precision multiply bf16-rounded activations (the reference's
     /// own arithmetic for the tokenizer) instead of widening to f32, on CPUs with bf16 dot
     /// products (elsewhere `.fast` runs the f32 path; the GEMM itself is tested per ISA).
     func testFastBF16PathStaysCloseToTheF32One() throws {
-        let dir = try writeVariant(edit: { name, floats, shape in
-            (floats, shape, name.contains("_codebook") ? .f32 : .bf16)
-        })
+        let dir = try writeBF16Variant()
         let fast = try AudioTokenizer(directory: dir, compute: Compute(threads: 2, precision: .fast))
-        let f32 = try Fixtures.tokenizer()
-        let wav = try AudioInput.load(Fixtures.url("test_audio.wav"), sampleRate: 24000)
-        let codes = try f32.encode(samples: wav, codebooks: 8)
-        let fastCodes = try fast.encode(samples: wav, codebooks: 8)
-        let same = zip(codes.joined(), fastCodes.joined()).filter { $0 == $1 }.count
-        let agreement = Double(same) / Double(codes.joined().count)
-        let quality = snr(try fast.decode(codes: codes), reference: try f32.decode(codes: codes))
-        print("fast bf16 codec: \(agreement * 100)% of codes equal the f32 path's; decode SNR \(quality) dB")
+        let (agreement, quality) = try closeness(fast, "fast bf16 codec")
         // The reference itself runs the tokenizer in bf16 and flips ~11 % of codes against fp32
         // (spec §2, argmin near-ties); measured here 98 %. Decoding: bf16 rounding of the
         // activations (2^-9, ≈ −54 dB per product) compounds over the layers; measured 47 dB,
@@ -76,18 +83,9 @@ final class CheckpointVariantsTests: XCTestCase {
 
     /// `quantize: .q8_0` runs the linear layers as q8_0 weights against int8 activations.
     func testQ8CodecStaysCloseToTheF32One() throws {
-        let dir = try writeVariant(edit: { name, floats, shape in
-            (floats, shape, name.contains("_codebook") ? .f32 : .bf16)
-        })
+        let dir = try writeBF16Variant()
         let q8 = try AudioTokenizer(directory: dir, compute: Compute(threads: 2), quantize: .q8_0)
-        let f32 = try Fixtures.tokenizer()
-        let wav = try AudioInput.load(Fixtures.url("test_audio.wav"), sampleRate: 24000)
-        let codes = try f32.encode(samples: wav, codebooks: 8)
-        let q8Codes = try q8.encode(samples: wav, codebooks: 8)
-        let same = zip(codes.joined(), q8Codes.joined()).filter { $0 == $1 }.count
-        let agreement = Double(same) / Double(codes.joined().count)
-        let quality = snr(try q8.decode(codes: codes), reference: try f32.decode(codes: codes))
-        print("q8 codec: \(agreement * 100)% of codes equal the f32 path's; decode SNR \(quality) dB")
+        let (agreement, quality) = try closeness(q8, "q8 codec")
         // The integer GEMMs are exact (bit for bit against scalar on every ISA), so the error is
         // the rounding itself: q8 weights and int8 activations per 32-block each cost ≈ −46 dB per
         // product for Gaussian-like blocks, compounding over the layers; measured 95 % of codes
