@@ -1,10 +1,6 @@
 import Tensor
 import Weights
 
-/// Receives intermediate activations by golden-file name (`encoder.layer0_out`, ...): lets the
-/// parity tests check every stage without the models keeping copies.
-public typealias ActivationTap = (String, Matrix) -> Void
-
 /// The tokenizer's pre-LN transformer layer (encoder, decoder and vocoder share it):
 /// x += out(Attn(LN1 x)); x += fc2(gelu(fc1(LN2 x))). `k_proj` has no bias.
 struct CodecTransformerLayer: Sendable {

@@ -21,10 +21,13 @@ public struct GenerationOptions: Sendable {
     public var seed: UInt64
     /// Keep every step's text logits in the result (for checking, costs vocab floats per step).
     public var recordLogits: Bool
+    /// Prompt groups per prefill pass: cancellation is checked between passes, so a long prompt
+    /// can be abandoned within one chunk. Same math as one pass (a GEMM over fewer rows).
+    public var prefillChunk: Int
 
     public init(minNewTokens: Int = 0, maxNewTokens: Int = 8192, stopTokens: Set<Int>,
                 textSampler: SamplerSettings = .defaultText, audioSampler: SamplerSettings = .defaultAudio,
-                seed: UInt64 = 0, recordLogits: Bool = false) {
+                seed: UInt64 = 0, recordLogits: Bool = false, prefillChunk: Int = 128) {
         self.minNewTokens = minNewTokens
         self.maxNewTokens = maxNewTokens
         self.stopTokens = stopTokens
@@ -32,6 +35,7 @@ public struct GenerationOptions: Sendable {
         self.audioSampler = audioSampler
         self.seed = seed
         self.recordLogits = recordLogits
+        self.prefillChunk = prefillChunk
     }
 }
 
@@ -42,6 +46,8 @@ public struct GenerationTimings: Sendable, Codable {
     public var stepSeconds = 0.0
     public var patches = 0
     public var patchDecoderSeconds = 0.0
+    /// Time in the text channel's sampler (151,680 logits a step at the real size).
+    public var textSamplerSeconds = 0.0
 }
 
 public struct GenerationResult: Sendable {
@@ -56,6 +62,8 @@ public struct GenerationResult: Sendable {
 }
 
 public enum GenerationEvent: Sendable {
+    /// `done` of the `total` prompt groups to compute have been prefilled (after each chunk).
+    case prefill(done: Int, total: Int)
     /// The text token of a new group (`<|empty|>` for speech steps).
     case text(Int)
     /// One patch of audio codes, `[groupSize][channels]`.
@@ -66,155 +74,14 @@ public enum GenerationEvent: Sendable {
 public enum GenerationError: Error, CustomStringConvertible, Equatable {
     case invalidOptions(String)
     case cancelled
+    /// The session is already generating for another caller.
+    case busy
 
     public var description: String {
         switch self {
         case .invalidOptions(let why): return "invalid generation options: \(why)"
         case .cancelled: return "generation was cancelled"
+        case .busy: return "this LM session is already generating; a session serves one generation at a time"
         }
     }
 }
-
-/// One conversation's state for the LM: the backbone's KV cache and the groups it holds. A new
-/// prompt that extends the previous sequence only prefills what is new (the reference
-/// re-prefills everything; the result is the same).
-public final class LMSession {
-    public let model: MiMoAudioLM
-    private let cache: KVCache
-    /// The groups whose keys and values are in `cache`.
-    private var fed: TokenGrid
-
-    public init(model: MiMoAudioLM) {
-        self.model = model
-        cache = model.makeBackboneCache()
-        fed = TokenGrid(rows: Array(repeating: [], count: model.config.gridRows))
-    }
-
-    /// Groups currently cached.
-    public var cachedGroups: Int { cache.count }
-
-    /// Generates after `prompt` (the whole sequence, history included), reporting each group as
-    /// it is produced.
-    @discardableResult
-    public func generate(prompt: TokenGrid, options: GenerationOptions,
-                         onEvent: (GenerationEvent) -> Void = { _ in }) throws -> GenerationResult {
-        try generate(prompt: prompt, options: options, isCancelled: { false }, onEvent: onEvent)
-    }
-
-    /// The same, checking `isCancelled` before every step.
-    @discardableResult
-    public func generate(prompt: TokenGrid, options: GenerationOptions, isCancelled: () -> Bool,
-                         onEvent: (GenerationEvent) -> Void) throws -> GenerationResult {
-        let config = model.config
-        let gs = config.groupSize
-        try config.validate(prompt)
-        guard options.minNewTokens >= 0 else { throw GenerationError.invalidOptions("min new tokens must be ≥ 0") }
-        guard options.maxNewTokens >= 1 else { throw GenerationError.invalidOptions("max new tokens must be ≥ 1") }
-        let textSampler = try Sampler(options.textSampler)
-        let audioSampler = try Sampler(options.audioSampler)
-        var rng = SeededGenerator(seed: options.seed)
-
-        let promptGroups = prompt.groups(size: gs)
-        var timings = GenerationTimings()
-        var start = DispatchTime.now()
-        // Reuse the cached prefix, but always run at least the last prompt group for its logits.
-        let reuse = min(commonPrefixGroups(with: prompt), promptGroups - 1)
-        cache.truncate(to: reuse)
-        fed = fed.slice(0..<(reuse * gs))
-        let fresh = prompt.slice((reuse * gs)..<(promptGroups * gs))
-        var hidden = model.backboneForward(model.embed(fresh), cache: cache)
-        fed.append(fresh)
-        timings.prefillGroups = promptGroups - reuse
-        timings.prefillSeconds = seconds(since: start)
-
-        let emptyAudio = config.speechEmptyIDs
-        var newIDs = TokenGrid(rows: Array(repeating: [], count: config.gridRows))
-        var logitsLog: [[Float]] = []
-        var length = promptGroups
-        // Clamped to the context: huge counts from a command line must not overflow.
-        let minLength = promptGroups + min(options.minNewTokens, config.maxPositions)
-        let maxLength = promptGroups + min(options.maxNewTokens, config.maxPositions)
-        start = DispatchTime.now()
-        while true {
-            if isCancelled() { throw GenerationError.cancelled }
-            let last = hidden.rows((hidden.rows - 1)..<hidden.rows)
-            let logits = model.textLogits(last).data
-            if options.recordLogits { logitsLog.append(logits) }
-            let removed = length < minLength ? Array(options.stopTokens) : []
-            let token = textSampler.sample(logits, removing: removed, using: &rng)
-            var audio = Array(repeating: emptyAudio, count: gs)
-            if token == model.emptyTextID {
-                let patchStart = DispatchTime.now()
-                audio = model.decodePatch(model.localHidden(last), sampler: audioSampler, using: &rng)
-                timings.patches += 1
-                timings.patchDecoderSeconds += seconds(since: patchStart)
-            }
-            var group = TokenGrid(rows: [Array(repeating: token, count: gs)])
-            for ch in 0..<config.audioChannels { group.rows.append(audio.map { $0[ch] }) }
-            newIDs.append(group)
-            length += 1
-            timings.steps += 1
-            onEvent(.text(token))
-            if token == model.emptyTextID { onEvent(.audio(audio)) }
-
-            var reason: StopReason?
-            if options.stopTokens.contains(token) && length >= minLength { reason = .stopToken }
-            else if length >= maxLength { reason = .maxNewTokens }
-            else if length >= config.maxPositions { reason = .maxLength }
-            if let reason {
-                timings.stepSeconds = seconds(since: start)
-                let result = GenerationResult(newIDs: newIDs, stopReason: reason,
-                                              stopToken: reason == .stopToken ? token : nil,
-                                              timings: timings, stepLogits: logitsLog)
-                onEvent(.finished(result))
-                return result
-            }
-            // The stop group is never fed back; every other group is.
-            hidden = model.backboneForward(model.embed(group), cache: cache)
-            fed.append(group)
-        }
-    }
-
-    /// The same generation as an asynchronous stream of events, run off the caller's thread.
-    /// Cancelling the consuming task stops generation at the next group.
-    public func events(prompt: TokenGrid, options: GenerationOptions) -> AsyncThrowingStream<GenerationEvent, Error> {
-        AsyncThrowingStream { continuation in
-            let cancelled = CancellationFlag()
-            continuation.onTermination = { _ in cancelled.set() }
-            let session = UncheckedBox(self)
-            Thread.detachNewThread {
-                do {
-                    try session.value.generate(prompt: prompt, options: options, isCancelled: { cancelled.isSet },
-                                               onEvent: { continuation.yield($0) })
-                    continuation.finish()
-                } catch {
-                    continuation.finish(throwing: error)
-                }
-            }
-        }
-    }
-
-    private func commonPrefixGroups(with prompt: TokenGrid) -> Int {
-        let gs = model.config.groupSize
-        let limit = min(cache.count, prompt.groups(size: gs))
-        var g = 0
-        while g < limit {
-            let cols = (g * gs)..<((g + 1) * gs)
-            // Only what the model reads must agree: the text id at the group start and the codes.
-            if fed.rows[0][cols.lowerBound] != prompt.rows[0][cols.lowerBound] { break }
-            if (1..<fed.rows.count).contains(where: { fed.rows[$0][cols] != prompt.rows[$0][cols] }) { break }
-            g += 1
-        }
-        return g
-    }
-}
-
-private final class CancellationFlag: @unchecked Sendable {
-    private let lock = NSLock()
-    private var flag = false
-    func set() { lock.lock(); flag = true; lock.unlock() }
-    var isSet: Bool { lock.lock(); defer { lock.unlock() }; return flag }
-}
-
-/// Hands a non-Sendable session to the one thread that uses it while the stream runs.
-private struct UncheckedBox<T>: @unchecked Sendable { let value: T; init(_ v: T) { value = v } }

@@ -65,6 +65,25 @@ public final class KVCache {
 
     func commit(_ positions: Int) { count += positions }
 
+    /// Memory of the cached keys and values.
+    public var bytes: Int {
+        let layers = max(keys32.count, keys16.count)
+        return 2 * layers * count * width * (precision == .f32 ? 4 : 2)
+    }
+
+    /// A new cache holding a copy of the first `length` positions.
+    public func copy(keeping length: Int) -> KVCache {
+        precondition(length <= count)
+        let copy = KVCache(layers: max(keys32.count, keys16.count), width: width, precision: precision)
+        let n = length * width
+        copy.keys32 = keys32.map { Array($0[0..<n]) }
+        copy.values32 = values32.map { Array($0[0..<n]) }
+        copy.keys16 = keys16.map { Array($0[0..<n]) }
+        copy.values16 = values16.map { Array($0[0..<n]) }
+        copy.count = length
+        return copy
+    }
+
     /// Drops every position from `length` on (to resume from a shared prefix).
     func truncate(to length: Int) {
         precondition(length <= count)

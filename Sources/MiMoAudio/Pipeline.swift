@@ -1,7 +1,7 @@
 import Foundation
 
 /// Everything a task needs: the LM with its text tokenizer, and (for audio in or out) the
-/// codec. Immutable once loaded; conversations live in `LMSession`s.
+/// codec. Immutable once loaded; requests run through an `Engine`.
 public final class Pipeline: Sendable {
     public let lm: MiMoAudioLM
     public let textTokenizer: TextTokenizer
@@ -10,9 +10,9 @@ public final class Pipeline: Sendable {
 
     public init(model: URL, audioTokenizer: URL?, compute: Compute, quantize: WeightFormat? = nil,
                 kvPrecision: KVPrecision = .f32, codecQuantize: WeightFormat? = nil) throws {
+        let config = try LMConfig(contentsOf: model.appendingPathComponent("config.json"))
         textTokenizer = try TextTokenizer(directory: model)
-        lm = try MiMoAudioLM(config: try LMConfig(contentsOf: model.appendingPathComponent("config.json")),
-                             directory: model, specialTokens: textTokenizer.specialTokens, compute: compute, quantize: quantize,
+        lm = try MiMoAudioLM(config: config, directory: model, specialTokens: textTokenizer.specialTokens, compute: compute, quantize: quantize,
                              kvPrecision: kvPrecision)
         prompts = try PromptBuilder(tokenizer: textTokenizer, config: lm.config)
         codec = try audioTokenizer.map { try AudioTokenizer(directory: $0, compute: compute, quantize: codecQuantize) }
@@ -36,8 +36,12 @@ public final class Pipeline: Sendable {
     /// A WAV file as the LM's audio input: load, downmix, resample, encode, pad to whole groups.
     /// Audio that could not fit the context is rejected before the (costly) encoding.
     public func lmAudio(_ url: URL) throws -> LMAudio {
+        try lmAudio(samples: try AudioInput.load(url, sampleRate: try requireCodec().sampleRate))
+    }
+
+    /// 24 kHz mono samples as the LM's audio input (see `lmAudio(_:)`).
+    public func lmAudio(samples: [Float]) throws -> LMAudio {
         let codec = try requireCodec()
-        let samples = try AudioInput.load(url, sampleRate: codec.sampleRate)
         let groups = estimatedGroups(samples: samples.count, codec: codec)
         guard groups <= lm.config.maxPositions else {
             throw GridError.tooLong(groups: groups, maximum: lm.config.maxPositions)

@@ -1,3 +1,4 @@
+import Foundation
 #if canImport(Accelerate)
 import Accelerate
 #else
@@ -6,11 +7,15 @@ import CBLAS
 
 /// The few BLAS entry points the engine uses (row-major throughout).
 public enum BLAS {
-    static func setThreads(_ n: Int) {
-        #if !canImport(Accelerate)
-        openblas_set_num_threads(Int32(n))
-        #endif
-    }
+    private static let setup = BLASSetup()
+
+    /// Sets the BLAS library's thread count, a process-wide setting of the library, once per
+    /// process: the first call wins and returns its count; later calls change nothing (another
+    /// thread may be inside a BLAS call) and return the count in force. The process's executor
+    /// (the engine, or a command that runs models without it) calls this before any work;
+    /// without a call the library keeps its own default (all cores).
+    @discardableResult
+    public static func configure(threads n: Int) -> Int { setup.configure(threads: max(1, n)) }
 
     /// C[m×n] = alpha · op(A) · op(B) + beta · C, with leading dimensions given explicitly so
     /// strided views (one attention head inside a [T, H·D] matrix) need no copy.
@@ -54,5 +59,21 @@ public enum BLAS {
             }
         }
         return c
+    }
+}
+
+private final class BLASSetup: @unchecked Sendable {
+    private let lock = NSLock()
+    private var threads: Int?
+
+    func configure(threads n: Int) -> Int {
+        lock.lock()
+        defer { lock.unlock() }
+        if let threads { return threads }
+        #if !canImport(Accelerate)
+        openblas_set_num_threads(Int32(n))
+        #endif
+        threads = n
+        return n
     }
 }

@@ -11,9 +11,9 @@ final class WorkerPool: @unchecked Sendable {
     deinit { if let pool { mk_pool_destroy(pool) } }
 }
 
-/// How much of the machine a model may use. It sizes both BLAS's threads and the engine's own
-/// persistent worker pool, which never run at the same time, so the cores are never
-/// oversubscribed.
+/// How much of the machine a model may use: the engine's own persistent worker pool. BLAS's
+/// threads are a process-wide setting made once by the executor (`BLAS.configure`) to the same
+/// count; the two never run at the same time, so the cores are never oversubscribed.
 public struct Compute: Sendable {
     public let threads: Int
     public let precision: Precision
@@ -30,17 +30,15 @@ public struct Compute: Sendable {
         case fast
     }
 
-    /// Sets the BLAS library's thread count (a process-wide setting of the library) and starts
-    /// `threads − 1` workers (the calling thread is the last).
+    /// Starts `threads − 1` workers (the calling thread is the last).
     public init(threads: Int? = nil, precision: Precision = .exact) {
         let n = max(1, threads ?? ProcessInfo.processInfo.activeProcessorCount)
         self.threads = n
         self.precision = precision
         workers = n > 1 ? WorkerPool(threads: n) : nil
-        BLAS.setThreads(n)
     }
 
-    /// One thread, no BLAS side effect: for work already inside a parallel loop.
+    /// One thread: for work already inside a parallel loop.
     public static let serial = Compute(uncheckedThreads: 1)
 
     private init(uncheckedThreads: Int) {

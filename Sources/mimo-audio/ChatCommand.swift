@@ -17,7 +17,7 @@ struct ChatCommand: ParsableCommand {
     @Flag(name: .customLong("text-only"), help: "Speech-to-text dialogue: answer in text only.") var textOnly = false
     @Flag(help: "Let the model think before answering (with --text-only).") var think = false
 
-    struct Conversation: Decodable {
+    struct ConversationFile: Decodable {
         struct Turn: Decodable { let role: String; let audio: String?; let text: String? }
         let system: String?
         let voice: String?
@@ -30,92 +30,78 @@ struct ChatCommand: ParsableCommand {
     }
 
     func run() throws {
-        let pipeline = try task.loadPipeline(needsAudio: true)
-        if let conversation { return try replay(URL(fileURLWithPath: conversation), pipeline) }
-        try interactive(pipeline)
+        let engine = try task.loadEngine(needsAudio: true)
+        if let conversation { return try replay(URL(fileURLWithPath: conversation), engine) }
+        try interactive(engine)
     }
 
-    private func replay(_ url: URL, _ pipeline: Pipeline) throws {
-        let file: Conversation
-        do { file = try JSONDecoder().decode(Conversation.self, from: Data(contentsOf: url)) } catch {
+    private func dialogue(_ conversation: MiMoAudio.Conversation) -> TaskRequest.Task {
+        textOnly ? .speechToTextDialogue(conversation, thinking: think) : .spokenDialogue(conversation)
+    }
+
+    private func replay(_ url: URL, _ engine: Engine) throws {
+        let file: ConversationFile
+        do { file = try JSONDecoder().decode(ConversationFile.self, from: Data(contentsOf: url)) } catch {
             throw ValidationError("\(url.path) is not a conversation file: \(error.localizedDescription)")
         }
         guard file.turns.last?.role == "user" else { throw ValidationError("the conversation must end with a user turn to answer") }
         let base = url.deletingLastPathComponent()
-        var turns: [TaskPrompts.Turn] = []
+        var turns: [DialogueTurn] = []
         for (i, turn) in file.turns.enumerated() {
             switch turn.role {
             case "user":
                 guard let path = turn.audio else { throw ValidationError("turn \(i): a user turn needs \"audio\"") }
-                turns.append(.user(try pipeline.lmAudio(resolve(path, base))))
+                turns.append(.user(try audioInput(resolve(path, base), engine)))
             case "assistant":
                 guard let text = turn.text else { throw ValidationError("turn \(i): an assistant turn needs \"text\"") }
                 if textOnly {
-                    turns.append(.assistantText(text))
+                    turns.append(.assistant(text: text, audio: nil))
                 } else {
                     guard let path = turn.audio else { throw ValidationError("turn \(i): a spoken assistant turn needs \"audio\"") }
-                    turns.append(.assistantSpeech(text: text, audio: try pipeline.lmAudio(resolve(path, base))))
+                    turns.append(.assistant(text: text, audio: try audioInput(resolve(path, base), engine)))
                 }
             default:
                 throw ValidationError("turn \(i): role must be \"user\" or \"assistant\", not \"\(turn.role)\"")
             }
         }
         let voicePath = voice.map { URL(fileURLWithPath: $0) } ?? file.voice.map { resolve($0, base) }
-        let segments = try prompt(turns, system: system ?? file.system, voice: voicePath, pipeline)
-        try TaskRunner(pipeline: pipeline, options: task, audio: textOnly ? nil : audio)
-            .run(prompt: try pipeline.prompts.grid(segments), stops: textOnly ? textStops : speechStops,
-                 preset: .spokenDialogue, seed: task.effectiveSeed)
-    }
-
-    private func prompt(_ turns: [TaskPrompts.Turn], system: String?, voice: URL?, _ pipeline: Pipeline) throws -> [PromptSegment] {
-        if textOnly { return TaskPrompts.speechToTextDialogue(turns, thinking: think) }
-        return TaskPrompts.spokenDialogue(turns, system: system, voice: try voice.map { try pipeline.lmAudio($0) })
+        let conversation = MiMoAudio.Conversation(turns: turns, system: textOnly ? nil : system ?? file.system,
+                                                  voice: textOnly ? nil : try voicePath.map { try audioInput($0, engine) })
+        try TaskRunner(engine: engine, options: task, audio: textOnly ? nil : audio).run(dialogue(conversation), seed: task.effectiveSeed)
     }
 
     /// One WAV path per line. Spoken dialogue continues the whole previous sequence (the
     /// reference's `add_history`), so each turn only prefills what is new.
-    private func interactive(_ pipeline: Pipeline) throws {
-        let session = LMSession(model: pipeline.lm)
+    private func interactive(_ engine: Engine) throws {
         let seed = task.effectiveSeed
         let reporter = Reporter(quiet: task.quiet)
-        var turns: [TaskPrompts.Turn] = []
-        var sequence: TokenGrid?
+        var turns: [DialogueTurn] = []
+        var history: TokenGrid?
         var index = 0
+        let voiceAudio = textOnly ? nil : try voice.map { try audioInput($0, engine) }
         reporter.line("enter a WAV path per turn (end with Ctrl-D)")
         while let line = readLine() {
             let path = line.trimmingCharacters(in: .whitespaces)
             if path.isEmpty { continue }
             index += 1
-            let user: LMAudio
-            do { user = try pipeline.lmAudio(URL(fileURLWithPath: path)) } catch {
+            let user: AudioSource
+            do { user = try audioInput(path, engine) } catch {
                 reporter.warning("\(error)")
                 continue
             }
             var turnAudio = audio
             if let output = audio.output, output != "-" { turnAudio.output = Self.numbered(output, index) }
-            let runner = TaskRunner(pipeline: pipeline, options: task, audio: textOnly ? nil : turnAudio)
+            let runner = TaskRunner(engine: engine, options: task, audio: textOnly ? nil : turnAudio)
             if textOnly {
                 turns.append(.user(user))
-                let outcome = try runner.run(prompt: try pipeline.prompts.grid(TaskPrompts.speechToTextDialogue(turns, thinking: think)),
-                                             session: session, stops: textStops, preset: .spokenDialogue, seed: seed &+ UInt64(index))
-                turns.append(.assistantText(outcome.text))
+                let result = try runner.run(dialogue(MiMoAudio.Conversation(turns: turns)), seed: seed &+ UInt64(index))
+                turns.append(.assistant(text: result.text, audio: nil))
             } else {
-                var prompt: TokenGrid
-                if var history = sequence {
-                    history.append(try pipeline.prompts.grid(TaskPrompts.spokenDialogueNextTurn(user)))
-                    prompt = history
-                } else {
-                    prompt = try pipeline.prompts.grid(TaskPrompts.spokenDialogue([.user(user)], system: system,
-                                                                                   voice: try voice.map { try pipeline.lmAudio(URL(fileURLWithPath: $0)) }))
-                }
-                let outcome = try runner.run(prompt: prompt, session: session, stops: speechStops, preset: .spokenDialogue,
-                                             seed: seed &+ UInt64(index))
-                prompt.append(outcome.result.newIDs)
-                sequence = prompt
+                let conversation = MiMoAudio.Conversation(turns: [.user(user)], system: system, voice: voiceAudio, history: history)
+                history = try runner.run(dialogue(conversation), seed: seed &+ UInt64(index)).sequence
             }
         }
     }
-
     /// `out.wav` → `out-3.wav` for turn 3.
     static func numbered(_ path: String, _ n: Int) -> String {
         let url = URL(fileURLWithPath: path)

@@ -34,49 +34,44 @@ struct GenerateCommand: ParsableCommand {
     func run() throws {
         let compute = try runtime.compute()
         let prompt = try PromptGridFile.read(URL(fileURLWithPath: promptGrid))
-        var start = DispatchTime.now()
+        let start = DispatchTime.now()
         progress("loading LM from \(model)")
-        let lm = try MiMoAudioLM(directory: URL(fileURLWithPath: model), compute: compute, quantize: loading.format(),
-                                 kvPrecision: loading.kvPrecision())
+        let pipeline = try Pipeline(model: URL(fileURLWithPath: model), audioTokenizer: audioTokenizer.map { URL(fileURLWithPath: $0) },
+                                    compute: compute, quantize: loading.format(), kvPrecision: loading.kvPrecision(),
+                                    codecQuantize: codecLoading.format())
         progress(String(format: "loaded in %.2f s", seconds(since: start)))
+        let lm = pipeline.lm
         try lm.config.validate(prompt)
         let stops = try Set(stop.map { try resolve($0, in: lm) })
-        let options = GenerationOptions(
-            minNewTokens: minNewTokens, maxNewTokens: maxNewTokens, stopTokens: stops,
-            textSampler: greedy ? .greedy : .defaultText, audioSampler: greedy ? .greedy : .defaultAudio, seed: seed)
+        let request = TaskRequest(.grid(prompt, stops: stops), seed: seed, greedy: greedy, minNewTokens: minNewTokens,
+                                  maxNewTokens: maxNewTokens, audioDelivery: output == nil ? .none : .whole)
         progress("generating after \(prompt.groups(size: lm.config.groupSize)) prompt groups")
-        start = DispatchTime.now()
-        let result = try LMSession(model: lm).generate(prompt: prompt, options: options) { event in
-            if case .text = event, !json { FileHandle.standardError.write(Data(".".utf8)) }
+        var wav: [Float] = []
+        let result = try Engine(pipeline: pipeline).perform(request) { event in
+            switch event {
+            case .progress(.step): if !json { FileHandle.standardError.write(Data(".".utf8)) }
+            case .audio(let samples): wav += samples
+            case .warning(let message): progress("warning: \(message)")
+            default: break
+            }
         }
         if !json { progress("") }
         let t = result.timings
         progress(String(format: "prefill %d groups in %.2f s; %d steps (%d audio patches) in %.2f s; stop: %@",
                         t.prefillGroups, t.prefillSeconds, t.steps, t.patches, t.stepSeconds, result.stopReason.rawValue))
-        let extracted = try lm.extractOutput(result.newIDs)
-        if let output, let audioTokenizer {
-            let codec = try AudioTokenizer(directory: URL(fileURLWithPath: audioTokenizer), compute: compute,
-                                           quantize: codecLoading.format())
-            var wav = [Float](repeating: 0, count: codec.sampleRate)   // the reference writes 1 s of silence
-            if extracted.codes.first?.isEmpty == false {
-                wav = try codec.decode(codes: extracted.codes)
-            } else {
-                progress("warning: no audio was generated; writing 1 s of silence as the reference does")
-            }
+        if let output, let codec = pipeline.codec {
             try WAVWriter.write(samples: wav, sampleRate: codec.sampleRate, format: sampleFormat, to: URL(fileURLWithPath: output))
             progress("wrote \(output)")
         }
         if json {
-            let report = GenerateReport(
-                newIDs: result.newIDs.rows, stopReason: result.stopReason.rawValue,
-                stopToken: result.stopToken.map { lm.specialTokens.namesByID[$0] ?? String($0) },
-                textTokens: extracted.textIDs, codes: extracted.codes, timings: result.timings)
+            let report = GenerateReport(newIDs: result.newIDs.rows, stopReason: result.stopReason.rawValue, stopToken: result.stopToken,
+                                        textTokens: result.textIDs, codes: result.codes, timings: result.timings)
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys]
-            print(String(decoding: try encoder.encode(report), as: UTF8.self))
+            try write(String(decoding: try encoder.encode(report), as: UTF8.self) + "\n")
         } else {
-            print("text tokens: \(extracted.textIDs.map { lm.specialTokens.namesByID[$0] ?? String($0) }.joined(separator: " "))")
-            print("audio frames: \(extracted.codes.first?.count ?? 0)")
+            try write("text tokens: \(result.textIDs.map { lm.specialTokens.namesByID[$0] ?? String($0) }.joined(separator: " "))\n")
+            try write("audio frames: \(result.codes.first?.count ?? 0)\n")
         }
     }
 

@@ -41,7 +41,9 @@ struct RuntimeOptions: ParsableArguments {
         guard let mode = Compute.Precision(rawValue: precision.lowercased()) else {
             throw ValidationError("--precision must be fast or exact")
         }
-        return Compute(threads: threads, precision: mode)
+        let compute = Compute(threads: threads, precision: mode)
+        BLAS.configure(threads: compute.threads)
+        return compute
     }
 }
 

@@ -2,9 +2,6 @@ import ArgumentParser
 import Foundation
 import MiMoAudio
 
-let textStops = ["<|endoftext|>", "<|im_end|>"]
-let speechStops = ["<|endoftext|>", "<|eostm|>", "<|im_end|>"]
-
 struct ASRCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "asr", abstract: "Transcribe speech (MiMo-Audio-7B-Instruct).", aliases: ["transcribe"])
@@ -13,11 +10,8 @@ struct ASRCommand: ParsableCommand {
     @Argument(help: "Input WAV file.") var input: String
 
     func run() throws {
-        let pipeline = try task.loadPipeline(needsAudio: true)
-        let seed = task.effectiveSeed
-        let template = try task.template(from: Templates.asr, seed: seed)
-        let prompt = try pipeline.prompts.grid(TaskPrompts.asr(try pipeline.lmAudio(URL(fileURLWithPath: input)), template: template))
-        try TaskRunner(pipeline: pipeline, options: task, audio: nil).run(prompt: prompt, stops: textStops, preset: .asr, seed: seed)
+        let engine = try task.loadEngine(needsAudio: true)
+        try TaskRunner(engine: engine, options: task, audio: nil).run(.asr(try audioInput(input, engine)), seed: task.effectiveSeed)
     }
 }
 
@@ -34,20 +28,10 @@ struct TTSCommand: ParsableCommand {
 
     func run() throws {
         guard audio.output != nil else { throw ValidationError("tts writes audio: give -o OUT.wav") }
-        let pipeline = try task.loadPipeline(needsAudio: true)
-        let seed = task.effectiveSeed
-        let reporter = Reporter(quiet: task.quiet)
-        var voiceAudio: LMAudio?
-        if let voice {
-            if instruct == nil && !natural {
-                reporter.warning("plain TTS ignores the voice prompt, as the reference does; use --instruct or --natural to apply it")
-            } else {
-                voiceAudio = try pipeline.lmAudio(URL(fileURLWithPath: voice))
-            }
-        }
-        let template = natural ? nil : try task.template(from: Templates.tts(for: text), seed: seed)
-        let prompt = try pipeline.prompts.grid(TaskPrompts.tts(text, template: template, instruct: instruct, voice: voiceAudio, natural: natural))
-        try TaskRunner(pipeline: pipeline, options: task, audio: audio).run(prompt: prompt, stops: speechStops, preset: .tts, seed: seed)
+        let engine = try task.loadEngine(needsAudio: true)
+        let voiceAudio = try voice.map { try audioInput($0, engine) }
+        try TaskRunner(engine: engine, options: task, audio: audio)
+            .run(.tts(text: text, instruct: instruct, voice: voiceAudio, natural: natural), seed: task.effectiveSeed)
     }
 }
 
@@ -61,10 +45,9 @@ struct AskCommand: ParsableCommand {
     @Flag(help: "Let the model think before answering.") var think = false
 
     func run() throws {
-        let pipeline = try task.loadPipeline(needsAudio: true)
-        let segments = TaskPrompts.audioUnderstanding(try pipeline.lmAudio(URL(fileURLWithPath: input)), question: question, thinking: think)
-        try TaskRunner(pipeline: pipeline, options: task, audio: nil)
-            .run(prompt: try pipeline.prompts.grid(segments), stops: textStops, preset: .audioUnderstanding, seed: task.effectiveSeed)
+        let engine = try task.loadEngine(needsAudio: true)
+        try TaskRunner(engine: engine, options: task, audio: nil)
+            .run(.audioQuestion(try audioInput(input, engine), question: question, thinking: think), seed: task.effectiveSeed)
     }
 }
 
@@ -77,16 +60,15 @@ struct TextChatCommand: ParsableCommand {
     @Flag(help: "Let the model think before answering.") var think = false
 
     func run() throws {
-        let pipeline = try task.loadPipeline(needsAudio: false)
-        let session = LMSession(model: pipeline.lm)
-        let runner = TaskRunner(pipeline: pipeline, options: task, audio: nil)
+        let engine = try task.loadEngine(needsAudio: false)
+        let runner = TaskRunner(engine: engine, options: task, audio: nil)
         let seed = task.effectiveSeed
         var history: [TaskPrompts.ChatMessage] = []
+        // Each turn sends the whole history; the engine's prefix cache prefills only what is new.
         func turn(_ text: String) throws {
             history.append(.user(text))
-            let outcome = try runner.run(prompt: try pipeline.prompts.grid(TaskPrompts.textDialogue(history, thinking: think)),
-                                         session: session, stops: textStops, preset: .textChat, seed: seed &+ UInt64(history.count))
-            history.append(.assistant(outcome.text))
+            let result = try runner.run(.textDialogue(history, thinking: think), seed: seed &+ UInt64(history.count))
+            history.append(.assistant(result.text))
         }
         if let message { return try turn(message) }
         while let line = readLine() {
@@ -118,17 +100,14 @@ struct ICLCommand: ParsableCommand {
             throw ValidationError("--examples \(examples) must be a JSON list of {\"input\", \"output\", \"transcript\"}: \(error.localizedDescription)")
         }
         guard !list.isEmpty else { throw ValidationError("--examples \(examples) has no examples") }
-        let pipeline = try task.loadPipeline(needsAudio: true)
+        let engine = try task.loadEngine(needsAudio: true)
         let base = url.deletingLastPathComponent()
         let shots = try list.map {
-            TaskPrompts.Example(input: try pipeline.lmAudio(resolve($0.input, base)), output: try pipeline.lmAudio(resolve($0.output, base)),
-                                transcript: $0.transcript)
+            ICLExample(input: try audioInput(resolve($0.input, base), engine), output: try audioInput(resolve($0.output, base), engine),
+                       transcript: $0.transcript)
         }
-        let segments = TaskPrompts.inContextLearning(instruction: instruction, examples: shots,
-                                                      query: try pipeline.lmAudio(URL(fileURLWithPath: input)))
-        try TaskRunner(pipeline: pipeline, options: task, audio: audio)
-            .run(prompt: try pipeline.prompts.grid(segments), stops: ["<|endoftext|>", "<|eostm|>"], preset: .inContextLearning,
-                 seed: task.effectiveSeed)
+        try TaskRunner(engine: engine, options: task, audio: audio)
+            .run(.inContextLearning(instruction: instruction, examples: shots, query: try audioInput(input, engine)), seed: task.effectiveSeed)
     }
 }
 
@@ -144,16 +123,15 @@ struct ContinueCommand: ParsableCommand {
 
     func run() throws {
         guard audio.output != nil else { throw ValidationError("continue writes audio: give -o OUT.wav") }
-        var options = task
+        var maxNewTokens = task.maxNewTokens
         if let seconds {
             guard seconds > 0 && seconds <= 3600 else { throw ValidationError("--seconds must be in (0, 3600]") }
             // One speech group is 4 frames = 0.16 s.
-            options.maxNewTokens = min(options.maxNewTokens, Int((seconds * 25 / 4).rounded(.up)))
+            maxNewTokens = min(maxNewTokens, Int((seconds * 25 / 4).rounded(.up)))
         }
-        let pipeline = try options.loadPipeline(needsAudio: true)
-        let prompt = try pipeline.prompts.grid(TaskPrompts.continuation(try pipeline.lmAudio(URL(fileURLWithPath: input))))
-        try TaskRunner(pipeline: pipeline, options: options, audio: audio)
-            .run(prompt: prompt, stops: ["<|endoftext|>", "<|eosp|>", "<|eostm|>"], preset: .default, seed: options.effectiveSeed)
+        let engine = try task.loadEngine(needsAudio: true)
+        try TaskRunner(engine: engine, options: task, audio: audio)
+            .run(.continuation(try audioInput(input, engine)), seed: task.effectiveSeed, maxNewTokens: maxNewTokens)
     }
 }
 

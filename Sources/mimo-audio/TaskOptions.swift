@@ -33,31 +33,17 @@ struct TaskOptions: ParsableArguments {
     /// The effective seed: the one given, else a random one (reported in --json).
     var effectiveSeed: UInt64 { seed ?? UInt64.random(in: 0...UInt64.max) }
 
-    func samplers(_ preset: TaskSamplers) -> (text: SamplerSettings, audio: SamplerSettings) {
-        if greedy { return (.greedy, .greedy) }
-        var (text, audio) = preset.settings
-        if temperature != nil || topP != nil || topK != nil {
-            text.doSample = true
-            text.temperature = temperature ?? text.temperature
-            text.topP = topP ?? text.topP
-            text.topK = topK ?? text.topK
-        }
-        audio.temperature = audioTemperature ?? audio.temperature
-        audio.topP = audioTopP ?? audio.topP
-        audio.topK = audioTopK ?? audio.topK
-        return (text, audio)
+    /// The request these options describe for `task` (the engine applies the task's presets).
+    func request(_ task: TaskRequest.Task, seed: UInt64) -> TaskRequest {
+        TaskRequest(task, seed: seed, greedy: greedy,
+                    text: .init(temperature: temperature, topP: topP, topK: topK),
+                    audio: .init(temperature: audioTemperature, topP: audioTopP, topK: audioTopK),
+                    minNewTokens: minNewTokens, maxNewTokens: maxNewTokens, templateIndex: templateIndex)
     }
 
-    /// Entry `--template-index` of `list`, else a draw from the seed.
-    func template(from list: [String], seed: UInt64) throws -> String {
-        if let templateIndex {
-            guard list.indices.contains(templateIndex) else {
-                throw ValidationError("--template-index must be in 0..<\(list.count) for this task")
-            }
-            return list[templateIndex]
-        }
-        var rng = SeededGenerator(seed: seed ^ 0x7E3A_11CE)
-        return list[Int.random(in: list.indices, using: &rng)]
+    /// Loads the models and starts the engine.
+    func loadEngine(needsAudio: Bool) throws -> Engine {
+        Engine(pipeline: try loadPipeline(needsAudio: needsAudio))
     }
 
     func loadPipeline(needsAudio: Bool) throws -> Pipeline {
@@ -72,6 +58,13 @@ struct TaskOptions: ParsableArguments {
         return pipeline
     }
 }
+
+/// A WAV file as a task's audio input (24 kHz mono samples; the engine encodes them).
+func audioInput(_ path: String, _ engine: Engine) throws -> AudioSource {
+    .samples(try AudioInput.load(URL(fileURLWithPath: path), sampleRate: try engine.pipeline.requireCodec().sampleRate))
+}
+
+func audioInput(_ url: URL, _ engine: Engine) throws -> AudioSource { try audioInput(url.path, engine) }
 
 /// Where audio output goes.
 struct AudioOutputOptions: ParsableArguments {

@@ -2,112 +2,136 @@ import ArgumentParser
 import Foundation
 import MiMoAudio
 
-/// Runs one generation for a task and reports it: progress, live text, streamed or final audio,
-/// and the JSON result.
+/// Runs one request through the engine and shows it: progress, live text, streamed or final
+/// audio, and the JSON result. The engine does the task; this is the terminal's sink.
 struct TaskRunner {
-    let pipeline: Pipeline
+    let engine: Engine
     let options: TaskOptions
     let audio: AudioOutputOptions?
     let reporter: Reporter
 
-    struct Outcome {
-        var result: GenerationResult
-        var output: GenerationOutput
-        var text: String
-    }
-
-    init(pipeline: Pipeline, options: TaskOptions, audio: AudioOutputOptions?) {
-        self.pipeline = pipeline
+    init(engine: Engine, options: TaskOptions, audio: AudioOutputOptions?) {
+        self.engine = engine
         self.options = options
         self.audio = audio
         reporter = Reporter(quiet: options.quiet)
     }
 
     @discardableResult
-    func run(prompt: TokenGrid, session: LMSession? = nil, stops: [String], preset: TaskSamplers, seed: UInt64) throws -> Outcome {
-        let lm = pipeline.lm
+    func run(_ task: TaskRequest.Task, seed: UInt64, maxNewTokens: Int? = nil) throws -> TaskResult {
         if options.json && audio?.output == "-" {
             throw ValidationError("--json and -o - both write to stdout; write the audio to a file")
         }
-        let (textSampler, audioSampler) = options.samplers(preset)
-        let generation = GenerationOptions(
-            minNewTokens: options.minNewTokens, maxNewTokens: options.maxNewTokens,
-            stopTokens: try pipeline.stopTokens(stops), textSampler: textSampler, audioSampler: audioSampler, seed: seed)
-        try lm.config.validate(prompt)
-
-        var stream: SpeechStream?
-        if let audio, audio.stream, let path = audio.output {
-            let destination: SpeechStream.Destination = path == "-"
-                ? .standardOutputPCM16 : .wav(URL(fileURLWithPath: path), audio.sampleFormat)
-            stream = try SpeechStream(codec: try pipeline.requireCodec(), destination: destination, chunkFrames: audio.streamChunk)
-        }
-        let liveText = !options.json && audio?.output != "-"
-        var decoder = IncrementalDecoder(tokenizer: pipeline.textTokenizer, skipSpecialTokens: true)
-        let eostm = pipeline.textTokenizer.specialTokens.idsByName["<|eostm|>"]
-        var audioOpen = true
-        var steps = 0
-        var frames = 0
-        let start = DispatchTime.now()
-        reporter.line("prefill: \(prompt.groups(size: lm.config.groupSize)) groups")
-        let result = try (session ?? LMSession(model: lm)).generate(prompt: prompt, options: generation) { event in
-            switch event {
-            case .text(let id):
-                steps += 1
-                if id == eostm { audioOpen = false }
-                if liveText {
-                    let delta = decoder.push(id)
-                    if !delta.isEmpty { FileHandle.standardOutput.write(Data(delta.utf8)) }
-                }
-            case .audio(let patch):
-                guard audioOpen else { return }
-                frames += patch.count
-                do { try stream?.add(patch: patch) } catch { reporter.warning("streaming audio failed: \(error)") }
-            case .finished:
-                break
+        var request = options.request(task, seed: seed)
+        if let maxNewTokens { request.maxNewTokens = maxNewTokens }
+        let path = audio?.output
+        var sink: AudioSink?
+        if let audio, let path {
+            if audio.stream {
+                request.audioDelivery = .streamed(chunkFrames: audio.streamChunk)
+                let rate = try engine.pipeline.requireCodec().sampleRate
+                sink = path == "-" ? StandardOutputPCMSink()
+                    : try WAVFileSink(WAVStreamWriter(url: URL(fileURLWithPath: path), sampleRate: rate, format: audio.sampleFormat))
+            } else {
+                request.audioDelivery = .whole
             }
-            let elapsed = seconds(since: start)
-            let audioSeconds = Double(frames) / pipeline.frameRate
-            reporter.status(String(format: "generating: %d steps, %.1f steps/s, %.2f s of audio%@", steps,
-                                   Double(steps) / max(elapsed, 1e-9), audioSeconds,
-                                   audioSeconds > 0 ? String(format: ", real-time factor %.2f", elapsed / audioSeconds) : ""))
         }
-        if liveText { FileHandle.standardOutput.write(Data((decoder.finish() + "\n").utf8)) }
+        let liveText = !options.json && path != "-"
+        var whole: [Float] = []
+        var thought = false
+        let result: TaskResult
+        do {
+            result = try engine.perform(request) { event in
+                switch event {
+                case .progress(.prefill(let done, let total)):
+                    reporter.status("prefill: \(done)/\(total) groups")
+                case let .progress(.step(groups, audioSeconds, elapsed)):
+                    reporter.status(String(format: "generating: %d steps, %.1f steps/s, %.2f s of audio%@", groups,
+                                           Double(groups) / max(elapsed, 1e-9), audioSeconds,
+                                           audioSeconds > 0 ? String(format: ", real-time factor %.2f", elapsed / audioSeconds) : ""))
+                case .thinking(let text):
+                    thought = true
+                    if liveText { try write(text) }
+                case .text(let text):
+                    if thought && liveText { try write(ThinkingMarker.close) }
+                    thought = false
+                    if liveText { try write(text) }
+                case .audio(let samples):
+                    if let sink { try sink.write(samples) } else { whole += samples }
+                case .warning(let message):
+                    reporter.warning(message)
+                case .finished(let r):
+                    // The marker closed the thinking but no answer text followed it.
+                    if thought && liveText && r.thinking != nil && r.text.contains(ThinkingMarker.close) { try write(ThinkingMarker.close) }
+                }
+            }
+        } catch let EngineError.templateIndexOutOfRange(_, count) {
+            throw ValidationError("--template-index must be in 0..<\(count) for this task")
+        }
+        if liveText { try write("\n") }
         reporter.status("")
-        let output = try lm.extractOutput(result.newIDs)
-        let text = pipeline.text(output.textIDs)
         let t = result.timings
-        reporter.line(String(format: "prefill %d groups in %.2f s; %d steps in %.2f s (%.2f steps/s, %d speech patches); stop: %@",
-                             t.prefillGroups, t.prefillSeconds, t.steps, t.stepSeconds, Double(t.steps) / max(t.stepSeconds, 1e-9),
-                             t.patches, result.stopReason.rawValue))
-
-        var streamReport: StreamReport?
-        if let stream {
-            try stream.finish()
-            streamReport = StreamReport(audioSeconds: stream.audioSeconds, decodeSeconds: stream.decodeSeconds)
+        reporter.line(String(format: "prefill %d groups in %.2f s (%d from the prefix cache); %d steps in %.2f s (%.2f steps/s, %d speech patches); stop: %@",
+                             t.prefillGroups, t.prefillSeconds, result.usage.cachedGroups, t.steps, t.stepSeconds,
+                             Double(t.steps) / max(t.stepSeconds, 1e-9), t.patches, result.stopReason.rawValue))
+        if let sink, let stream = result.stream {
+            try sink.finish()
             reporter.line(String(format: "streamed %.2f s of audio; streaming decode took %.2f s (real-time factor %.2f)",
                                  stream.audioSeconds, stream.decodeSeconds, stream.decodeSeconds / max(stream.audioSeconds, 1e-9)))
-        } else if let audio, let path = audio.output {
-            let codec = try pipeline.requireCodec()
-            var wav = [Float](repeating: 0, count: codec.sampleRate)
-            if output.codes.first?.isEmpty == false {
-                wav = try codec.decode(codes: output.codes)
-            } else {
-                reporter.warning("no audio was generated; writing 1 s of silence as the reference does")
-            }
-            try WAVWriter.write(samples: wav, sampleRate: codec.sampleRate, format: audio.sampleFormat, to: URL(fileURLWithPath: path))
-            reporter.line(String(format: "wrote %.2f s of audio to %@", Double(wav.count) / Double(codec.sampleRate), path))
+        } else if let audio, let path, !audio.stream {
+            let rate = try engine.pipeline.requireCodec().sampleRate
+            try WAVWriter.write(samples: whole, sampleRate: rate, format: audio.sampleFormat, to: URL(fileURLWithPath: path))
+            reporter.line(String(format: "wrote %.2f s of audio to %@", Double(whole.count) / Double(rate), path))
         }
         if options.json {
-            let report = TaskReport(text: text, newIDs: result.newIDs.rows, codes: output.codes,
-                                    stopReason: result.stopReason.rawValue,
-                                    stopToken: result.stopToken.map { pipeline.textTokenizer.specialTokens.namesByID[$0] ?? String($0) },
-                                    timings: result.timings, seed: seed, stream: streamReport)
+            let report = TaskReport(text: result.text, newIDs: result.newIDs.rows, codes: result.codes,
+                                    stopReason: result.stopReason.rawValue, stopToken: result.stopToken,
+                                    timings: result.timings, seed: seed,
+                                    stream: result.stream.map { StreamReport(audioSeconds: $0.audioSeconds, decodeSeconds: $0.decodeSeconds) })
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-            print(String(decoding: try encoder.encode(report), as: UTF8.self))
+            try write(String(decoding: try encoder.encode(report), as: UTF8.self) + "\n")
         }
-        return Outcome(result: result, output: output, text: text)
+        return result
     }
+}
+
+enum ThinkingMarker {
+    /// The text the engine takes out between thinking and answer; the terminal shows it as the
+    /// model wrote it.
+    static let close = "</think>"
+}
+
+/// Writes text to stdout, reporting a failed write instead of trapping.
+func write(_ text: String) throws {
+    try FileHandle.standardOutput.write(contentsOf: Data(text.utf8))
+}
+
+/// Where streamed speech goes.
+protocol AudioSink {
+    func write(_ samples: [Float]) throws
+    func finish() throws
+}
+
+/// A WAV file whose header is finalised when the stream ends.
+struct WAVFileSink: AudioSink {
+    let writer: WAVStreamWriter
+    init(_ writer: WAVStreamWriter) { self.writer = writer }
+    func write(_ samples: [Float]) throws { try writer.append(samples) }
+    func finish() throws { try writer.finalize() }
+}
+
+/// Raw 16-bit little-endian mono PCM on standard output (playback can start at once).
+struct StandardOutputPCMSink: AudioSink {
+    func write(_ samples: [Float]) throws {
+        var data = Data(capacity: samples.count * 2)
+        for s in samples {
+            withUnsafeBytes(of: WAVWriter.pcm16(s).littleEndian) { data.append(contentsOf: $0) }
+        }
+        try FileHandle.standardOutput.write(contentsOf: data)
+    }
+
+    func finish() throws {}
 }
 
 struct StreamReport: Encodable {

@@ -94,6 +94,7 @@ final class GenerationStreamTests: XCTestCase {
             switch event {
             case .text(let t): texts.append(t)
             case .audio: patches += 1
+            case .prefill: break
             case .finished(let r): finished = r
             }
         }

@@ -1,0 +1,39 @@
+import Foundation
+
+/// The one place compute happens: jobs run one at a time, in the order they were submitted, on
+/// the executor's own thread, so requests never compete for the cores or the worker pool. At
+/// most `capacity` jobs wait; more are refused (a server answers 429).
+///
+/// Batching concurrent streams (one backbone step for several requests) belongs here: the
+/// executor would take every waiting job that is between steps and run their steps together.
+final class Executor: @unchecked Sendable {
+    let capacity: Int
+    private let queue = DispatchQueue(label: "mimo-audio.engine.executor")
+    private let lock = NSLock()
+    private var waiting = 0
+
+    init(capacity: Int) { self.capacity = capacity }
+
+    /// Jobs submitted and not started.
+    var waitingCount: Int {
+        lock.lock()
+        defer { lock.unlock() }
+        return waiting
+    }
+
+    func submit(_ job: @escaping @Sendable () -> Void) throws {
+        lock.lock()
+        guard waiting < capacity else {
+            lock.unlock()
+            throw EngineError.queueFull(capacity: capacity)
+        }
+        waiting += 1
+        lock.unlock()
+        queue.async { [self] in
+            lock.lock()
+            waiting -= 1
+            lock.unlock()
+            job()
+        }
+    }
+}

@@ -1,0 +1,68 @@
+/// What a running task reports, in order: progress, text as it is generated (already
+/// detokenised, never half a UTF-8 character), thinking apart from the answer, audio, and
+/// `finished` last.
+public enum TaskEvent: Sendable {
+    case progress(TaskProgress)
+    /// Answer text.
+    case text(String)
+    /// Text the model writes while thinking (before `</think>`).
+    case thinking(String)
+    /// 24 kHz mono samples.
+    case audio([Float])
+    /// Something the caller should know (an ignored input, a fallback taken).
+    case warning(String)
+    case finished(TaskResult)
+}
+
+public enum TaskProgress: Sendable, Equatable {
+    /// Prompt groups prefilled so far of those not found in the prefix cache.
+    case prefill(done: Int, total: Int)
+    /// After each generated group: groups so far, audio generated so far, seconds since generation began.
+    case step(groups: Int, audioSeconds: Double, elapsed: Double)
+}
+
+public struct TaskUsage: Sendable, Equatable, Codable {
+    /// Groups of the prompt, and of those the ones taken from the prefix cache.
+    public var promptGroups = 0
+    public var cachedGroups = 0
+    public var generatedGroups = 0
+    public var audioSecondsIn = 0.0
+    public var audioSecondsOut = 0.0
+
+    enum CodingKeys: String, CodingKey {
+        case promptGroups = "prompt_groups", cachedGroups = "cached_groups", generatedGroups = "generated_groups"
+        case audioSecondsIn = "audio_seconds_in", audioSecondsOut = "audio_seconds_out"
+    }
+}
+
+public struct StreamStats: Sendable, Equatable {
+    /// Audio delivered through the streaming decoder, and the wall time it took.
+    public var audioSeconds: Double
+    public var decodeSeconds: Double
+}
+
+public struct TaskResult: Sendable {
+    /// The text channel as the reference returns it: decoded with special tokens, stripped,
+    /// `<|empty|>`, `<|eot|>` and `<|eostm|>` removed (thinking included).
+    public var text: String
+    /// With thinking on: what the model wrote before `</think>` (all of it if it never closed).
+    public var thinking: String?
+    /// The text after the thinking (the whole text without thinking).
+    public var answer: String
+    /// The generated grid (the stop group included) and the generated text ids (without it).
+    public var newIDs: TokenGrid
+    public var textIDs: [Int]
+    /// Extracted audio codes `[channels][frames]`.
+    public var codes: [[Int]]
+    /// The prompt followed by `newIDs`: the history of the reference's `add_history`.
+    public var sequence: TokenGrid
+    public var stopReason: StopReason
+    /// The stop token's name (or id when it has none).
+    public var stopToken: String?
+    public var timings: GenerationTimings
+    public var usage: TaskUsage
+    public var seed: UInt64
+    /// The instruction template drawn (ASR, TTS).
+    public var template: String?
+    public var stream: StreamStats?
+}

@@ -1,0 +1,149 @@
+/// What the engine runs for a request, in one place per task: the prompt recipe (spec §6), the
+/// stop set, the sampler preset, whether generation starts inside a thinking block and whether
+/// the task speaks.
+struct TaskRecipe {
+    var prompt: TokenGrid
+    var stops: Set<Int>
+    var preset: TaskSamplers
+    var startsThinking = false
+    var speaks = false
+    var template: String?
+    var warnings: [String] = []
+    var audioSecondsIn = 0.0
+
+    static let textStops = ["<|endoftext|>", "<|im_end|>"]
+    static let speechStops = ["<|endoftext|>", "<|eostm|>", "<|im_end|>"]
+
+    /// `audio` turns an input into the LM's codes (encoding samples with the codec).
+    init(_ request: TaskRequest, pipeline: Pipeline, audio: (AudioSource) throws -> LMAudio) throws {
+        func stops(_ names: [String]) throws -> Set<Int> { try pipeline.stopTokens(names) }
+        var audioSeconds = 0.0
+        func lmAudio(_ source: AudioSource) throws -> LMAudio {
+            if case .samples(let s) = source { audioSeconds += Double(s.count) / Double(pipeline.codec?.sampleRate ?? 24000) }
+            return try audio(source)
+        }
+        func template(_ list: [String]) throws -> String {
+            if let index = request.templateIndex {
+                guard list.indices.contains(index) else { throw EngineError.templateIndexOutOfRange(index: index, count: list.count) }
+                return list[index]
+            }
+            var rng = SeededGenerator(seed: request.seed ^ 0x7E3A_11CE)
+            return list[Int.random(in: list.indices, using: &rng)]
+        }
+        let segments: [PromptSegment]
+        switch request.task {
+        case .asr(let input):
+            let drawn = try template(Templates.asr)
+            self.template = drawn
+            segments = TaskPrompts.asr(try lmAudio(input), template: drawn)
+            self.stops = try stops(Self.textStops)
+            preset = .asr
+        case let .tts(text, instruct, voice, natural):
+            var voiceAudio: LMAudio?
+            if let voice {
+                if instruct == nil && !natural {
+                    warnings.append("plain TTS ignores the voice prompt, as the reference does; give an instruction or use natural TTS to apply it")
+                } else {
+                    voiceAudio = try lmAudio(voice)
+                }
+            }
+            let drawn = natural ? nil : try template(Templates.tts(for: text))
+            self.template = drawn
+            segments = TaskPrompts.tts(text, template: drawn, instruct: instruct, voice: voiceAudio, natural: natural)
+            self.stops = try stops(Self.speechStops)
+            preset = .tts
+            startsThinking = natural || instruct != nil
+            speaks = true
+        case let .audioQuestion(input, question, thinking):
+            segments = TaskPrompts.audioUnderstanding(try lmAudio(input), question: question, thinking: thinking)
+            self.stops = try stops(Self.textStops)
+            preset = .audioUnderstanding
+            startsThinking = thinking
+        case .spokenDialogue(let conversation):
+            if let history = conversation.history {
+                guard case .user(let last)? = conversation.turns.last else { throw EngineError.noUserTurn }
+                var grid = history
+                grid.append(try pipeline.prompts.grid(TaskPrompts.spokenDialogueNextTurn(try lmAudio(last))))
+                prompt = grid
+                self.stops = try stops(Self.speechStops)
+                preset = .spokenDialogue
+                speaks = true
+                audioSecondsIn = audioSeconds
+                return
+            }
+            guard case .user? = conversation.turns.last else { throw EngineError.noUserTurn }
+            let turns = try conversation.turns.map { turn -> TaskPrompts.Turn in
+                switch turn {
+                case .user(let a): return .user(try lmAudio(a))
+                case .assistant(let text, let a?): return .assistantSpeech(text: text, audio: try lmAudio(a))
+                case .assistant(let text, nil): return .assistantText(text)
+                }
+            }
+            segments = TaskPrompts.spokenDialogue(turns, system: conversation.system, voice: try conversation.voice.map(lmAudio))
+            self.stops = try stops(Self.speechStops)
+            preset = .spokenDialogue
+            speaks = true
+        case let .speechToTextDialogue(conversation, thinking):
+            guard case .user? = conversation.turns.last else { throw EngineError.noUserTurn }
+            let turns = try conversation.turns.map { turn -> TaskPrompts.Turn in
+                switch turn {
+                case .user(let a): return .user(try lmAudio(a))
+                case .assistant(let text, _): return .assistantText(text)
+                }
+            }
+            segments = TaskPrompts.speechToTextDialogue(turns, thinking: thinking)
+            self.stops = try stops(Self.textStops)
+            preset = .spokenDialogue
+            startsThinking = thinking
+        case let .textDialogue(messages, thinking):
+            guard case .user? = messages.last else { throw EngineError.noUserTurn }
+            segments = TaskPrompts.textDialogue(messages, thinking: thinking)
+            self.stops = try stops(Self.textStops)
+            preset = .textChat
+            startsThinking = thinking
+        case let .inContextLearning(instruction, examples, query):
+            guard !examples.isEmpty else { throw EngineError.noExamples }
+            let shots = try examples.map {
+                TaskPrompts.Example(input: try lmAudio($0.input), output: try lmAudio($0.output), transcript: $0.transcript)
+            }
+            segments = TaskPrompts.inContextLearning(instruction: instruction, examples: shots, query: try lmAudio(query))
+            self.stops = try stops(["<|endoftext|>", "<|eostm|>"])
+            preset = .inContextLearning
+            speaks = true
+        case .continuation(let input):
+            segments = TaskPrompts.continuation(try lmAudio(input))
+            self.stops = try stops(["<|endoftext|>", "<|eosp|>", "<|eostm|>"])
+            preset = .default
+            speaks = true
+        case let .grid(grid, stopIDs):
+            guard !stopIDs.isEmpty else { throw EngineError.noStopTokens }
+            if let bad = stopIDs.first(where: { !(0..<pipeline.lm.config.vocabSize).contains($0) }) {
+                throw EngineError.stopTokenOutOfRange(id: bad, vocab: pipeline.lm.config.vocabSize)
+            }
+            prompt = grid
+            self.stops = stopIDs
+            preset = .default
+            speaks = true
+            return
+        }
+        prompt = try pipeline.prompts.grid(segments)
+        audioSecondsIn = audioSeconds
+    }
+
+    /// The preset with the request's overrides (the CLI's `--greedy`, `--temperature`, ...).
+    func samplers(_ request: TaskRequest) -> (text: SamplerSettings, audio: SamplerSettings) {
+        if request.greedy { return (.greedy, .greedy) }
+        var (text, audio) = preset.settings
+        let t = request.text
+        if !t.isEmpty {
+            text.doSample = true
+            text.temperature = t.temperature ?? text.temperature
+            text.topP = t.topP ?? text.topP
+            text.topK = t.topK ?? text.topK
+        }
+        audio.temperature = request.audio.temperature ?? audio.temperature
+        audio.topP = request.audio.topP ?? audio.topP
+        audio.topK = request.audio.topK ?? audio.topK
+        return (text, audio)
+    }
+}
