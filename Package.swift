@@ -33,10 +33,13 @@ let package = Package(
         .target(name: "TextTokenizer"),
         .target(name: "LM", dependencies: ["Tensor", "Weights", "TextTokenizer", "CKernels", .product(name: "Logging", package: "swift-log")]),
         .target(name: "MiMoAudio", dependencies: ["Codec", "LM", "TextTokenizer", "Audio", "Weights", "Tensor"]),
+        // The `bench` commands' measurements, on the production path; not part of the public API.
+        .target(name: "Benchmarks", dependencies: ["MiMoAudio"]),
         .executableTarget(
             name: "mimo-audio",
             dependencies: [
                 "MiMoAudio",
+                "Benchmarks",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -46,9 +49,10 @@ let package = Package(
         .testTarget(name: "AudioTests", dependencies: ["Audio"]),
         .target(name: "TestSupport", dependencies: ["MiMoAudio"], path: "Tests/TestSupport"),
         .testTarget(name: "CodecTests", dependencies: ["Codec", "MiMoAudio", "TestSupport"]),
-        .testTarget(name: "LMTests", dependencies: ["LM", "MiMoAudio", "TestSupport"]),
+        .testTarget(name: "LMTests", dependencies: ["LM", "MiMoAudio", "Benchmarks", "TestSupport"]),
         .testTarget(name: "TextTokenizerTests", dependencies: ["TextTokenizer"]),
         .testTarget(name: "TaskTests", dependencies: ["MiMoAudio", "TestSupport"]),
+        .testTarget(name: "EngineTests", dependencies: ["MiMoAudio", "TestSupport"]),
         .testTarget(name: "CLITests", dependencies: ["mimo-audio", "MiMoAudio"]),
     ]
 )

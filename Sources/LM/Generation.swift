@@ -24,10 +24,15 @@ public struct GenerationOptions: Sendable {
     /// Prompt groups per prefill pass: cancellation is checked between passes, so a long prompt
     /// can be abandoned within one chunk. Same math as one pass (a GEMM over fewer rows).
     public var prefillChunk: Int
+    /// Teacher forcing: the text token to take at step n (from 0) instead of the sampled one,
+    /// when this returns one. The sampler still runs, so its cost stays in the timings; the
+    /// benchmarks use it to give random weights the rhythm of real speech.
+    public var forcedText: (@Sendable (Int) -> Int?)?
 
     public init(minNewTokens: Int = 0, maxNewTokens: Int = 8192, stopTokens: Set<Int>,
                 textSampler: SamplerSettings = .defaultText, audioSampler: SamplerSettings = .defaultAudio,
-                seed: UInt64 = 0, recordLogits: Bool = false, prefillChunk: Int = 128) {
+                seed: UInt64 = 0, recordLogits: Bool = false, prefillChunk: Int = 128,
+                forcedText: (@Sendable (Int) -> Int?)? = nil) {
         self.minNewTokens = minNewTokens
         self.maxNewTokens = maxNewTokens
         self.stopTokens = stopTokens
@@ -36,6 +41,7 @@ public struct GenerationOptions: Sendable {
         self.seed = seed
         self.recordLogits = recordLogits
         self.prefillChunk = prefillChunk
+        self.forcedText = forcedText
     }
 }
 

@@ -124,8 +124,9 @@ public final class LMSession: @unchecked Sendable {
             if options.recordLogits { logitsLog.append(logits) }
             let removed = length < minLength ? Array(options.stopTokens) : []
             let samplerStart = DispatchTime.now()
-            let token = textSampler.sample(logits, removing: removed, using: &rng)
+            var token = textSampler.sample(logits, removing: removed, using: &rng)
             timings.textSamplerSeconds += seconds(since: samplerStart)
+            if let forced = options.forcedText?(timings.steps) { token = forced }
             var audio = Array(repeating: emptyAudio, count: gs)
             if token == model.emptyTextID {
                 let patchStart = DispatchTime.now()

@@ -52,7 +52,7 @@ public enum CheckpointConverter {
 
     /// A quantized weight as its `U8` rows plus the metadata naming its layout. The bytes are
     /// not copied: `q` must stay alive until the writer has written.
-    static func addQuantized(_ q: WeightMatrix, name: String, to writer: inout SafeTensorsWriter) throws {
+    public static func addQuantized(_ q: WeightMatrix, name: String, to writer: inout SafeTensorsWriter) throws {
         let bytes = Data(bytesNoCopy: UnsafeMutableRawPointer(mutating: q.base), count: q.byteCount, deallocator: .none)
         try writer.add(name, dtype: .u8, shape: [q.rows, q.format.rowBytes(cols: q.cols)], bytes: bytes)
         writer.metadata[Quantization.metadataKey(name)] = Quantization.metadataValue(format: q.format, cols: q.cols)

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Benchmarks
 import Foundation
 import MiMoAudio
 
@@ -79,6 +80,7 @@ struct BenchCommand: ParsableCommand {
                     "threads": Double(r.threads), "parameters": Double(r.parameters), "prompt_tokens": Double(r.promptTokens),
                     "prefill_tokens_per_second": r.prefillTokensPerSecond, "decode_steps_per_second": r.decodeStepsPerSecond,
                     "decode_gb_per_second": r.decodeGBPerSecond, "patch_decoder_ms_per_patch": r.patchMilliseconds,
+                    "text_sampler_ms_per_step": r.samplerSecondsPerStep * 1000,
                     "memory_read_gb_per_second": r.memoryGBPerSecond, "decode_bandwidth_share": r.decodeBandwidthShare,
                     "peak_rss_mib": r.peakRSSMiB,
                 ]
@@ -90,9 +92,10 @@ struct BenchCommand: ParsableCommand {
             print("| measure | value |")
             print("|---|---|")
             print(String(format: "| prefill, %d-token prompt | %.1f tokens/s |", r.promptTokens, r.prefillTokensPerSecond))
-            print(String(format: "| decode (backbone + lm_head), median of %d | %.2f steps/s (%.1f GB/s of weights, %.0f%% of the %.1f GB/s measured) |",
+            print(String(format: "| decode (backbone + lm_head + sampler), median of %d | %.2f steps/s (%.1f GB/s of weights, %.0f%% of the %.1f GB/s measured) |",
                          r.decodeStepSeconds.count, r.decodeStepsPerSecond, r.decodeGBPerSecond,
                          r.decodeBandwidthShare * 100, r.memoryGBPerSecond))
+            print(String(format: "| text sampler (T 0.4, top-p 0.95, 151,680 logits), per step | %.2f ms |", r.samplerSecondsPerStep * 1000))
             print(String(format: "| patch decoder, one patch (11 steps), median of %d | %.0f ms |", r.patchSeconds.count, r.patchMilliseconds))
             print(String(format: "| peak RSS | %.1f GB |", r.peakRSSMiB / 1024))
         }
@@ -138,7 +141,7 @@ struct BenchCommand: ParsableCommand {
                 count = tokenizer.encode(text).count
                 times.append(seconds(since: start))
             }
-            let median = MiMoAudio.median(times)
+            let median = Tensor.median(times)
             let mb = Double(text.utf8.count) / 1e6
             // The first run starts with an empty word cache; later runs reuse it.
             print(String(format: "tokenizer load: %.2f s; encode %.2f MB (%d tokens): first run %.3f s (%.1f MB/s), median of %d runs %.3f s (%.1f MB/s)",

@@ -1,3 +1,4 @@
+@testable import Benchmarks
 import Foundation
 @testable import MiMoAudio
 import TestSupport

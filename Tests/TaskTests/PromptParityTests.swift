@@ -3,8 +3,9 @@ import MiMoAudio
 import TestSupport
 import XCTest
 
-/// Every task prompt the reference builds (tasks/index.json), rebuilt with our recipes and
-/// compared column for column: with the tiny tokenizer, and with the real 151k vocabulary.
+/// Every task prompt the reference builds (tasks/index.json), rebuilt from a `TaskRequest` by
+/// the engine's recipes and compared column for column: with the tiny tokenizer, and with the
+/// real 151k vocabulary.
 final class PromptParityTests: XCTestCase {
     struct Task: Decodable {
         struct Choice: Decodable { let picked: String; let picked_index: Int }
@@ -84,59 +85,65 @@ final class PromptParityTests: XCTestCase {
         }
         for task in Self.tasks {
             let k = task.kwargs
-            let picked = task.random_choice.first?.picked
-            let segments: [PromptSegment]
+            let source = { (path: String?) throws -> AudioSource in .codes(try audio(path)) }
+            let request: TaskRequest.Task
             switch task.method {
             case "MimoAudio.get_asr_sft_prompt":
-                segments = TaskPrompts.asr(try audio(k["input"]?.string), template: try XCTUnwrap(picked))
+                request = .asr(try source(k["input"]?.string))
             case "MimoAudio.get_tts_sft_prompt":
-                let natural = k["read_text_only"]?.bool == false
-                let instruct = k["instruct"]?.string
-                let voice = (instruct != nil || natural) ? try k["prompt_speech"]?.string.map { try audio($0) } : nil
-                segments = TaskPrompts.tts(try XCTUnwrap(k["input"]?.string), template: picked, instruct: instruct, voice: voice, natural: natural)
+                request = .tts(text: try XCTUnwrap(k["input"]?.string), instruct: k["instruct"]?.string,
+                               voice: try k["prompt_speech"]?.string.map { try source($0) }, natural: k["read_text_only"]?.bool == false)
             case "MimoAudio.get_audio_understanding_sft_prompt":
-                segments = TaskPrompts.audioUnderstanding(try audio(k["input_speech"]?.string), question: try XCTUnwrap(k["input_text"]?.string),
-                                                          thinking: k["thinking"]?.bool ?? false)
+                request = .audioQuestion(try source(k["input_speech"]?.string), question: try XCTUnwrap(k["input_text"]?.string),
+                                         thinking: k["thinking"]?.bool ?? false)
             case "MimoAudio.get_s2t_dialogue_sft_prompt":
-                segments = TaskPrompts.speechToTextDialogue([.user(try audio(k["input_speech"]?.string))], thinking: k["thinking"]?.bool ?? false)
+                request = .speechToTextDialogue(Conversation(turns: [.user(try source(k["input_speech"]?.string))]), thinking: k["thinking"]?.bool ?? false)
             case "MimoAudio.get_s2t_dialogue_sft_multiturn_prompt":
-                let turns: [TaskPrompts.Turn] = try k["message_list"]!.array.map {
-                    $0["role"]?.string == "user" ? .user(try audio($0["content"]?.string)) : .assistantText(try XCTUnwrap($0["content"]?.string))
+                let turns: [DialogueTurn] = try k["message_list"]!.array.map {
+                    $0["role"]?.string == "user" ? .user(try source($0["content"]?.string)) : .assistant(text: try XCTUnwrap($0["content"]?.string), audio: nil)
                 }
-                segments = TaskPrompts.speechToTextDialogue(turns, thinking: k["thinking"]?.bool ?? false)
+                request = .speechToTextDialogue(Conversation(turns: turns), thinking: k["thinking"]?.bool ?? false)
             case "MimoAudio.get_spoken_dialogue_sft_prompt":
+                let user = DialogueTurn.user(try source(k["input_speech"]?.string))
                 if k["add_history"]?.bool == true {
-                    segments = TaskPrompts.spokenDialogueNextTurn(try audio(k["input_speech"]?.string))
+                    // The golden holds the appended turn only: continue an empty history.
+                    request = .spokenDialogue(Conversation(turns: [user], history: TokenGrid(rows: Array(repeating: [], count: 9))))
                 } else {
-                    segments = TaskPrompts.spokenDialogue([.user(try audio(k["input_speech"]?.string))], system: k["system_prompt"]?.string,
-                                                          voice: try k["prompt_speech"]?.string.map { try audio($0) })
+                    request = .spokenDialogue(Conversation(turns: [user], system: k["system_prompt"]?.string,
+                                                           voice: try k["prompt_speech"]?.string.map { try source($0) }))
                 }
             case "MimoAudio.get_spoken_dialogue_sft_multiturn_prompt":
-                let turns: [TaskPrompts.Turn] = try k["message_list"]!.array.map { m in
-                    if m["role"]?.string == "user" { return .user(try audio(m["content"]?.string)) }
-                    return .assistantSpeech(text: try XCTUnwrap(m["content"]?["text"]?.string), audio: try audio(m["content"]?["audio"]?.string))
+                let turns: [DialogueTurn] = try k["message_list"]!.array.map { m in
+                    if m["role"]?.string == "user" { return .user(try source(m["content"]?.string)) }
+                    return .assistant(text: try XCTUnwrap(m["content"]?["text"]?.string), audio: try source(m["content"]?["audio"]?.string))
                 }
-                segments = TaskPrompts.spokenDialogue(turns, system: k["system_prompt"]?.string, voice: try k["prompt_speech"]?.string.map { try audio($0) })
+                request = .spokenDialogue(Conversation(turns: turns, system: k["system_prompt"]?.string,
+                                                       voice: try k["prompt_speech"]?.string.map { try source($0) }))
             case "MimoAudio.get_text_dialogue_sft_prompt":
-                segments = TaskPrompts.textDialogue([.user(try XCTUnwrap(k["input_text"]?.string))], thinking: k["thinking"]?.bool ?? false)
+                request = .textDialogue([.user(try XCTUnwrap(k["input_text"]?.string))], thinking: k["thinking"]?.bool ?? false)
             case "MimoAudio.get_text_dialogue_sft_multiturn_prompt":
                 let messages: [TaskPrompts.ChatMessage] = try k["message_list"]!.array.map {
                     let text = try XCTUnwrap($0["content"]?.string)
                     return $0["role"]?.string == "user" ? .user(text) : .assistant(text)
                 }
-                segments = TaskPrompts.textDialogue(messages, thinking: k["thinking"]?.bool ?? false)
+                request = .textDialogue(messages, thinking: k["thinking"]?.bool ?? false)
             case "MimoAudio.get_in_context_learning_s2s_prompt":
                 let examples = try k["prompt_examples"]!.array.map {
-                    TaskPrompts.Example(input: try audio($0["input_audio"]?.string), output: try audio($0["output_audio"]?.string),
-                                        transcript: try XCTUnwrap($0["output_transcription"]?.string))
+                    ICLExample(input: try source($0["input_audio"]?.string), output: try source($0["output_audio"]?.string),
+                               transcript: try XCTUnwrap($0["output_transcription"]?.string))
                 }
-                segments = TaskPrompts.inContextLearning(instruction: try XCTUnwrap(k["instruction"]?.string), examples: examples,
-                                                         query: try audio(k["audio"]?.string))
+                request = .inContextLearning(instruction: try XCTUnwrap(k["instruction"]?.string), examples: examples,
+                                             query: try source(k["audio"]?.string))
             default:
                 XCTFail("no recipe for \(task.method)")
                 continue
             }
-            let grid = try pipeline.prompts.grid(segments)
+            // The engine's recipe, with the template the reference drew pinned by its index.
+            let grid = try TaskRequest(request, templateIndex: task.random_choice.first?.picked_index)
+                .prompt(pipeline.prompts) { source in
+                    guard case .codes(let a) = source else { throw PromptError.emptyAudio }
+                    return a
+                }
             XCTAssertEqual(grid.rows, try g.intRows(task.tensor), "\(task.name) (\(text))")
             // The template the reference drew is entry `picked_index` of the list we expose.
             if let choice = task.random_choice.first {

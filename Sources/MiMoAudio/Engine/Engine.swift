@@ -100,6 +100,18 @@ public final class Engine: @unchecked Sendable {
         return try box.result!.get()
     }
 
+    /// The prompt grid `request` runs with (audio encoded on the calling thread).
+    public func prompt(for request: TaskRequest) throws -> TokenGrid {
+        try request.prompt(pipeline.prompts, audio: lmAudio)
+    }
+
+    private func lmAudio(_ source: AudioSource) throws -> LMAudio {
+        switch source {
+        case .codes(let audio): return audio
+        case .samples(let samples): return try pipeline.lmAudio(samples: samples)
+        }
+    }
+
     private func nextID() -> Int {
         ids.lock()
         defer { ids.unlock() }
@@ -109,8 +121,7 @@ public final class Engine: @unchecked Sendable {
 
     private func submit(_ job: Job) {
         do {
-            try executor.submit { [self] in execute(job) }
-            options.trace?(.queued(request: job.id))
+            try executor.submit({ [self] in execute(job) }, queued: { options.trace?(.queued(request: job.id)) })
         } catch {
             job.complete(.failure(error))
         }
@@ -135,12 +146,9 @@ public final class Engine: @unchecked Sendable {
         let request = job.request
         let lm = pipeline.lm
         if case .streamed(let n) = request.audioDelivery, !(1...1500).contains(n) { throw EngineError.invalidChunk(n) }
-        let recipe = try TaskRecipe(request, pipeline: pipeline) { [pipeline] source in
+        let recipe = try TaskRecipe(request, prompts: pipeline.prompts) { source in
             if job.isCancelled { throw GenerationError.cancelled }
-            switch source {
-            case .codes(let audio): return audio
-            case .samples(let samples): return try pipeline.lmAudio(samples: samples)
-            }
+            return try lmAudio(source)
         }
         for warning in recipe.warnings { job.emit(.warning(warning)) }
         try lm.config.validate(recipe.prompt)

@@ -21,13 +21,15 @@ final class Executor: @unchecked Sendable {
         return waiting
     }
 
-    func submit(_ job: @escaping @Sendable () -> Void) throws {
+    /// Queues `job`; `queued` runs first, in queue order (under the queue's lock: keep it short).
+    func submit(_ job: @escaping @Sendable () -> Void, queued: () -> Void = {}) throws {
         lock.lock()
         guard waiting < capacity else {
             lock.unlock()
             throw EngineError.queueFull(capacity: capacity)
         }
         waiting += 1
+        queued()
         lock.unlock()
         queue.async { [self] in
             lock.lock()

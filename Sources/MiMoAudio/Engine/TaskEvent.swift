@@ -29,6 +29,15 @@ public struct TaskUsage: Sendable, Equatable, Codable {
     public var audioSecondsIn = 0.0
     public var audioSecondsOut = 0.0
 
+    public init(promptGroups: Int = 0, cachedGroups: Int = 0, generatedGroups: Int = 0, audioSecondsIn: Double = 0,
+                audioSecondsOut: Double = 0) {
+        self.promptGroups = promptGroups
+        self.cachedGroups = cachedGroups
+        self.generatedGroups = generatedGroups
+        self.audioSecondsIn = audioSecondsIn
+        self.audioSecondsOut = audioSecondsOut
+    }
+
     enum CodingKeys: String, CodingKey {
         case promptGroups = "prompt_groups", cachedGroups = "cached_groups", generatedGroups = "generated_groups"
         case audioSecondsIn = "audio_seconds_in", audioSecondsOut = "audio_seconds_out"

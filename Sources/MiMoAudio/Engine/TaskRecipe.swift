@@ -15,11 +15,11 @@ struct TaskRecipe {
     static let speechStops = ["<|endoftext|>", "<|eostm|>", "<|im_end|>"]
 
     /// `audio` turns an input into the LM's codes (encoding samples with the codec).
-    init(_ request: TaskRequest, pipeline: Pipeline, audio: (AudioSource) throws -> LMAudio) throws {
-        func stops(_ names: [String]) throws -> Set<Int> { try pipeline.stopTokens(names) }
+    init(_ request: TaskRequest, prompts: PromptBuilder, audio: (AudioSource) throws -> LMAudio) throws {
+        func stops(_ names: [String]) throws -> Set<Int> { Set(try names.map { try prompts.tokenizer.specialTokens.id($0) }) }
         var audioSeconds = 0.0
         func lmAudio(_ source: AudioSource) throws -> LMAudio {
-            if case .samples(let s) = source { audioSeconds += Double(s.count) / Double(pipeline.codec?.sampleRate ?? 24000) }
+            if case .samples(let s) = source { audioSeconds += Double(s.count) / AudioSource.sampleRate }
             return try audio(source)
         }
         func template(_ list: [String]) throws -> String {
@@ -63,7 +63,7 @@ struct TaskRecipe {
             if let history = conversation.history {
                 guard case .user(let last)? = conversation.turns.last else { throw EngineError.noUserTurn }
                 var grid = history
-                grid.append(try pipeline.prompts.grid(TaskPrompts.spokenDialogueNextTurn(try lmAudio(last))))
+                grid.append(try prompts.grid(TaskPrompts.spokenDialogueNextTurn(try lmAudio(last))))
                 prompt = grid
                 self.stops = try stops(Self.speechStops)
                 preset = .spokenDialogue
@@ -117,8 +117,8 @@ struct TaskRecipe {
             speaks = true
         case let .grid(grid, stopIDs):
             guard !stopIDs.isEmpty else { throw EngineError.noStopTokens }
-            if let bad = stopIDs.first(where: { !(0..<pipeline.lm.config.vocabSize).contains($0) }) {
-                throw EngineError.stopTokenOutOfRange(id: bad, vocab: pipeline.lm.config.vocabSize)
+            if let bad = stopIDs.first(where: { !(0..<prompts.config.vocabSize).contains($0) }) {
+                throw EngineError.stopTokenOutOfRange(id: bad, vocab: prompts.config.vocabSize)
             }
             prompt = grid
             self.stops = stopIDs
@@ -126,7 +126,7 @@ struct TaskRecipe {
             speaks = true
             return
         }
-        prompt = try pipeline.prompts.grid(segments)
+        prompt = try prompts.grid(segments)
         audioSecondsIn = audioSeconds
     }
 
@@ -145,5 +145,14 @@ struct TaskRecipe {
         audio.topP = request.audio.topP ?? audio.topP
         audio.topK = request.audio.topK ?? audio.topK
         return (text, audio)
+    }
+}
+
+extension TaskRequest {
+    /// The prompt grid the engine feeds the LM for this request (the recipe of spec §6 with the
+    /// template drawn from the seed or pinned by `templateIndex`), built with `prompts`; `audio`
+    /// turns each audio input into the LM's codes.
+    public func prompt(_ prompts: PromptBuilder, audio: (AudioSource) throws -> LMAudio) throws -> TokenGrid {
+        try TaskRecipe(self, prompts: prompts, audio: audio).prompt
     }
 }

@@ -5,6 +5,9 @@ import Foundation
 public enum AudioSource: Sendable, Equatable {
     case samples([Float])
     case codes(LMAudio)
+
+    /// The rate of `samples`.
+    public static let sampleRate = 24000.0
 }
 
 /// A turn of a dialogue with audio input.

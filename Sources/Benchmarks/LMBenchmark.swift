@@ -1,4 +1,5 @@
 import Foundation
+import MiMoAudio
 
 /// Speed of the LM at the real MiMo-Audio-7B sizes with synthesised weights.
 public struct LMBenchmark {
@@ -9,6 +10,8 @@ public struct LMBenchmark {
         public var promptTokens: Int
         public var prefillSeconds: Double
         public var decodeStepSeconds: [Double]
+        /// The text sampler's share of a step (top-p over 151,680 logits).
+        public var samplerSecondsPerStep: Double
         public var patchSeconds: [Double]
         public var bytesPerDecodeStep: Double
         /// Read bandwidth measured in the same process just before the model was built.
@@ -68,26 +71,32 @@ public struct LMBenchmark {
         var rng = SeededGenerator(seed: 1)
         let prompt = textGroups((0..<promptTokens).map { _ in Int.random(in: 0..<150_000, using: &rng) })
 
-        let cache = model.makeBackboneCache()
-        log("prefill: \(promptTokens) tokens")
-        start = DispatchTime.now()
-        var hidden = model.backboneForward(model.embed(prompt), cache: cache)
-        _ = model.textLogits(hidden.rows((hidden.rows - 1)..<hidden.rows))
-        let prefill = seconds(since: start)
-        log(String(format: "prefill %.2f s (%.1f tokens/s)", prefill, Double(promptTokens) / prefill))
-
-        var stepTimes: [Double] = []
-        for step in 0..<decodeSteps {
-            start = DispatchTime.now()
-            hidden = model.backboneForward(model.embed(textGroups([1000 + step])), cache: cache)
-            _ = model.textLogits(hidden)
-            stepTimes.append(seconds(since: start))
-            log(String(format: "decode step %d: %.3f s", step + 1, stepTimes.last!))
+        // The production loop: LMSession's chunked prefill, then steps of backbone, text head and
+        // the text-chat sampler (top-p over the whole vocabulary), timed from event to event.
+        log("prefill: \(promptTokens) tokens, then \(decodeSteps) decode steps")
+        let session = LMSession(model: model)
+        let options = GenerationOptions(minNewTokens: decodeSteps + 1, maxNewTokens: decodeSteps + 1, stopTokens: [],
+                                        textSampler: TaskSamplers.textChat.settings.text, audioSampler: .defaultAudio, seed: 1,
+                                        // Random weights would hardly ever speak; keep every step a text step.
+                                        forcedText: { _ in 1000 })
+        let clock = StepClock()
+        let result = try session.generate(prompt: prompt, options: options) { event in
+            switch event {
+            case let .prefill(done, total) where done == total: clock.lap()
+            case .text: clock.lap()
+            default: break
+            }
         }
+        let prefill = result.timings.prefillSeconds
+        // Laps: the prefill, then the prompt's text head and sampler, then one per decode step
+        // (backbone, text head, sampler).
+        let stepTimes = Array(clock.laps.dropFirst(2))
+        log(String(format: "prefill %.2f s (%.1f tokens/s); decode steps %@ s", prefill, Double(promptTokens) / prefill,
+                   stepTimes.map { String(format: "%.3f", $0) }.joined(separator: ", ")))
+        let local = model.localHidden(Matrix(rows: 1, cols: config.backbone.hidden, data: (0..<config.backbone.hidden).map { Float($0 % 7) * 0.01 }))
 
         var patchTimes: [Double] = []
         let sampler = try Sampler(.defaultAudio)
-        let local = model.localHidden(hidden)
         for p in 0..<patches {
             start = DispatchTime.now()
             _ = model.decodePatch(local, sampler: sampler, using: &rng)
@@ -102,6 +111,7 @@ public struct LMBenchmark {
         let readPerStep = b.layers * perLayer + bytes(config.vocabSize, b.hidden)
         return Result(threads: compute.threads, weightDType: format.rawValue, parameters: parameterCount(config),
                       promptTokens: promptTokens, prefillSeconds: prefill, decodeStepSeconds: stepTimes,
+                      samplerSecondsPerStep: result.timings.textSamplerSeconds / Double(result.timings.steps),
                       patchSeconds: patchTimes, bytesPerDecodeStep: Double(readPerStep), memoryGBPerSecond: bandwidth,
                       peakRSSMiB: peakRSSMiB())
     }
@@ -114,5 +124,16 @@ public struct LMBenchmark {
         let speech = c.speechVocabSizes.reduce(0, +) * c.patchEncoder.hidden
         return stack(c.backbone) + stack(c.patchEncoder) + stack(c.patchDecoder) + 2 * c.vocabSize * c.backbone.hidden
             + 2 * speech + c.groupSize * c.patchEncoder.hidden * c.backbone.hidden + c.backbone.hidden * c.patchDecoder.hidden
+    }
+}
+
+/// Wall time between calls.
+final class StepClock {
+    private var last = DispatchTime.now()
+    private(set) var laps: [Double] = []
+
+    func lap() {
+        laps.append(seconds(since: last))
+        last = DispatchTime.now()
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import MiMoAudio
 #if canImport(Glibc)
 import Glibc
 #endif

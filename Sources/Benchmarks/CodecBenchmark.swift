@@ -1,4 +1,5 @@
 import Foundation
+import MiMoAudio
 
 /// Speed of the codec at the released configuration with synthesised weights.
 public struct CodecBenchmark {

@@ -1,4 +1,5 @@
 import Foundation
+import MiMoAudio
 
 /// End-to-end speech generation speed at the real sizes (LM and codec synthesised, no files):
 /// backbone steps, patch-decoder patches and the codec decode of the result.
@@ -29,42 +30,33 @@ public struct TTSBenchmark {
         let patches = max(1, Int((seconds * codec.config.frameRate / Double(config.groupSize)).rounded(.up)))
 
         func measure(interleaved: Bool) throws -> Result {
-            let gs = config.groupSize
-            func group(text: Int, audio: [[Int]]) -> TokenGrid {
-                var g = TokenGrid(rows: [Array(repeating: text, count: gs)])
-                for ch in 0..<config.audioChannels { g.rows.append(audio.map { $0[ch] }) }
-                return g
+            // The production loop (LMSession, samplers, patch decoder), with the text channel
+            // forced to TTS's rhythm: 5 text steps then 5 speech patches while text remains.
+            let speaks = { (step: Int) in !interleaved || step % 10 >= 5 }
+            var steps = 0, spoken = 0
+            while spoken < patches {
+                if speaks(steps) { spoken += 1 }
+                steps += 1
             }
-            let emptyAudio = Array(repeating: config.speechEmptyIDs, count: gs)
-            let cache = lm.makeBackboneCache()
-            var hidden = lm.backboneForward(lm.embed(group(text: 1000, audio: emptyAudio)), cache: cache)
-            let sampler = try Sampler(.defaultAudio)
-            var rng = SeededGenerator(seed: 3)
-            var codes = Array(repeating: [Int](), count: config.audioChannels)
-            var (textSteps, audioSteps) = (0, 0)
+            let empty = lm.emptyTextID
+            let options = GenerationOptions(minNewTokens: steps, maxNewTokens: steps, stopTokens: [],
+                                            textSampler: TaskSamplers.tts.settings.text, audioSampler: TaskSamplers.tts.settings.audio,
+                                            seed: 3, forcedText: { speaks($0) ? empty : 1000 + $0 })
+            let prompt = TokenGrid(rows: [Array(repeating: 1000, count: config.groupSize)]
+                + config.speechEmptyIDs.map { Array(repeating: $0, count: config.groupSize) })
             let start = DispatchTime.now()
-            while audioSteps < patches {
-                let last = hidden.rows((hidden.rows - 1)..<hidden.rows)
-                _ = lm.textLogits(last)
-                let speak = !interleaved || (textSteps + audioSteps) % 10 >= 5
-                var next = group(text: 1000 + textSteps, audio: emptyAudio)
-                if speak {
-                    let patch = lm.decodePatch(lm.localHidden(last), sampler: sampler, using: &rng)
-                    for frame in patch { for ch in 0..<config.audioChannels { codes[ch].append(frame[ch]) } }
-                    next = group(text: lm.emptyTextID, audio: patch)
-                    audioSteps += 1
-                } else {
-                    textSteps += 1
-                }
-                hidden = lm.backboneForward(lm.embed(next), cache: cache)
-            }
+            let generated = try LMSession(model: lm).generate(prompt: prompt, options: options)
             let lmSeconds = Tensor.seconds(since: start)
+            // Every speech patch, as the extraction of an unbounded speech span takes them.
+            let gs = config.groupSize
+            let speechColumns = (0..<steps).filter { generated.newIDs.text(group: $0, size: gs) == empty }.flatMap { ($0 * gs)..<($0 * gs + gs) }
+            let codes = (0..<config.audioChannels).map { ch in speechColumns.map { generated.newIDs.rows[ch + 1][$0] } }
             let codecStart = DispatchTime.now()
             let wav = try codec.decode(codes: codes)
             let codecSeconds = Tensor.seconds(since: codecStart)
             let result = Result(mix: interleaved ? "5 text + 5 speech steps" : "speech steps only",
                                 audioSeconds: Double(wav.count) / Double(codec.sampleRate),
-                                textSteps: textSteps, audioSteps: audioSteps, lmSeconds: lmSeconds, codecSeconds: codecSeconds)
+                                textSteps: steps - patches, audioSteps: patches, lmSeconds: lmSeconds, codecSeconds: codecSeconds)
             log(String(format: "%@: %.2f s of audio, LM %.2f s, codec %.2f s, real-time factor %.2f",
                        result.mix, result.audioSeconds, lmSeconds, codecSeconds, result.realTimeFactor))
             return result
