@@ -51,7 +51,7 @@ public struct LMBenchmark {
     /// `format`: f32 or bf16 synthesised as such; q8_0 / q4_0 synthesised in bf16 and quantized
     /// layer by layer as they are bound (embeddings stay bf16).
     public static func run(promptTokens: Int, decodeSteps: Int, patches: Int, format: WeightFormat, compute: Compute, kvPrecision: KVPrecision = .f16,
-                           log: (String) -> Void) throws -> Result {
+                           prefillChunk: Int = EngineOptions().prefillChunk, log: (String) -> Void) throws -> Result {
         let config = try releasedConfig()
         log("measuring memory read bandwidth")
         let bandwidth = MemoryBandwidth.measureRead(compute: compute)
@@ -77,6 +77,7 @@ public struct LMBenchmark {
         let session = LMSession(model: model)
         let options = GenerationOptions(minNewTokens: decodeSteps + 1, maxNewTokens: decodeSteps + 1, stopTokens: [],
                                         textSampler: TaskSamplers.textChat.settings.text, audioSampler: .defaultAudio, seed: 1,
+                                        prefillChunk: prefillChunk,
                                         // Random weights would hardly ever speak; keep every step a text step.
                                         forcedText: { _ in 1000 })
         let clock = StepClock()

@@ -31,7 +31,7 @@ public struct GenerationOptions: Sendable {
 
     public init(minNewTokens: Int = 0, maxNewTokens: Int = 8192, stopTokens: Set<Int>,
                 textSampler: SamplerSettings = .defaultText, audioSampler: SamplerSettings = .defaultAudio,
-                seed: UInt64 = 0, recordLogits: Bool = false, prefillChunk: Int = 128,
+                seed: UInt64 = 0, recordLogits: Bool = false, prefillChunk: Int = 256,
                 forcedText: (@Sendable (Int) -> Int?)? = nil) {
         self.minNewTokens = minNewTokens
         self.maxNewTokens = maxNewTokens

@@ -58,10 +58,13 @@ struct BenchCommand: ParsableCommand {
         @Option(help: "Patches to time through the patch decoder.") var patches = 4
         @Option(help: "Weight format: bf16 (as released), q8, q4, or f32 (needs ≈ 32 GB).") var format: String = "bf16"
         @Option(name: .customLong("kv-cache"), help: "KV cache storage: f16 or f32.") var kvCache = "f16"
+        @Option(name: .customLong("prefill-chunk"), help: "Prompt groups per prefill pass (the engine's default).")
+        var prefillChunk = EngineOptions().prefillChunk
         @Flag(help: "Print the figures as JSON.") var json = false
         @OptionGroup var runtime: RuntimeOptions
 
         func run() throws {
+            guard (1...8192).contains(prefillChunk) else { throw ValidationError("--prefill-chunk must be in 1...8192") }
             guard (1...8192).contains(promptTokens) else { throw ValidationError("--prompt-tokens must be in 1...8192") }
             guard (1...1000).contains(decodeSteps), (1...1000).contains(patches) else {
                 throw ValidationError("--decode-steps and --patches must be in 1...1000")
@@ -74,7 +77,7 @@ struct BenchCommand: ParsableCommand {
             }
             let r = try LMBenchmark.run(promptTokens: promptTokens, decodeSteps: decodeSteps, patches: patches,
                                         format: weightFormat, compute: runtime.compute(), kvPrecision: try parseKVPrecision(kvCache),
-                                        log: progress)
+                                        prefillChunk: prefillChunk, log: progress)
             if json {
                 let summary: [String: Double] = [
                     "threads": Double(r.threads), "parameters": Double(r.parameters), "prompt_tokens": Double(r.promptTokens),

@@ -19,6 +19,8 @@ struct TaskOptions: ParsableArguments {
     @Option(name: .customLong("max-new-tokens"), help: "Maximum groups to generate.") var maxNewTokens = 8192
     @Option(name: .customLong("template-index"), help: "Pin entry N of the instruction-template list the reference draws from.")
     var templateIndex: Int?
+    @Option(name: .customLong("prefix-cache"), help: "MiB of KV prefixes kept so a turn that repeats earlier context prefills only what is new (0: none).")
+    var prefixCache = 1024
     @Flag(help: "Print one JSON object with the result on stdout.") var json = false
     @Flag(help: "No progress on stderr.") var quiet = false
     @OptionGroup var runtime: RuntimeOptions
@@ -28,6 +30,7 @@ struct TaskOptions: ParsableArguments {
     func validate() throws {
         guard minNewTokens >= 0 else { throw ValidationError("--min-new-tokens must be ≥ 0") }
         guard maxNewTokens >= 1 else { throw ValidationError("--max-new-tokens must be ≥ 1") }
+        guard (0...(1 << 20)).contains(prefixCache) else { throw ValidationError("--prefix-cache must be in 0...1048576 MiB") }
     }
 
     /// The effective seed: the one given, else a random one (reported in --json).
@@ -43,7 +46,7 @@ struct TaskOptions: ParsableArguments {
 
     /// Loads the models and starts the engine.
     func loadEngine(needsAudio: Bool) throws -> Engine {
-        Engine(pipeline: try loadPipeline(needsAudio: needsAudio))
+        Engine(pipeline: try loadPipeline(needsAudio: needsAudio), options: EngineOptions(prefixCacheBytes: prefixCache << 20))
     }
 
     func loadPipeline(needsAudio: Bool) throws -> Pipeline {

@@ -228,8 +228,10 @@ final class EngineTests: XCTestCase {
     func testASecondTurnPrefillsOnlyWhatIsNew() async throws {
         let engine = Engine(pipeline: pipeline)
         let cold = Engine(pipeline: pipeline, options: EngineOptions(prefixCacheBytes: 0))
+        var last: TaskEvent?
         let first = try engine.perform(TaskRequest(.spokenDialogue(Conversation(turns: [.user(TinyModels.testAudio)])),
-                                                   greedy: true, maxNewTokens: 6)) { _ in }
+                                                   greedy: true, maxNewTokens: 6)) { last = $0 }
+        guard case .finished? = last else { return XCTFail("perform hands over finished last") }
         let second = TaskRequest(.spokenDialogue(Conversation(turns: [.user(TinyModels.clip2)], history: first.sequence)),
                                  greedy: true, maxNewTokens: 6)
         let warm = try engine.perform(second) { _ in }

@@ -5,12 +5,13 @@ public struct EngineOptions: Sendable {
     public var maxQueue: Int
     /// Memory for KV prefixes of earlier requests (LRU by bytes); 0 turns prefix reuse off.
     public var prefixCacheBytes: Int
-    /// Prompt groups per prefill pass (cancellation is checked between passes).
+    /// Prompt groups per prefill pass (cancellation is checked between passes). 256 prefills as
+    /// fast as one pass over a 512-group prompt; 128 was 6 % slower (AVX2 Zen 1, alternating runs).
     public var prefillChunk: Int
     /// Called on the executor thread as requests move along (tests, metrics); must be quick.
     public var trace: (@Sendable (EngineTrace) -> Void)?
 
-    public init(maxQueue: Int = 64, prefixCacheBytes: Int = 1 << 30, prefillChunk: Int = 128,
+    public init(maxQueue: Int = 64, prefixCacheBytes: Int = 1 << 30, prefillChunk: Int = 256,
                 trace: (@Sendable (EngineTrace) -> Void)? = nil) {
         self.maxQueue = maxQueue
         self.prefixCacheBytes = prefixCacheBytes
@@ -64,11 +65,8 @@ public final class Engine: @unchecked Sendable {
                           emit: { continuation.yield($0) },
                           complete: { result in
                               switch result {
-                              case .success(let r):
-                                  continuation.yield(.finished(r))
-                                  continuation.finish()
-                              case .failure(let e):
-                                  continuation.finish(throwing: e)
+                              case .success: continuation.finish()
+                              case .failure(let e): continuation.finish(throwing: e)
                               }
                           })
             continuation.onTermination = { termination in
@@ -78,8 +76,8 @@ public final class Engine: @unchecked Sendable {
         }
     }
 
-    /// The same, for a synchronous caller: events are handed to `onEvent` (on the executor's
-    /// thread) while this waits. An error thrown by `onEvent` (an output that cannot be
+    /// The same, for a synchronous caller: events, `finished` last, are handed to `onEvent` (on
+    /// the executor's thread) while this waits. An error thrown by `onEvent` (an output that cannot be
     /// written) cancels the request and is rethrown.
     @discardableResult
     public func perform(_ request: TaskRequest, onEvent: @escaping (TaskEvent) throws -> Void) throws -> TaskResult {
@@ -132,7 +130,9 @@ public final class Engine: @unchecked Sendable {
         let outcome: EngineTrace.Outcome
         do {
             if job.isCancelled { throw GenerationError.cancelled }
-            job.complete(.success(try generate(job)))
+            let result = try generate(job)
+            job.emit(.finished(result))
+            job.complete(.success(result))
             outcome = .completed
         } catch {
             job.complete(.failure(error))
