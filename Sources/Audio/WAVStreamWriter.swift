@@ -1,4 +1,7 @@
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Writes a mono WAV file incrementally, for audio generated chunk by chunk.
 ///
@@ -20,10 +23,13 @@ public final class WAVStreamWriter {
         self.format = format
         headerSampleRate = try WAVWriter.checkedSampleRate(sampleRate, format: format)
 
-        guard FileManager.default.createFile(atPath: url.path, contents: nil) else {
-            throw WAVError.writeFailed(path: url.path, reason: "cannot create the file")
+        var isDirectory: ObjCBool = false
+        if FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory), isDirectory.boolValue {
+            throw WAVError.writeFailed(path: url.path, reason: "it is a directory")
         }
-        let handle = try perform { try FileHandle(forWritingTo: url) }
+        let fd = open(url.path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { throw WAVError.writeFailed(path: url.path, reason: FileOutput.systemMessage(errno)) }
+        let handle = FileHandle(fileDescriptor: fd, closeOnDealloc: true)
         self.handle = handle
         var header = WAVWriter.header(sampleRate: headerSampleRate, format: format, dataSize: 0)
         header.replaceSubrange(4..<8, with: [0xFF, 0xFF, 0xFF, 0xFF])
@@ -50,7 +56,6 @@ public final class WAVStreamWriter {
     public func finalize() throws {
         guard let handle else { throw WAVError.streamAlreadyFinalized }
         self.handle = nil
-        defer { try? handle.close() }
         let dataSize = try WAVWriter.checkedDataSize(sampleCount: samplesWritten, format: format)
         let header = WAVWriter.header(sampleRate: headerSampleRate, format: format, dataSize: UInt32(dataSize))
         try perform {
@@ -59,6 +64,7 @@ public final class WAVStreamWriter {
             try handle.seek(toOffset: 40)
             try handle.write(contentsOf: header[40..<44])
             try handle.synchronize()
+            try handle.close()
         }
     }
 
@@ -66,7 +72,7 @@ public final class WAVStreamWriter {
         do {
             return try body()
         } catch {
-            throw WAVError.writeFailed(path: url.path, reason: error.localizedDescription)
+            throw WAVError.writeFailed(path: url.path, reason: FileOutput.describe(error))
         }
     }
 }

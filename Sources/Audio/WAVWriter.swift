@@ -29,12 +29,7 @@ public enum WAVWriter {
     }
 
     public static func write(samples: [Float], sampleRate: Int, format: SampleFormat, to url: URL) throws {
-        let data = try encode(samples: samples, sampleRate: sampleRate, format: format)
-        do {
-            try data.write(to: url, options: .atomic)
-        } catch {
-            throw WAVError.writeFailed(path: url.path, reason: error.localizedDescription)
-        }
+        try FileOutput.write(try encode(samples: samples, sampleRate: sampleRate, format: format), to: url.path)
     }
 
     // MARK: - Shared with WAVStreamWriter

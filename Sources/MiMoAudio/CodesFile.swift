@@ -73,6 +73,6 @@ public struct CodesFile: Codable, Equatable, Sendable {
     public func write(to url: URL) throws {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
-        try encoder.encode(self).write(to: url)
+        try FileOutput.write(try encoder.encode(self), to: url.path)
     }
 }

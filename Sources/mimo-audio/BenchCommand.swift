@@ -40,12 +40,12 @@ struct BenchCommand: ParsableCommand {
                 try printFigures(summary)
                 return
             }
-            print("codec benchmark: \(r.audioSeconds) s of audio, \(r.threads) threads, \(r.weights) weights, median of \(r.encodeSeconds.count)")
-            print("| stage  | wall (s) | RTF   | GFLOP | GFLOP/s |")
-            print("|--------|----------|-------|-------|---------|")
-            print(String(format: "| encode | %8.2f | %.3f | %5.0f | %7.1f |", r.encodeMedian, r.encodeRTF, r.encodeGFLOP, r.encodeGFLOPS))
-            print(String(format: "| decode | %8.2f | %.3f | %5.0f | %7.1f |", r.decodeMedian, r.decodeRTF, r.decodeGFLOP, r.decodeGFLOPS))
-            print(String(format: "peak RSS: %.0f MiB", r.peakRSSMiB))
+            try printOut("codec benchmark: \(r.audioSeconds) s of audio, \(r.threads) threads, \(r.weights) weights, median of \(r.encodeSeconds.count)" + "\n")
+            try printOut("| stage  | wall (s) | RTF   | GFLOP | GFLOP/s |" + "\n")
+            try printOut("|--------|----------|-------|-------|---------|" + "\n")
+            try printOut(String(format: "| encode | %8.2f | %.3f | %5.0f | %7.1f |", r.encodeMedian, r.encodeRTF, r.encodeGFLOP, r.encodeGFLOPS) + "\n")
+            try printOut(String(format: "| decode | %8.2f | %.3f | %5.0f | %7.1f |", r.decodeMedian, r.decodeRTF, r.decodeGFLOP, r.decodeGFLOPS) + "\n")
+            try printOut(String(format: "peak RSS: %.0f MiB", r.peakRSSMiB) + "\n")
         }
     }
 
@@ -90,17 +90,17 @@ struct BenchCommand: ParsableCommand {
                 try printFigures(summary)
                 return
             }
-            print(String(format: "LM benchmark: MiMo-Audio-7B sizes (%.2f B parameters), %@ weights, %d threads",
-                         Double(r.parameters) / 1e9, r.weightDType, r.threads))
-            print("| measure | value |")
-            print("|---|---|")
-            print(String(format: "| prefill, %d-token prompt | %.1f tokens/s |", r.promptTokens, r.prefillTokensPerSecond))
-            print(String(format: "| decode (backbone + lm_head + sampler), median of %d | %.2f steps/s (%.1f GB/s of weights, %.0f%% of the %.1f GB/s measured) |",
+            try printOut(String(format: "LM benchmark: MiMo-Audio-7B sizes (%.2f B parameters), %@ weights, %d threads",
+                         Double(r.parameters) / 1e9, r.weightDType, r.threads) + "\n")
+            try printOut("| measure | value |" + "\n")
+            try printOut("|---|---|" + "\n")
+            try printOut(String(format: "| prefill, %d-token prompt | %.1f tokens/s |", r.promptTokens, r.prefillTokensPerSecond) + "\n")
+            try printOut(String(format: "| decode (backbone + lm_head + sampler), median of %d | %.2f steps/s (%.1f GB/s of weights, %.0f%% of the %.1f GB/s measured) |",
                          r.decodeStepSeconds.count, r.decodeStepsPerSecond, r.decodeGBPerSecond,
-                         r.decodeBandwidthShare * 100, r.memoryGBPerSecond))
-            print(String(format: "| text sampler (T 0.4, top-p 0.95, 151,680 logits), per step | %.2f ms |", r.samplerSecondsPerStep * 1000))
-            print(String(format: "| patch decoder, one patch (11 steps), median of %d | %.0f ms |", r.patchSeconds.count, r.patchMilliseconds))
-            print(String(format: "| peak RSS | %.1f GB |", r.peakRSSMiB / 1024))
+                         r.decodeBandwidthShare * 100, r.memoryGBPerSecond) + "\n")
+            try printOut(String(format: "| text sampler (T 0.4, top-p 0.95, 151,680 logits), per step | %.2f ms |", r.samplerSecondsPerStep * 1000) + "\n")
+            try printOut(String(format: "| patch decoder, one patch (11 steps), median of %d | %.0f ms |", r.patchSeconds.count, r.patchMilliseconds) + "\n")
+            try printOut(String(format: "| peak RSS | %.1f GB |", r.peakRSSMiB / 1024) + "\n")
         }
     }
 
@@ -147,8 +147,8 @@ struct BenchCommand: ParsableCommand {
             let median = Tensor.median(times)
             let mb = Double(text.utf8.count) / 1e6
             // The first run starts with an empty word cache; later runs reuse it.
-            print(String(format: "tokenizer load: %.2f s; encode %.2f MB (%d tokens): first run %.3f s (%.1f MB/s), median of %d runs %.3f s (%.1f MB/s)",
-                         load, mb, count, times[0], mb / times[0], runs, median, mb / median))
+            try printOut(String(format: "tokenizer load: %.2f s; encode %.2f MB (%d tokens): first run %.3f s (%.1f MB/s), median of %d runs %.3f s (%.1f MB/s)",
+                         load, mb, count, times[0], mb / times[0], runs, median, mb / median) + "\n")
         }
     }
 
@@ -177,14 +177,14 @@ struct BenchCommand: ParsableCommand {
                 try printFigures(summary)
                 return
             }
-            print("load benchmark: converted MiMo-Audio-7B (\(r.format)), \(String(format: "%.2f", Double(r.fileBytes) / 1e9)) GB, "
-                + (r.cold ? "page cache dropped first (cold)" : "file in the page cache (warm; dropping it needs root)"))
-            print("| measure | seconds |")
-            print("|---|---|")
-            print(String(format: "| write the checkpoint | %.1f |", r.writeSeconds))
-            print(String(format: "| load (open, map, bind) | %.2f |", r.loadSeconds))
-            print(String(format: "| first decode step (faults the weights in) | %.2f |", r.firstStepSeconds))
-            print(String(format: "| later decode steps (median of %d) | %.3f |", decodeSteps - 1, r.laterStepSeconds))
+            try printOut("load benchmark: converted MiMo-Audio-7B (\(r.format)), \(String(format: "%.2f", Double(r.fileBytes) / 1e9)) GB, "
+                + (r.cold ? "page cache dropped first (cold)" : "file in the page cache (warm; dropping it needs root)") + "\n")
+            try printOut("| measure | seconds |" + "\n")
+            try printOut("|---|---|" + "\n")
+            try printOut(String(format: "| write the checkpoint | %.1f |", r.writeSeconds) + "\n")
+            try printOut(String(format: "| load (open, map, bind) | %.2f |", r.loadSeconds) + "\n")
+            try printOut(String(format: "| first decode step (faults the weights in) | %.2f |", r.firstStepSeconds) + "\n")
+            try printOut(String(format: "| later decode steps (median of %d) | %.3f |", decodeSteps - 1, r.laterStepSeconds) + "\n")
         }
     }
 
@@ -218,14 +218,14 @@ struct BenchCommand: ParsableCommand {
                 try printFigures(summary)
                 return
             }
-            print("TTS benchmark: MiMo-Audio-7B (\(weightFormat.rawValue)) + tokenizer (\(codecFormat?.rawValue ?? "bf16")), \(runtime.threads ?? ProcessInfo.processInfo.activeProcessorCount) threads")
-            print("| step mix | audio (s) | text / speech steps | LM (s) | codec decode (s) | real-time factor |")
-            print("|---|---|---|---|---|---|")
+            try printOut("TTS benchmark: MiMo-Audio-7B (\(weightFormat.rawValue)) + tokenizer (\(codecFormat?.rawValue ?? "bf16")), \(runtime.threads ?? ProcessInfo.processInfo.activeProcessorCount) threads" + "\n")
+            try printOut("| step mix | audio (s) | text / speech steps | LM (s) | codec decode (s) | real-time factor |" + "\n")
+            try printOut("|---|---|---|---|---|---|" + "\n")
             for x in [r.interleaved, r.audioOnly] {
-                print(String(format: "| %@ | %.2f | %d / %d | %.2f | %.2f | %.2f |", x.mix, x.audioSeconds, x.textSteps, x.audioSteps,
-                             x.lmSeconds, x.codecSeconds, x.realTimeFactor))
+                try printOut(String(format: "| %@ | %.2f | %d / %d | %.2f | %.2f | %.2f |", x.mix, x.audioSeconds, x.textSteps, x.audioSteps,
+                             x.lmSeconds, x.codecSeconds, x.realTimeFactor) + "\n")
             }
-            print(String(format: "peak RSS: %.1f GB", r.peakRSSMiB / 1024))
+            try printOut(String(format: "peak RSS: %.1f GB", r.peakRSSMiB / 1024) + "\n")
         }
     }
 }
@@ -234,5 +234,5 @@ struct BenchCommand: ParsableCommand {
 private func printFigures(_ figures: [String: Double]) throws {
     let encoder = JSONEncoder()
     encoder.outputFormatting = [.sortedKeys]
-    print(String(decoding: try encoder.encode(figures), as: UTF8.self))
+    try printOut(String(decoding: try encoder.encode(figures), as: UTF8.self) + "\n")
 }

@@ -49,7 +49,7 @@ struct GenerateCommand: ParsableCommand {
         var wav: [Float] = []
         let result = try Engine(pipeline: pipeline).perform(request) { event in
             switch event {
-            case .progress(.step): if !json { FileHandle.standardError.write(Data(".".utf8)) }
+            case .progress(.step): if !json { Console.shared.err(".") }
             case .audio(let samples): wav += samples
             case .warning(let message): progress("warning: \(message)")
             default: break
@@ -68,10 +68,10 @@ struct GenerateCommand: ParsableCommand {
                                         textTokens: result.textIDs, codes: result.codes, timings: result.timings)
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys]
-            try write(String(decoding: try encoder.encode(report), as: UTF8.self) + "\n")
+            try printOut(String(decoding: try encoder.encode(report), as: UTF8.self) + "\n")
         } else {
-            try write("text tokens: \(result.textIDs.map { lm.specialTokens.namesByID[$0] ?? String($0) }.joined(separator: " "))\n")
-            try write("audio frames: \(result.codes.first?.count ?? 0)\n")
+            try printOut("text tokens: \(result.textIDs.map { lm.specialTokens.namesByID[$0] ?? String($0) }.joined(separator: " "))\n")
+            try printOut("audio frames: \(result.codes.first?.count ?? 0)\n")
         }
     }
 

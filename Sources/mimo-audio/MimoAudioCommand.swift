@@ -7,7 +7,15 @@ import MiMoAudio
 struct MimoAudioCommand: ParsableCommand {
     static func main() {
         Tuning.keepFreedMemory()
-        Self.main(nil)
+        Console.shared.setUp()
+        do {
+            var command = try parseAsRoot()
+            try command.run()
+        } catch {
+            exit(withError: error)
+        }
+        // A failed progress or warning line: stderr cannot say so, the exit code does.
+        if Console.shared.errorStreamFailure != nil { Foundation.exit(1) }
     }
 
     static let configuration = CommandConfiguration(
@@ -49,8 +57,11 @@ struct RuntimeOptions: ParsableArguments {
 
 /// Progress lines go to stderr so stdout stays clean for data.
 func progress(_ message: String) {
-    FileHandle.standardError.write(Data((message + "\n").utf8))
+    Console.shared.err(message + "\n")
 }
+
+/// Data on stdout, with checked writes (`text` as is: give the newline).
+func printOut(_ text: String) throws { try Console.shared.out(text) }
 
 
 extension WAVWriter.SampleFormat: ExpressibleByArgument {

@@ -92,16 +92,16 @@ struct Reporter {
 
     func line(_ message: String) {
         guard enabled else { return }
-        FileHandle.standardError.write(Data((message + "\n").utf8))
+        Console.shared.err(message + "\n")
     }
 
     func status(_ message: String) {
         guard enabled else { return }
-        FileHandle.standardError.write(Data(("\r\u{1B}[K" + message).utf8))
+        Console.shared.err("\r\u{1B}[K" + message)
     }
 
     func warning(_ message: String) {
         // Warnings are shown even when progress is off.
-        FileHandle.standardError.write(Data(("warning: " + message + "\n").utf8))
+        Console.shared.err("warning: " + message + "\n")
     }
 }

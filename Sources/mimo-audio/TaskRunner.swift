@@ -39,37 +39,48 @@ struct TaskRunner {
         let liveText = !options.json && path != "-"
         var whole: [Float] = []
         var thought = false
+        // On a terminal, progress shares the screen with the text: it stops (and its line is
+        // cleared) once text starts, so it never erases what was printed.
+        let textOnTerminal = liveText && isatty(1) == 1
+        var textStarted = false
+        func status(_ line: String) { if !(textOnTerminal && textStarted) { reporter.status(line) } }
+        func show(_ text: String) throws {
+            guard liveText, !text.isEmpty else { return }
+            if textOnTerminal && !textStarted { reporter.status("") }
+            textStarted = true
+            try printOut(text)
+        }
         let result: TaskResult
         do {
             result = try engine.perform(request) { event in
                 switch event {
                 case .progress(.prefill(let done, let total)):
-                    reporter.status("prefill: \(done)/\(total) groups")
+                    status("prefill: \(done)/\(total) groups")
                 case let .progress(.step(groups, audioSeconds, elapsed)):
-                    reporter.status(String(format: "generating: %d steps, %.1f steps/s, %.2f s of audio%@", groups,
+                    status(String(format: "generating: %d steps, %.1f steps/s, %.2f s of audio%@", groups,
                                            Double(groups) / max(elapsed, 1e-9), audioSeconds,
                                            audioSeconds > 0 ? String(format: ", real-time factor %.2f", elapsed / audioSeconds) : ""))
                 case .thinking(let text):
                     thought = true
-                    if liveText { try write(text) }
+                    try show(text)
                 case .text(let text):
-                    if thought && liveText { try write(ThinkingMarker.close) }
+                    if thought { try show(ThinkingMarker.close) }
                     thought = false
-                    if liveText { try write(text) }
+                    try show(text)
                 case .audio(let samples):
                     if let sink { try sink.write(samples) } else { whole += samples }
                 case .warning(let message):
                     reporter.warning(message)
                 case .finished(let r):
                     // The marker closed the thinking but no answer text followed it.
-                    if thought && liveText && r.thinking != nil && r.text.contains(ThinkingMarker.close) { try write(ThinkingMarker.close) }
+                    if thought && r.thinking != nil && r.text.contains(ThinkingMarker.close) { try show(ThinkingMarker.close) }
                 }
             }
         } catch let EngineError.templateIndexOutOfRange(_, count) {
             throw ValidationError("--template-index must be in 0..<\(count) for this task")
         }
-        if liveText { try write("\n") }
-        reporter.status("")
+        if liveText { try printOut("\n") }
+        if !(textOnTerminal && textStarted) { reporter.status("") }
         let t = result.timings
         reporter.line(String(format: "prefill %d groups in %.2f s (%d from the prefix cache); %d steps in %.2f s (%.2f steps/s, %d speech patches); stop: %@",
                              t.prefillGroups, t.prefillSeconds, result.usage.cachedGroups, t.steps, t.stepSeconds,
@@ -90,7 +101,7 @@ struct TaskRunner {
                                     stream: result.stream.map { StreamReport(audioSeconds: $0.audioSeconds, decodeSeconds: $0.decodeSeconds) })
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-            try write(String(decoding: try encoder.encode(report), as: UTF8.self) + "\n")
+            try printOut(String(decoding: try encoder.encode(report), as: UTF8.self) + "\n")
         }
         return result
     }
@@ -100,11 +111,6 @@ enum ThinkingMarker {
     /// The text the engine takes out between thinking and answer; the terminal shows it as the
     /// model wrote it.
     static let close = "</think>"
-}
-
-/// Writes text to stdout, reporting a failed write instead of trapping.
-func write(_ text: String) throws {
-    try FileHandle.standardOutput.write(contentsOf: Data(text.utf8))
 }
 
 /// Where streamed speech goes.
@@ -128,7 +134,7 @@ struct StandardOutputPCMSink: AudioSink {
         for s in samples {
             withUnsafeBytes(of: WAVWriter.pcm16(s).littleEndian) { data.append(contentsOf: $0) }
         }
-        try FileHandle.standardOutput.write(contentsOf: data)
+        try Console.shared.write(data, to: .output)
     }
 
     func finish() throws {}

@@ -20,9 +20,9 @@ struct TextCommand: ParsableCommand {
                 struct Output: Encodable { let ids: [Int]; let tokens: [String] }
                 let encoder = JSONEncoder()
                 encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-                print(String(decoding: try encoder.encode(Output(ids: ids, tokens: tokenizer.tokens(ids))), as: UTF8.self))
+                try printOut(String(decoding: try encoder.encode(Output(ids: ids, tokens: tokenizer.tokens(ids))), as: UTF8.self) + "\n")
             } else {
-                print(ids.map(String.init).joined(separator: " "))
+                try printOut(ids.map(String.init).joined(separator: " ") + "\n")
             }
         }
     }
@@ -38,7 +38,7 @@ struct TextCommand: ParsableCommand {
             if let bad = ids.first(where: { $0 < 0 || $0 >= tokenizer.vocabularySize }) {
                 throw ValidationError("id \(bad) is outside the vocabulary 0..<\(tokenizer.vocabularySize)")
             }
-            print(tokenizer.decode(ids, skipSpecialTokens: skipSpecialTokens))
+            try printOut(tokenizer.decode(ids, skipSpecialTokens: skipSpecialTokens) + "\n")
         }
     }
 }

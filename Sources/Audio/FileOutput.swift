@@ -1,0 +1,59 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Writes whole files with checked POSIX calls, so a failure (a full disk, a file-size limit, a
+/// directory in the way, no permission) is reported as the system says it, with the path.
+public enum FileOutput {
+    /// Writes `data` to a temporary file beside `path`, then renames it into place: the
+    /// destination is either complete or untouched.
+    public static func write(_ data: Data, to path: String) throws {
+        var isDirectory: ObjCBool = false
+        if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue {
+            throw WAVError.writeFailed(path: path, reason: "it is a directory")
+        }
+        let temporary = path + ".partial-\(getpid())"
+        let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { throw WAVError.writeFailed(path: path, reason: systemMessage(errno)) }
+        do {
+            try data.withUnsafeBytes { try writeAll(fd, $0, path: path) }
+            guard close(fd) == 0 else { throw WAVError.writeFailed(path: path, reason: systemMessage(errno)) }
+        } catch {
+            close(fd)
+            unlink(temporary)
+            throw error
+        }
+        guard rename(temporary, path) == 0 else {
+            let code = errno
+            unlink(temporary)
+            throw WAVError.writeFailed(path: path, reason: systemMessage(code))
+        }
+    }
+
+    /// Writes every byte of `bytes` to `fd`, retrying interrupted and partial writes.
+    public static func writeAll(_ fd: Int32, _ bytes: UnsafeRawBufferPointer, path: String) throws {
+        var offset = 0
+        while offset < bytes.count {
+            let n = Glibc.write(fd, bytes.baseAddress! + offset, bytes.count - offset)
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw WAVError.writeFailed(path: path, reason: systemMessage(errno))
+            }
+            offset += n
+        }
+    }
+
+    /// The system's sentence for an error number ("File too large").
+    public static func systemMessage(_ code: Int32) -> String { String(cString: strerror(code)) }
+
+    /// A plain sentence for an error from Foundation's file APIs (never "error 512").
+    public static func describe(_ error: Error) -> String {
+        let ns = error as NSError
+        if ns.domain == NSPOSIXErrorDomain { return systemMessage(Int32(ns.code)) }
+        if let underlying = ns.userInfo[NSUnderlyingErrorKey] as? NSError, underlying.domain == NSPOSIXErrorDomain {
+            return systemMessage(Int32(underlying.code))
+        }
+        return ns.localizedDescription
+    }
+}
