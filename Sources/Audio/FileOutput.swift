@@ -54,6 +54,15 @@ public enum FileOutput {
         if let underlying = ns.userInfo[NSUnderlyingErrorKey] as? NSError, underlying.domain == NSPOSIXErrorDomain {
             return systemMessage(Int32(underlying.code))
         }
+        if ns.domain == NSCocoaErrorDomain {
+            switch ns.code {
+            case NSFileNoSuchFileError, NSFileReadNoSuchFileError: return systemMessage(ENOENT)
+            case NSFileReadNoPermissionError, NSFileWriteNoPermissionError: return systemMessage(EACCES)
+            case NSFileWriteOutOfSpaceError: return systemMessage(ENOSPC)
+            case NSFileWriteVolumeReadOnlyError: return systemMessage(EROFS)
+            default: break
+            }
+        }
         return ns.localizedDescription
     }
 }

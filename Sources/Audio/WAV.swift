@@ -78,11 +78,15 @@ public struct WAVFile: Equatable, Sendable {
 
 public enum WAVReader {
     public static func read(contentsOf url: URL) throws -> WAVFile {
+        var isDirectory: ObjCBool = false
+        if FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory), isDirectory.boolValue {
+            throw WAVError.unreadableFile(path: url.path, reason: "it is a directory, not an audio file")
+        }
         let data: Data
         do {
             data = try Data(contentsOf: url, options: .mappedIfSafe)
         } catch {
-            throw WAVError.unreadableFile(path: url.path, reason: error.localizedDescription)
+            throw WAVError.unreadableFile(path: url.path, reason: FileOutput.describe(error))
         }
         return try read(data: data)
     }

@@ -54,6 +54,12 @@ public struct GenerationTimings: Sendable, Codable {
     public var patchDecoderSeconds = 0.0
     /// Time in the text channel's sampler (151,680 logits a step at the real size).
     public var textSamplerSeconds = 0.0
+
+    enum CodingKeys: String, CodingKey {
+        case prefillGroups = "prefill_groups", prefillSeconds = "prefill_seconds", steps
+        case stepSeconds = "step_seconds", patches, patchDecoderSeconds = "patch_decoder_seconds"
+        case textSamplerSeconds = "text_sampler_seconds"
+    }
 }
 
 public struct GenerationResult: Sendable {

@@ -29,6 +29,7 @@ public enum GridError: Error, CustomStringConvertible, Equatable {
     case textOutOfRange(group: Int, id: Int, vocab: Int)
     case codeOutOfRange(channel: Int, column: Int, code: Int, vocab: Int)
     case tooLong(groups: Int, maximum: Int)
+    case textInsideGroup(group: Int, column: Int, id: Int)
 
     public var description: String {
         switch self {
@@ -39,6 +40,8 @@ public enum GridError: Error, CustomStringConvertible, Equatable {
         case let .textOutOfRange(group, id, vocab): return "text id \(id) of group \(group) is outside the vocabulary 0..<\(vocab)"
         case let .codeOutOfRange(channel, column, code, vocab):
             return "audio code \(code) at channel \(channel), column \(column) is outside that channel's vocabulary 0..<\(vocab)"
+        case let .textInsideGroup(group, column, id):
+            return "text id \(id) at column \(column) is inside group \(group): a group's text id stands on its first column (the rest hold -100 or repeat it)"
         case let .tooLong(groups, maximum): return "the sequence has \(groups) groups, more than max_position_embeddings (\(maximum))"
         }
     }
@@ -59,6 +62,10 @@ extension LMConfig {
         for g in 0..<groups {
             let id = grid.rows[0][g * groupSize]
             guard (0..<vocabSize).contains(id) else { throw GridError.textOutOfRange(group: g, id: id, vocab: vocabSize) }
+            // The model reads only the first column; anything else there is a malformed grid.
+            for c in (g * groupSize + 1)..<((g + 1) * groupSize) where grid.rows[0][c] != -100 && grid.rows[0][c] != id {
+                throw GridError.textInsideGroup(group: g, column: c, id: grid.rows[0][c])
+            }
         }
         for c in 0..<audioChannels {
             let vocab = speechVocabSizes[c]

@@ -76,7 +76,11 @@ public final class QuantizingSource: WeightSource, @unchecked Sendable {
 
     public func linearWeight(_ name: String, shape: [Int]) throws -> WeightMatrix {
         let w = try base.linearWeight(name, shape: shape)
-        // Already quantized (a converted checkpoint), or rows that are not whole blocks: keep.
+        // A converted checkpoint in another format cannot be re-quantized without loss upon loss.
+        if w.format.isQuantized && w.format != format {
+            throw WeightsError.alreadyQuantized(tensor: name, stored: w.format.rawValue, requested: format.rawValue)
+        }
+        // Already in the format (a converted checkpoint), or rows that are not whole blocks: keep.
         guard !w.format.isQuantized, w.cols % 32 == 0 else { return w }
         let q = w.quantized(format, activations: activations, compute: compute)
         lock.lock()

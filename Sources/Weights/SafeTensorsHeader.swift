@@ -55,6 +55,13 @@ struct SafeTensorsHeader {
             let entry = try parseEntry(name: name, value: value, dataSize: dataSize, path: path)
             entries[name] = Entry(info: entry.info, fileOffset: dataStart + entry.begin)
         }
+        // Two tensors sharing bytes is a corrupt (or hostile) file: writing one would change the other.
+        let spans = entries.filter { $0.value.info.byteCount > 0 }
+            .map { (name: $0.key, begin: $0.value.fileOffset, end: $0.value.fileOffset + $0.value.info.byteCount) }
+            .sorted { ($0.begin, $0.name) < ($1.begin, $1.name) }
+        for (a, b) in zip(spans, spans.dropFirst()) where b.begin < a.end {
+            throw WeightsError.overlappingTensors(first: a.name, second: b.name, path: path)
+        }
         return SafeTensorsHeader(metadata: metadata, entries: entries)
     }
 

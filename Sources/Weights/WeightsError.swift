@@ -15,6 +15,8 @@ public enum WeightsError: Error, CustomStringConvertible, Equatable {
     case offsetsOutOfRange(tensor: String, begin: Int, end: Int, dataSize: Int, path: String)
     case shapeOverflow(tensor: String, shape: [Int], path: String)
     case sizeMismatch(tensor: String, expectedBytes: Int, actualBytes: Int, path: String)
+    case overlappingTensors(first: String, second: String, path: String)
+    case alreadyQuantized(tensor: String, stored: String, requested: String)
     case missingTensor(name: String, in: String)
     case shapeMismatch(name: String, expected: [Int], found: [Int])
     case dtypeNotSupported(tensor: String, dtype: DType, wanted: String)
@@ -51,6 +53,11 @@ public enum WeightsError: Error, CustomStringConvertible, Equatable {
         case .shapeOverflow(let tensor, let shape, let path):
             return "tensor '\(tensor)' in \(path) has shape \(TensorShape.describe(shape)) "
                 + "whose byte size overflows"
+        case .alreadyQuantized(let tensor, let stored, let requested):
+            return "the checkpoint is already quantized (\(tensor) is \(stored)); it cannot be quantized to \(requested): "
+                + "load it without --quantize, or convert the original weights"
+        case .overlappingTensors(let first, let second, let path):
+            return "tensors '\(first)' and '\(second)' in \(path) have overlapping data_offsets"
         case .sizeMismatch(let tensor, let expectedBytes, let actualBytes, let path):
             return "tensor '\(tensor)' in \(path) needs \(expectedBytes) bytes for its shape and dtype "
                 + "but its data_offsets span \(actualBytes) bytes"

@@ -78,9 +78,13 @@ struct ChatCommand: ParsableCommand {
         var turns: [DialogueTurn] = []
         var history: TokenGrid?
         var index = 0
+        var answered = 0
         let voiceAudio = textOnly ? nil : try voice.map { try audioInput($0, engine) }
+        let prompt = isatty(0) == 1 && isatty(2) == 1
         reporter.line("enter a WAV path per turn (end with Ctrl-D)")
-        while let line = readLine() {
+        while true {
+            if prompt { Console.shared.err("you> ") }
+            guard let line = readLine() else { break }
             let path = line.trimmingCharacters(in: .whitespaces)
             if path.isEmpty { continue }
             index += 1
@@ -100,7 +104,9 @@ struct ChatCommand: ParsableCommand {
                 let conversation = MiMoAudio.Conversation(turns: [.user(user)], system: system, voice: voiceAudio, history: history)
                 history = try runner.run(dialogue(conversation), seed: seed &+ UInt64(index)).sequence
             }
+            answered += 1
         }
+        if index > 0 && answered == 0 { throw RuntimeFailure("no turn was answered: every one of the \(index) WAV paths failed to load") }
     }
     /// `out.wav` → `out-3.wav` for turn 3.
     static func numbered(_ path: String, _ n: Int) -> String {

@@ -69,3 +69,9 @@ final class Console: @unchecked Sendable {
         } catch {}
     }
 }
+
+/// A failure at run time (exit code 1); usage errors are `ValidationError`s (exit code 64).
+struct RuntimeFailure: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}

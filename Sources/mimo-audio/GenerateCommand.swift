@@ -28,6 +28,9 @@ struct GenerateCommand: ParsableCommand {
         guard !stop.isEmpty else { throw ValidationError("give at least one --stop token") }
         guard minNewTokens >= 0 else { throw ValidationError("--min-new-tokens must be ≥ 0") }
         guard maxNewTokens >= 1 else { throw ValidationError("--max-new-tokens must be ≥ 1") }
+        guard minNewTokens <= maxNewTokens else {
+            throw ValidationError("--min-new-tokens (\(minNewTokens)) must not exceed --max-new-tokens (\(maxNewTokens))")
+        }
         if output != nil && audioTokenizer == nil { throw ValidationError("-o needs --audio-tokenizer to decode the audio") }
     }
 

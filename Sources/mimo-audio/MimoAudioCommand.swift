@@ -21,6 +21,7 @@ struct MimoAudioCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "mimo-audio",
         abstract: "Native Swift inference for Xiaomi's MiMo-Audio models.",
+        version: "mimo-audio 0.3.0",
         subcommands: [TTSCommand.self, ASRCommand.self, AskCommand.self, ChatCommand.self, TextChatCommand.self, ICLCommand.self, ContinueCommand.self, TextCommand.self, CodecCommand.self, GenerateCommand.self, ConvertCommand.self, BenchCommand.self]
     )
 }

@@ -26,6 +26,12 @@ struct TTSCommand: ParsableCommand {
     @Option(help: "Voice prompt WAV (used with --instruct or --natural).") var voice: String?
     @Flag(help: "Natural-instruction TTS: the text carries the instruction itself.") var natural = false
 
+    func validate() throws {
+        if natural && instruct != nil {
+            throw ValidationError("--natural takes the instruction inside the text; drop --instruct (or --natural)")
+        }
+    }
+
     func run() throws {
         guard audio.output != nil else { throw ValidationError("tts writes audio: give -o OUT.wav") }
         let engine = try task.loadEngine(needsAudio: true)
@@ -71,7 +77,10 @@ struct TextChatCommand: ParsableCommand {
             history.append(.assistant(result.text))
         }
         if let message { return try turn(message) }
-        while let line = readLine() {
+        let prompt = isatty(0) == 1 && isatty(2) == 1
+        while true {
+            if prompt { Console.shared.err("you> ") }
+            guard let line = readLine() else { break }
             let text = line.trimmingCharacters(in: .whitespaces)
             if text.isEmpty { continue }
             try turn(text)

@@ -30,11 +30,18 @@ struct TaskOptions: ParsableArguments {
     func validate() throws {
         guard minNewTokens >= 0 else { throw ValidationError("--min-new-tokens must be ≥ 0") }
         guard maxNewTokens >= 1 else { throw ValidationError("--max-new-tokens must be ≥ 1") }
+        guard minNewTokens <= maxNewTokens else {
+            throw ValidationError("--min-new-tokens (\(minNewTokens)) must not exceed --max-new-tokens (\(maxNewTokens))")
+        }
+        if let seed, seed > Self.maxSeed { throw ValidationError("--seed must be in 0...\(Self.maxSeed) (2^53 − 1, exact in JSON)") }
         guard (0...(1 << 20)).contains(prefixCache) else { throw ValidationError("--prefix-cache must be in 0...1048576 MiB") }
     }
 
+    /// Seeds stay below 2^53 so the one reported in --json is exact in any JSON reader.
+    static let maxSeed: UInt64 = (1 << 53) - 1
+
     /// The effective seed: the one given, else a random one (reported in --json).
-    var effectiveSeed: UInt64 { seed ?? UInt64.random(in: 0...UInt64.max) }
+    var effectiveSeed: UInt64 { seed ?? UInt64.random(in: 0...Self.maxSeed) }
 
     /// The request these options describe for `task` (the engine applies the task's presets).
     func request(_ task: TaskRequest.Task, seed: UInt64) -> TaskRequest {

@@ -44,6 +44,10 @@ final class GenerateCLITests: CLITestCase {
         let q = try run(["tts", "--model", lm, "--quantize", "q4", "--audio-tokenizer", tokenizer, "Hi.", "--seed", "1",
                          "--max-new-tokens", "4", "-o", file("q.wav")])
         XCTAssertEqual(q.status, 0, q.stderr)
+        // A q8 checkpoint is not quantized again to q4.
+        let requantize = try run(["generate", "--model", converted, "--prompt-grid", grid, "--stop", "<|im_end|>", "--quantize", "q4"])
+        XCTAssertEqual(requantize.status, 1, requantize.stderr)
+        XCTAssertTrue(requantize.stderr.contains("already quantized"), requantize.stderr)
         for bad in [["convert", "--format", "q3", lm, file("x")], ["convert", "--format", "q8", lm, lm],
                     ["tts", "--model", lm, "--quantize", "int2", "--audio-tokenizer", tokenizer, "Hi.", "-o", file("x.wav")]] {
             let r = try run(bad)
@@ -57,10 +61,13 @@ final class GenerateCLITests: CLITestCase {
         let ragged = try writeGrid([[5, -100, -100, -100], [1]], "ragged.json")
         let garbage = file("garbage.json")
         try Data("{\"input_ids\": 3}".utf8).write(to: URL(fileURLWithPath: garbage))
+        let midGroup = try writeGrid([[5, 7, -100, -100]] + [1024, 1024, 128, 128, 128, 128, 128, 128].map { Array(repeating: $0, count: 4) }, "mid.json")
         let ok = try writeGrid([[5, -100, -100, -100]] + [1024, 1024, 128, 128, 128, 128, 128, 128].map { Array(repeating: $0, count: 4) }, "ok.json")
         let cases: [([String], String)] = [
             (["generate", "--model", lm, "--prompt-grid", badCodes, "--stop", "<|im_end|>"], "5000"),
             (["generate", "--model", lm, "--prompt-grid", ragged, "--stop", "<|im_end|>"], "rows"),
+            (["generate", "--model", lm, "--prompt-grid", midGroup, "--stop", "<|im_end|>"], "text id 7 at column 1 is inside group 0"),
+            (["generate", "--model", lm, "--prompt-grid", ok, "--stop", "1", "--min-new-tokens", "9", "--max-new-tokens", "3"], "--min-new-tokens"),
             (["generate", "--model", lm, "--prompt-grid", garbage, "--stop", "<|im_end|>"], "input_ids"),
             (["generate", "--model", lm, "--prompt-grid", ok, "--stop", "<|nope|>"], "<|nope|>"),
             (["generate", "--model", lm, "--prompt-grid", ok, "--stop", "99999"], "99999"),

@@ -126,6 +126,23 @@ final class TaskCLITests: CLITestCase {
         XCTAssertTrue(FileManager.default.fileExists(atPath: file("turn-2.wav")))
     }
 
+    func testChatFailsWhenNoTurnIsAnswered() throws {
+        let process = Process()
+        process.executableURL = Bundle.main.bundleURL.appendingPathComponent("mimo-audio")
+        process.arguments = ["chat", "--model", lm, "--audio-tokenizer", tokenizer, "--max-new-tokens", "2", "-o", file("t.wav")]
+        let input = Pipe(), err = Pipe()
+        process.standardInput = input
+        process.standardOutput = Pipe()
+        process.standardError = err
+        try process.run()
+        input.fileHandleForWriting.write(Data("\(file("missing-1.wav"))\n\(file("missing-2.wav"))\n".utf8))
+        try input.fileHandleForWriting.close()
+        let stderr = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        XCTAssertEqual(process.terminationStatus, 1, stderr)
+        XCTAssertTrue(stderr.contains("missing-1.wav") && stderr.contains("no turn was answered"), stderr)
+    }
+
     func testTextTokenizerCommands() throws {
         let enc = try run(["text", "encode", "--model", lm, "Hello from the tiny MiMo fixture.", "--json"])
         XCTAssertEqual(enc.status, 0, enc.stderr)
@@ -140,7 +157,15 @@ final class TaskCLITests: CLITestCase {
     }
 
     func testTaskCommandsRejectBadInput() throws {
+        // A WAV whose header declares 1 Hz: refused before resampling (it would upsample 24,000×).
+        let oneHertz = file("1hz.wav")
+        try WAVWriter.write(samples: [Float](repeating: 0.1, count: 20_000), sampleRate: 1, format: .s16, to: URL(fileURLWithPath: oneHertz))
         let cases: [([String], String)] = [
+            (["asr", "--model", lm, "--audio-tokenizer", tokenizer, oneHertz], "sample rate of 1 Hz"),
+            (["asr", "--model", lm, "--audio-tokenizer", tokenizer, wav, "--min-new-tokens", "9", "--max-new-tokens", "3"], "--min-new-tokens"),
+            (["asr", "--model", lm, "--audio-tokenizer", tokenizer, wav, "--seed", "9007199254740992"], "--seed"),
+            (["asr", "--model", lm, "--audio-tokenizer", tokenizer, scratch.path], "directory"),
+            (["tts", "--model", lm, "--audio-tokenizer", tokenizer, "Hi", "--natural", "--instruct", "x", "-o", file("x.wav")], "--natural"),
             (["asr", "--model", lm, wav], "audio-tokenizer"),
             (["asr", "--model", lm, "--audio-tokenizer", tokenizer, file("missing.wav")], "missing.wav"),
             (["asr", "--model", lm, "--audio-tokenizer", tokenizer, wav, "--template-index", "22"], "template-index"),

@@ -34,6 +34,16 @@ final class MalformedFileTests: XCTestCase {
         assertThrows(WeightsError.truncatedHeader(path: empty, fileSize: 0, declaredLength: nil)) { try open(empty) }
     }
 
+    func testOverlappingTensorsAreRefused() throws {
+        // b's 8 bytes start inside a's.
+        let header = #"{"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"b":{"dtype":"F32","shape":[2],"data_offsets":[4,12]}}"#
+        let path = try store(rawSafeTensors(header: header, data: [UInt8](repeating: 0, count: 12)))
+        assertThrows(WeightsError.overlappingTensors(first: "a", second: "b", path: path)) { try open(path) }
+        // Empty tensors take no bytes and overlap nothing.
+        let fine = #"{"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"e":{"dtype":"F32","shape":[0],"data_offsets":[4,4]}}"#
+        XCTAssertNoThrow(try open(try store(rawSafeTensors(header: fine, data: [UInt8](repeating: 0, count: 8)), "fine.safetensors")))
+    }
+
     func testHeaderLongerThanFile() throws {
         let path = try store(rawSafeTensors(header: "{}", declaredLength: 1000))
         assertThrows(WeightsError.truncatedHeader(path: path, fileSize: 10, declaredLength: 1000)) { try open(path) }
