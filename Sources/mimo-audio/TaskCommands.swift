@@ -7,11 +7,18 @@ struct ASRCommand: ParsableCommand {
         commandName: "asr", abstract: "Transcribe speech (MiMo-Audio-7B-Instruct).", aliases: ["transcribe"])
 
     @OptionGroup var task: TaskOptions
+    @Option(help: "Language of the fixed instruction (en or zh); ignored with --template-index or --seed, which draw as the reference does.")
+    var language: TemplateLanguage = .english
     @Argument(help: "Input WAV file.") var input: String
 
     func run() throws {
         let engine = try task.loadEngine(needsAudio: true)
-        try TaskRunner(engine: engine, options: task, audio: nil).run(.asr(try audioInput(input, engine)), seed: task.effectiveSeed)
+        var runner = TaskRunner(engine: engine, options: task, audio: nil)
+        // Reproducible by default: the evaluation toolkit's fixed instruction, unless a draw is asked for.
+        let drawn = task.templateIndex != nil || task.seed != nil
+        if !drawn { runner.fixedTemplate = language }
+        // ASR's text is greedy; with a fixed seed its (rare) audio patches repeat too.
+        try runner.run(.asr(try audioInput(input, engine)), seed: drawn ? task.effectiveSeed : 0)
     }
 }
 
@@ -147,3 +154,5 @@ struct ContinueCommand: ParsableCommand {
 func resolve(_ path: String, _ base: URL) -> URL {
     path.hasPrefix("/") ? URL(fileURLWithPath: path) : base.appendingPathComponent(path)
 }
+
+extension TemplateLanguage: ExpressibleByArgument {}

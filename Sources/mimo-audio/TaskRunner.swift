@@ -9,6 +9,8 @@ struct TaskRunner {
     let options: TaskOptions
     let audio: AudioOutputOptions?
     let reporter: Reporter
+    /// ASR's fixed instruction (see `TaskRequest.fixedTemplate`).
+    var fixedTemplate: TemplateLanguage?
 
     init(engine: Engine, options: TaskOptions, audio: AudioOutputOptions?) {
         self.engine = engine
@@ -23,6 +25,7 @@ struct TaskRunner {
             throw ValidationError("--json and -o - both write to stdout; write the audio to a file")
         }
         var request = options.request(task, seed: seed)
+        request.fixedTemplate = fixedTemplate
         if let maxNewTokens { request.maxNewTokens = maxNewTokens }
         let path = audio?.output
         var sink: AudioSink?

@@ -126,6 +126,18 @@ final class TaskCLITests: CLITestCase {
         XCTAssertTrue(FileManager.default.fileExists(atPath: file("turn-2.wav")))
     }
 
+    /// Without --seed or --template-index, ASR takes a fixed instruction: two runs agree.
+    func testASRIsReproducibleByDefault() throws {
+        let args = ["asr", "--model", lm, "--audio-tokenizer", tokenizer, wav, "--max-new-tokens", "6", "--json"]
+        let (a, b) = (try json(try run(args)), try json(try run(args)))
+        XCTAssertEqual(a["new_ids"] as? [[Int]], b["new_ids"] as? [[Int]])
+        XCTAssertEqual(a["seed"] as? Int, b["seed"] as? Int, "no random seed was drawn either")
+        let zh = try run(args + ["--language", "zh"])
+        XCTAssertEqual(zh.status, 0, zh.stderr)
+        let bad = try run(args + ["--language", "fr"])
+        XCTAssertEqual(bad.status, 64, bad.stderr)
+    }
+
     func testChatFailsWhenNoTurnIsAnswered() throws {
         let process = Process()
         process.executableURL = Bundle.main.bundleURL.appendingPathComponent("mimo-audio")

@@ -293,6 +293,19 @@ final class EngineTests: XCTestCase {
         try assertStopped(recorder.all, request: 1, counting: { if case .step = $0 { return true } else { return false } })
     }
 
+    /// ASR with a fixed template is the same every run; a pinned index wins over it.
+    func testTheEvaluationTemplateMakesASRReproducible() throws {
+        let engine = Engine(pipeline: pipeline)
+        var request = TaskRequest(.asr(TinyModels.testAudio), seed: 1, maxNewTokens: 4)
+        request.fixedTemplate = .chinese
+        XCTAssertEqual(try engine.perform(request) { _ in }.template, "请将这段语音转换为文字.")
+        request.fixedTemplate = .english
+        request.seed = 2
+        XCTAssertEqual(try engine.perform(request) { _ in }.template, "Transcribe the following voice message.")
+        request.templateIndex = 5
+        XCTAssertEqual(try engine.perform(request) { _ in }.template, Templates.asr[5])
+    }
+
     func testBadRequestsAreRefusedWithTheirReason() throws {
         let engine = Engine(pipeline: pipeline)
         let cases: [(TaskRequest, EngineError)] = [

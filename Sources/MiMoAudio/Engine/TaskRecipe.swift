@@ -33,7 +33,8 @@ struct TaskRecipe {
         let segments: [PromptSegment]
         switch request.task {
         case .asr(let input):
-            let drawn = try template(Templates.asr)
+            let fixed = request.templateIndex == nil ? request.fixedTemplate.map(Templates.asrEvaluation) : nil
+            let drawn = try fixed ?? template(Templates.asr)
             self.template = drawn
             segments = TaskPrompts.asr(try lmAudio(input), template: drawn)
             self.stops = try stops(Self.textStops)

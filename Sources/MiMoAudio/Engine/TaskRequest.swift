@@ -115,6 +115,9 @@ public struct TaskRequest: Sendable {
     public var maxNewTokens: Int
     /// Pins entry N of the instruction-template list the reference draws from (ASR, TTS).
     public var templateIndex: Int?
+    /// ASR without `templateIndex`: the evaluation toolkit's fixed instruction in this language
+    /// instead of a draw from the seed (the same transcript every run).
+    public var fixedTemplate: TemplateLanguage?
     public var audioDelivery: AudioDelivery
 
     public init(_ task: Task, seed: UInt64 = 0, greedy: Bool = false, text: SamplerOverrides = .init(),

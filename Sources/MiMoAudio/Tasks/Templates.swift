@@ -1,5 +1,9 @@
 import Foundation
 
+public enum TemplateLanguage: String, Sendable, CaseIterable {
+    case english = "en", chinese = "zh"
+}
+
 /// The instruction templates the reference draws from with `random.choice` (templates.py;
 /// spec §13.2). Order matters: `--template-index` pins an entry of the very list drawn from.
 public enum Templates {
@@ -19,6 +23,11 @@ public enum Templates {
     ]
     /// ASR draws from the Chinese then the English list (22 entries).
     public static let asr = asrChinese + asrEnglish
+
+    /// The evaluation toolkit's fixed ASR instructions (spec §6.1), for reproducible transcripts.
+    public static func asrEvaluation(_ language: TemplateLanguage) -> String {
+        language == .chinese ? "请将这段语音转换为文字." : "Transcribe the following voice message."
+    }
 
     public static let ttsChinese = [
         "请将这段文字转换为语音", "帮我把这个文本读出来", "将这些文字生成音频", "请朗读这段内容",
