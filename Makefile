@@ -1,7 +1,7 @@
 # Two entry points on a fresh Debian machine with the Swift toolchain:
 #   make demo   builds the release binary and round-trips a WAV through the codec
 #   make test   runs the test suite
-# Both install the system packages they need first (OpenBLAS, pkg-config).
+# Both install the system packages they need first (OpenBLAS, FFmpeg's libraries, pkg-config).
 
 SWIFT ?= swift
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
@@ -9,9 +9,10 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 .PHONY: deps build test demo bench clean
 
 deps:
-	@pkg-config --exists openblas 2>/dev/null || { \
+	@pkg-config --exists openblas libavformat libavcodec libswresample libavutil 2>/dev/null || { \
 		$(SUDO) apt-get update && \
-		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y --no-install-recommends libopenblas-dev pkg-config; }
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y --no-install-recommends libopenblas-dev pkg-config \
+			libavformat-dev libavcodec-dev libswresample-dev libavutil-dev; }
 
 build: deps
 	$(SWIFT) build -c release

@@ -19,6 +19,13 @@ let package = Package(
             pkgConfig: "openblas",
             providers: [.apt(["libopenblas-dev"])]
         ),
+        // FFmpeg's libraries decode compressed audio (Debian: libavformat-dev, libavcodec-dev,
+        // libswresample-dev, libavutil-dev).
+        .systemLibrary(
+            name: "CFFmpeg",
+            pkgConfig: "libavformat",
+            providers: [.apt(["libavformat-dev", "libavcodec-dev", "libswresample-dev", "libavutil-dev"])]
+        ),
         .target(
             name: "CKernels",
             cSettings: [.unsafeFlags(["-O3", "-ffp-contract=fast"])]
@@ -28,7 +35,7 @@ let package = Package(
             dependencies: ["CKernels", .target(name: "CBLAS", condition: .when(platforms: [.linux]))]
         ),
         .target(name: "Weights", dependencies: ["Tensor", .product(name: "Logging", package: "swift-log")]),
-        .target(name: "Audio", dependencies: ["Tensor"]),
+        .target(name: "Audio", dependencies: ["Tensor", "CFFmpeg"]),
         .target(name: "Codec", dependencies: ["Tensor", "Weights", "Audio", .product(name: "Logging", package: "swift-log")]),
         .target(name: "TextTokenizer"),
         .target(name: "LM", dependencies: ["Tensor", "Weights", "TextTokenizer", "CKernels", .product(name: "Logging", package: "swift-log")]),

@@ -52,13 +52,15 @@ public struct WAVFile: Equatable, Sendable {
 
     /// Channel mean per frame, matching torch `wav.mean(dim=0)` on float32: the channels are summed
     /// in Float in channel order, then divided by the channel count (ATen's CPU mean is sum-then-divide).
-    public func monoSamples() -> [Float] {
-        let channelCount = channels
-        let frames = frameCount
-        if channelCount == 1 { return interleavedSamples }
+    public func monoSamples() -> [Float] { Self.mono(interleavedSamples, channels: channels) }
+
+    /// The channel mean of interleaved samples (see `monoSamples`).
+    public static func mono(_ interleaved: [Float], channels channelCount: Int) -> [Float] {
+        let frames = interleaved.count / max(channelCount, 1)
+        if channelCount == 1 { return interleaved }
         guard channelCount > 1, frames > 0 else { return [] }
         let divisor = Float(channelCount)
-        return interleavedSamples.withUnsafeBufferPointer { source in
+        return interleaved.withUnsafeBufferPointer { source in
             [Float](unsafeUninitializedCapacity: frames) { mono, initialized in
                 for frame in 0..<frames {
                     let first = frame * channelCount

@@ -47,7 +47,7 @@ struct CodecCommand: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Encode a WAV file (any rate, any channels) to codes JSON.")
 
         @OptionGroup var tokenizer: TokenizerOptions
-        @Argument(help: "Input WAV file.") var input: String
+        @Argument(help: "Input audio file (WAV, FLAC, MP3, Ogg, Opus, M4A, WebM, ...; - reads stdin).") var input: String
         @Option(name: .shortAndLong, help: "Output codes JSON file.") var output: String
         @Option(help: "Codebooks to keep (the LM uses 8; up to 20).") var codebooks: Int = 8
 
@@ -90,7 +90,7 @@ struct CodecCommand: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Encode a WAV file to 8 codebooks and decode it again.")
 
         @OptionGroup var tokenizer: TokenizerOptions
-        @Argument(help: "Input WAV file.") var input: String
+        @Argument(help: "Input audio file (WAV, FLAC, MP3, Ogg, Opus, M4A, WebM, ...; - reads stdin).") var input: String
         @Option(name: .shortAndLong, help: "Output WAV file.") var output: String
         @Option(name: .customLong("sample-format"), help: "s16 or f32.") var sampleFormat: WAVWriter.SampleFormat = .s16
 

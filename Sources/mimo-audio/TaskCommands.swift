@@ -9,7 +9,7 @@ struct ASRCommand: ParsableCommand {
     @OptionGroup var task: TaskOptions
     @Option(help: "Language of the fixed instruction (en or zh); ignored with --template-index or --seed, which draw as the reference does.")
     var language: TemplateLanguage = .english
-    @Argument(help: "Input WAV file.") var input: String
+    @Argument(help: "Input audio file (WAV, FLAC, MP3, Ogg, Opus, M4A, WebM, ...; - reads stdin).") var input: String
 
     func run() throws {
         let engine = try task.loadEngine(needsAudio: true)
@@ -53,7 +53,7 @@ struct AskCommand: ParsableCommand {
         commandName: "ask", abstract: "Ask a question about audio (audio understanding), optionally thinking first.")
 
     @OptionGroup var task: TaskOptions
-    @Argument(help: "Input WAV file.") var input: String
+    @Argument(help: "Input audio file (WAV, FLAC, MP3, Ogg, Opus, M4A, WebM, ...; - reads stdin).") var input: String
     @Argument(help: "The question.") var question: String
     @Flag(help: "Let the model think before answering.") var think = false
 
@@ -104,7 +104,7 @@ struct ICLCommand: ParsableCommand {
     @Option(help: "JSON list of {\"input\": a.wav, \"output\": b.wav, \"transcript\": text of b} (paths relative to it).")
     var examples: String
     @Option(help: "Instruction after the [Int]: prefix.") var instruction = ""
-    @Argument(help: "Input WAV file to convert.") var input: String
+    @Argument(help: "Input audio file to convert (any format; - reads stdin).") var input: String
 
     struct Example: Decodable { let input: String; let output: String; let transcript: String }
 
@@ -134,7 +134,7 @@ struct ContinueCommand: ParsableCommand {
 
     @OptionGroup var task: TaskOptions
     @OptionGroup var audio: AudioOutputOptions
-    @Argument(help: "Input WAV file.") var input: String
+    @Argument(help: "Input audio file (WAV, FLAC, MP3, Ogg, Opus, M4A, WebM, ...; - reads stdin).") var input: String
     @Option(help: "Cap on the new audio, in seconds.") var seconds: Double?
 
     func run() throws {

@@ -71,7 +71,12 @@ struct TaskOptions: ParsableArguments {
 
 /// A WAV file as a task's audio input (24 kHz mono samples; the engine encodes them).
 func audioInput(_ path: String, _ engine: Engine) throws -> AudioSource {
-    .samples(try AudioInput.load(URL(fileURLWithPath: path), sampleRate: try engine.pipeline.requireCodec().sampleRate))
+    let lm = engine.pipeline.lm.config
+    // Decoding stops a little past the longest audio the context could hold; the engine refuses
+    // what is still too long, with the limit.
+    let contextSeconds = Double(lm.maxPositions * lm.groupSize) / engine.pipeline.frameRate
+    return .samples(try AudioInput.load(URL(fileURLWithPath: path), sampleRate: try engine.pipeline.requireCodec().sampleRate,
+                                        maxSeconds: contextSeconds + 1))
 }
 
 func audioInput(_ url: URL, _ engine: Engine) throws -> AudioSource { try audioInput(url.path, engine) }

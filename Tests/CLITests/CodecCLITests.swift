@@ -3,6 +3,36 @@ import MiMoAudio
 import XCTest
 
 final class CodecCLITests: CLITestCase {
+    /// Compressed audio from a file and from standard input: a FLAC of the WAV gives its codes exactly.
+    func testCompressedAudioFromAFileAndFromStandardInput() throws {
+        let wav = Self.fixtures.appendingPathComponent("test_audio.wav").path
+        let flac = Self.fixtures.appendingPathComponent("formats/test_audio.flac").path
+        let reference = try run(["codec", "encode", "--audio-tokenizer", tokenizer, wav, "-o", file("wav.json")])
+        XCTAssertEqual(reference.status, 0, reference.stderr)
+        let fromFile = try run(["codec", "encode", "--audio-tokenizer", tokenizer, flac, "-o", file("flac.json")])
+        XCTAssertEqual(fromFile.status, 0, fromFile.stderr)
+        XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: file("flac.json"))), try Data(contentsOf: URL(fileURLWithPath: file("wav.json"))))
+        for input in [flac, Self.fixtures.appendingPathComponent("formats/test_audio.webm").path, wav] {
+            let process = Process()
+            process.executableURL = Bundle.main.bundleURL.appendingPathComponent("mimo-audio")
+            process.arguments = ["codec", "encode", "--audio-tokenizer", tokenizer, "-", "-o", file("stdin.json")]
+            process.standardInput = FileHandle(forReadingAtPath: input)
+            process.standardOutput = Pipe()
+            let err = Pipe()
+            process.standardError = err
+            try process.run()
+            let stderr = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            process.waitUntilExit()
+            XCTAssertEqual(process.terminationStatus, 0, "\(input): \(stderr)")
+            if input != Self.fixtures.appendingPathComponent("formats/test_audio.webm").path {
+                XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: file("stdin.json"))), try Data(contentsOf: URL(fileURLWithPath: file("wav.json"))), input)
+            }
+        }
+        let text = try run(["codec", "encode", "--audio-tokenizer", tokenizer, Self.fixtures.appendingPathComponent("lm/config.json").path, "-o", file("x.json")])
+        XCTAssertEqual(text.status, 1)
+        XCTAssertTrue(text.stderr.contains("is not an audio file ("), text.stderr)
+    }
+
     func testEncodeDecodeAndRoundtrip() throws {
         let wav = Self.fixtures.appendingPathComponent("test_audio.wav").path
         let encode = try run(["codec", "encode", "--audio-tokenizer", tokenizer, wav, "-o", file("codes.json")])
@@ -68,7 +98,7 @@ final class CodecCLITests: CLITestCase {
         try Data([0xFF, 0xFE, 0x00]).write(to: URL(fileURLWithPath: garbage))
 
         let cases: [([String], String)] = [
-            (["codec", "encode", "--audio-tokenizer", tokenizer, notWAV, "-o", file("x.json")], "RIFF"),
+            (["codec", "encode", "--audio-tokenizer", tokenizer, notWAV, "-o", file("x.json")], "is not an audio file ("),
             (["codec", "encode", "--audio-tokenizer", tokenizer, truncated, "-o", file("x.json")], "truncated"),
             (["codec", "encode", "--audio-tokenizer", tokenizer, tooShort, "-o", file("x.json")], "too short"),
             (["codec", "encode", "--audio-tokenizer", tokenizer, file("missing.wav"), "-o", file("x.json")], "missing.wav"),
