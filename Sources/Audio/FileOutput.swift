@@ -31,6 +31,14 @@ public enum FileOutput {
         }
     }
 
+    /// Appends `data` to the file at `path` (which must exist).
+    public static func append(_ data: Data, to path: String) throws {
+        let fd = open(path, O_WRONLY | O_APPEND | O_CLOEXEC)
+        guard fd >= 0 else { throw WAVError.writeFailed(path: path, reason: systemMessage(errno)) }
+        defer { close(fd) }
+        try data.withUnsafeBytes { try writeAll(fd, $0, path: path) }
+    }
+
     /// Writes every byte of `bytes` to `fd`, retrying interrupted and partial writes.
     public static func writeAll(_ fd: Int32, _ bytes: UnsafeRawBufferPointer, path: String) throws {
         var offset = 0
