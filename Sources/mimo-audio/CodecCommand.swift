@@ -35,12 +35,25 @@ struct CodecCommand: ParsableCommand {
         return codes
     }
 
-    static func decode(_ codes: [[Int]], with tokenizer: AudioTokenizer, to output: String, format: WAVWriter.SampleFormat) throws {
+    static func decode(_ codes: [[Int]], with tokenizer: AudioTokenizer, to target: AudioTarget) throws {
         let start = DispatchTime.now()
         progress("decoding \(codes.first?.count ?? 0) frames")
         let wav = try tokenizer.decode(codes: codes)
-        try WAVWriter.write(samples: wav, sampleRate: tokenizer.sampleRate, format: format, to: URL(fileURLWithPath: output))
-        progress(String(format: "wrote %.2f s of audio to %@ in %.2f s", Double(wav.count) / Double(tokenizer.sampleRate), output, seconds(since: start)))
+        try target.write(wav, sampleRate: tokenizer.sampleRate)
+        progress(String(format: "wrote %.2f s of audio to %@ (%@) in %.2f s", Double(wav.count) / Double(tokenizer.sampleRate),
+                        target.path == "-" ? "standard output" : target.path, target.format.rawValue, seconds(since: start)))
+    }
+
+    /// `-o` and its format, as the task commands take them.
+    struct Output: ParsableArguments {
+        @Option(name: .shortAndLong, help: "Output audio file, its format from the extension (wav, pcm, flac, mp3, opus/ogg, aac, m4a); '-' is stdout (raw s16le PCM unless --audio-format).")
+        var output: String
+        @Option(name: .customLong("audio-format"), help: "wav, pcm, flac, mp3, opus, aac or m4a (default: from the output's extension).")
+        var audioFormat: AudioFileFormat?
+        @Option(name: .customLong("sample-format"), help: "WAV samples: s16 or f32.") var sampleFormat: WAVWriter.SampleFormat = .s16
+
+        func validate() throws { _ = try target() }
+        func target() throws -> AudioTarget { try AudioTarget(output, format: audioFormat, sampleFormat: sampleFormat) }
     }
 
     struct Encode: ParsableCommand {
@@ -70,8 +83,7 @@ struct CodecCommand: ParsableCommand {
 
         @OptionGroup var tokenizer: TokenizerOptions
         @Argument(help: "Input codes JSON file.") var input: String
-        @Option(name: .shortAndLong, help: "Output WAV file.") var output: String
-        @Option(name: .customLong("sample-format"), help: "s16 or f32.") var sampleFormat: WAVWriter.SampleFormat = .s16
+        @OptionGroup var output: Output
 
         func run() throws {
             let file = try CodesFile.read(URL(fileURLWithPath: input))
@@ -82,7 +94,7 @@ struct CodecCommand: ParsableCommand {
             guard file.sampleRate == model.sampleRate else {
                 throw ValidationError("codes are for \(file.sampleRate) Hz but the tokenizer runs at \(model.sampleRate) Hz")
             }
-            try CodecCommand.decode(Array(file.codes.prefix(Self.codebooksUsed)), with: model, to: output, format: sampleFormat)
+            try CodecCommand.decode(Array(file.codes.prefix(Self.codebooksUsed)), with: model, to: try output.target())
         }
     }
 
@@ -91,13 +103,12 @@ struct CodecCommand: ParsableCommand {
 
         @OptionGroup var tokenizer: TokenizerOptions
         @Argument(help: "Input audio file (WAV, FLAC, MP3, Ogg, Opus, M4A, WebM, ...; - reads stdin).") var input: String
-        @Option(name: .shortAndLong, help: "Output WAV file.") var output: String
-        @Option(name: .customLong("sample-format"), help: "s16 or f32.") var sampleFormat: WAVWriter.SampleFormat = .s16
+        @OptionGroup var output: Output
 
         func run() throws {
             let model = try tokenizer.load()
             let codes = try CodecCommand.encode(input, with: model, codebooks: Decode.codebooksUsed)
-            try CodecCommand.decode(codes, with: model, to: output, format: sampleFormat)
+            try CodecCommand.decode(codes, with: model, to: try output.target())
         }
     }
 }

@@ -18,8 +18,10 @@ struct GenerateCommand: ParsableCommand {
     @Option(name: .customLong("max-new-tokens"), help: "Maximum groups to generate.") var maxNewTokens = 8192
     @Option(help: "Stop token, as the tokenizer spells it (<|im_end|>) or an integer id; repeatable.") var stop: [String] = []
     @Flag(help: "Print the result as JSON on stdout.") var json = false
-    @Option(name: .shortAndLong, help: "Write the generated audio to this WAV file.") var output: String?
-    @Option(name: .customLong("sample-format"), help: "s16 or f32.") var sampleFormat: WAVWriter.SampleFormat = .s16
+    @Option(name: .shortAndLong, help: "Write the generated audio to this file (format from the extension; '-' is stdout).") var output: String?
+    @Option(name: .customLong("audio-format"), help: "wav, pcm, flac, mp3, opus, aac or m4a (default: from the output's extension).")
+    var audioFormat: AudioFileFormat?
+    @Option(name: .customLong("sample-format"), help: "WAV samples: s16 or f32.") var sampleFormat: WAVWriter.SampleFormat = .s16
     @OptionGroup var runtime: RuntimeOptions
     @OptionGroup var loading: LMLoadOptions
     @OptionGroup var codecLoading: CodecLoadOptions
@@ -32,6 +34,10 @@ struct GenerateCommand: ParsableCommand {
             throw ValidationError("--min-new-tokens (\(minNewTokens)) must not exceed --max-new-tokens (\(maxNewTokens))")
         }
         if output != nil && audioTokenizer == nil { throw ValidationError("-o needs --audio-tokenizer to decode the audio") }
+        if let output {
+            _ = try AudioTarget(output, format: audioFormat, sampleFormat: sampleFormat)
+            if output == "-" && json { throw ValidationError("--json and -o - both write to stdout; write the audio to a file") }
+        }
     }
 
     func run() throws {
@@ -63,7 +69,7 @@ struct GenerateCommand: ParsableCommand {
         progress(String(format: "prefill %d groups in %.2f s; %d steps (%d audio patches) in %.2f s; stop: %@",
                         t.prefillGroups, t.prefillSeconds, t.steps, t.patches, t.stepSeconds, result.stopReason.rawValue))
         if let output, let codec = pipeline.codec {
-            try WAVWriter.write(samples: wav, sampleRate: codec.sampleRate, format: sampleFormat, to: URL(fileURLWithPath: output))
+            try AudioTarget(output, format: audioFormat, sampleFormat: sampleFormat).write(wav, sampleRate: codec.sampleRate)
             progress("wrote \(output)")
         }
         if json {
@@ -72,6 +78,8 @@ struct GenerateCommand: ParsableCommand {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys]
             try printOut(String(decoding: try encoder.encode(report), as: UTF8.self) + "\n")
+        } else if output == "-" {
+            progress("text tokens: \(result.textIDs.map { lm.specialTokens.namesByID[$0] ?? String($0) }.joined(separator: " "))")
         } else {
             try printOut("text tokens: \(result.textIDs.map { lm.specialTokens.namesByID[$0] ?? String($0) }.joined(separator: " "))\n")
             try printOut("audio frames: \(result.codes.first?.count ?? 0)\n")

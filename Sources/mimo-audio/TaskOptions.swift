@@ -83,18 +83,69 @@ func audioInput(_ url: URL, _ engine: Engine) throws -> AudioSource { try audioI
 
 /// Where audio output goes.
 struct AudioOutputOptions: ParsableArguments {
-    @Option(name: .shortAndLong, help: "Output WAV file (with --stream, '-' writes raw s16le 24 kHz PCM to stdout).")
+    @Option(name: .shortAndLong, help: "Output audio file, its format from the extension (wav, pcm, flac, mp3, opus/ogg, aac, m4a); '-' is stdout (raw s16le 24 kHz PCM unless --audio-format).")
     var output: String?
-    @Option(name: .customLong("sample-format"), help: "s16 or f32.") var sampleFormat: WAVWriter.SampleFormat = .s16
+    @Option(name: .customLong("audio-format"), help: "wav, pcm, flac, mp3, opus, aac or m4a (default: from the output's extension).")
+    var audioFormat: AudioFileFormat?
+    @Option(name: .customLong("sample-format"), help: "WAV samples: s16 or f32.") var sampleFormat: WAVWriter.SampleFormat = .s16
     @Flag(help: "Write audio while it is generated (the reference's streaming-decode schedule).") var stream = false
     @Option(name: .customLong("stream-chunk"), help: "Frames per streaming-decode call.") var streamChunk = 20
 
     func validate() throws {
         guard streamChunk >= 1 && streamChunk <= 1500 else { throw ValidationError("--stream-chunk must be in 1...1500") }
-        if output == "-" && !stream { throw ValidationError("-o - (raw PCM on stdout) needs --stream") }
-        if output == "-" && sampleFormat == .f32 { throw ValidationError("raw PCM on stdout is 16-bit; drop --sample-format f32") }
+        if let output { _ = try AudioTarget(output, format: audioFormat, sampleFormat: sampleFormat) }
+    }
+
+    func target(_ path: String) throws -> AudioTarget { try AudioTarget(path, format: audioFormat, sampleFormat: sampleFormat) }
+}
+
+/// A file (or stdout, `-`) and the format audio is written in there: `--audio-format`, else the
+/// file's extension — never a WAV under another format's name.
+struct AudioTarget {
+    let path: String
+    let format: AudioFileFormat
+    let sampleFormat: WAVWriter.SampleFormat
+
+    init(_ path: String, format explicit: AudioFileFormat?, sampleFormat: WAVWriter.SampleFormat) throws {
+        self.path = path
+        self.sampleFormat = sampleFormat
+        let formats = AudioFileFormat.allCases.map(\.rawValue).joined(separator: ", ")
+        if path == "-" {
+            format = explicit ?? .pcm
+        } else {
+            let ext = URL(fileURLWithPath: path).pathExtension
+            let named = AudioFileFormat(fileExtension: ext)
+            if let explicit, let named, explicit != named {
+                throw ValidationError("'\(path)' is named as \(named.rawValue) but --audio-format is \(explicit.rawValue)")
+            }
+            guard let chosen = explicit ?? named else {
+                throw ValidationError("cannot tell the audio format of '\(path)' from its extension; give --audio-format (\(formats))")
+            }
+            format = chosen
+        }
+        if sampleFormat == .f32 && format != .wav {
+            throw ValidationError("--sample-format f32 applies to WAV; \(format.rawValue) output is written from 16-bit or float by its encoder")
+        }
+    }
+
+    /// A writer that takes samples as they come.
+    func writer(sampleRate: Int) throws -> AudioStreamWriter {
+        let destination: AudioStreamWriter.Destination = path == "-" ? .stream { try Console.shared.write($0, to: .output) } : .file(path)
+        return try AudioStreamWriter(format: format, sampleRate: sampleRate, destination: destination, sampleFormat: sampleFormat)
+    }
+
+    /// All of it at once; a WAV file is written beside its destination and renamed into place.
+    func write(_ samples: [Float], sampleRate: Int) throws {
+        if format == .wav && path != "-" {
+            return try WAVWriter.write(samples: samples, sampleRate: sampleRate, format: sampleFormat, to: URL(fileURLWithPath: path))
+        }
+        let writer = try writer(sampleRate: sampleRate)
+        try writer.write(samples)
+        try writer.finish()
     }
 }
+
+extension AudioFileFormat: ExpressibleByArgument {}
 
 /// Progress on stderr, only when it is a terminal (and not --quiet).
 struct Reporter {

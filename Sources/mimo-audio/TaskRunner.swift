@@ -28,13 +28,12 @@ struct TaskRunner {
         request.fixedTemplate = fixedTemplate
         if let maxNewTokens { request.maxNewTokens = maxNewTokens }
         let path = audio?.output
-        var sink: AudioSink?
-        if let audio, let path {
+        let target = try path.map { try audio!.target($0) }
+        var sink: AudioStreamWriter?
+        if let audio, let target {
             if audio.stream {
                 request.audioDelivery = .streamed(chunkFrames: audio.streamChunk)
-                let rate = try engine.pipeline.requireCodec().sampleRate
-                sink = path == "-" ? StandardOutputPCMSink()
-                    : try WAVFileSink(WAVStreamWriter(url: URL(fileURLWithPath: path), sampleRate: rate, format: audio.sampleFormat))
+                sink = try target.writer(sampleRate: try engine.pipeline.requireCodec().sampleRate)
             } else {
                 request.audioDelivery = .whole
             }
@@ -92,10 +91,10 @@ struct TaskRunner {
             try sink.finish()
             reporter.line(String(format: "streamed %.2f s of audio; streaming decode took %.2f s (real-time factor %.2f)",
                                  stream.audioSeconds, stream.decodeSeconds, stream.decodeSeconds / max(stream.audioSeconds, 1e-9)))
-        } else if let audio, let path, !audio.stream {
+        } else if let target, sink == nil {
             let rate = try engine.pipeline.requireCodec().sampleRate
-            try WAVWriter.write(samples: whole, sampleRate: rate, format: audio.sampleFormat, to: URL(fileURLWithPath: path))
-            reporter.line(String(format: "wrote %.2f s of audio to %@", Double(whole.count) / Double(rate), path))
+            try target.write(whole, sampleRate: rate)
+            reporter.line(String(format: "wrote %.2f s of audio to %@ (%@)", Double(whole.count) / Double(rate), target.path, target.format.rawValue))
         }
         if options.json {
             let report = TaskReport(text: result.text, newIDs: result.newIDs.rows, codes: result.codes,
@@ -114,33 +113,6 @@ enum ThinkingMarker {
     /// The text the engine takes out between thinking and answer; the terminal shows it as the
     /// model wrote it.
     static let close = "</think>"
-}
-
-/// Where streamed speech goes.
-protocol AudioSink {
-    func write(_ samples: [Float]) throws
-    func finish() throws
-}
-
-/// A WAV file whose header is finalised when the stream ends.
-struct WAVFileSink: AudioSink {
-    let writer: WAVStreamWriter
-    init(_ writer: WAVStreamWriter) { self.writer = writer }
-    func write(_ samples: [Float]) throws { try writer.append(samples) }
-    func finish() throws { try writer.finalize() }
-}
-
-/// Raw 16-bit little-endian mono PCM on standard output (playback can start at once).
-struct StandardOutputPCMSink: AudioSink {
-    func write(_ samples: [Float]) throws {
-        var data = Data(capacity: samples.count * 2)
-        for s in samples {
-            withUnsafeBytes(of: WAVWriter.pcm16(s).littleEndian) { data.append(contentsOf: $0) }
-        }
-        try Console.shared.write(data, to: .output)
-    }
-
-    func finish() throws {}
 }
 
 struct StreamReport: Encodable {

@@ -77,8 +77,10 @@ final class OutputStreamTests: CLITestCase {
     }
 
     func testAnOutputPathThatIsADirectory() throws {
-        let r = try run(["codec", "roundtrip", "--audio-tokenizer", tokenizer, wav, "-o", scratch.path])
-        assertFailed(r, saying: "cannot write '\(scratch.path)': it is a directory", "-o DIR")
+        let directory = file("looks-like.wav")
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let r = try run(["codec", "roundtrip", "--audio-tokenizer", tokenizer, wav, "-o", directory])
+        assertFailed(r, saying: "cannot write '\(directory)': it is a directory", "-o DIR")
     }
 
     /// On a terminal, progress stops once text starts: the streamed transcript stays on the

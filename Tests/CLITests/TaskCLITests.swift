@@ -126,6 +126,33 @@ final class TaskCLITests: CLITestCase {
         XCTAssertTrue(FileManager.default.fileExists(atPath: file("turn-2.wav")))
     }
 
+    /// Audio comes out in the format the output's name (or --audio-format) says, whole or
+    /// streamed, to a file or to stdout.
+    func testAudioOutputFormats() throws {
+        let tts = ["tts", "--model", lm, "--audio-tokenizer", tokenizer, "Hello from the tiny MiMo fixture.", "--greedy",
+                   "--template-index", "1", "--min-new-tokens", "6", "--max-new-tokens", "16"]
+        let magic: [String: [UInt8]] = ["mp3": Array("ID3".utf8), "flac": Array("fLaC".utf8), "opus": Array("OggS".utf8),
+                                        "ogg": Array("OggS".utf8), "m4a": Array("ftyp".utf8), "aac": [0xFF], "wav": Array("RIFF".utf8)]
+        for (ext, bytes) in magic {
+            for streamed in [false, true] {
+                let out = file("out-\(streamed).\(ext)")
+                let r = try run(tts + ["-o", out] + (streamed ? ["--stream", "--stream-chunk", "4"] : []))
+                XCTAssertEqual(r.status, 0, "\(ext): \(r.stderr)")
+                let data = try Data(contentsOf: URL(fileURLWithPath: out))
+                let head = ext == "m4a" ? Array(data[4..<8]) : Array(data.prefix(bytes.count))
+                XCTAssertEqual(head, bytes, "\(ext) (streamed: \(streamed)) is not that format")
+                // 16 frames of 960 samples; lossy codecs pad or trim at most a frame or two.
+                let decoded = try AudioInput.load(URL(fileURLWithPath: out), sampleRate: 24000)
+                XCTAssertEqual(Double(decoded.count), 960 * 16, accuracy: 2048, "\(ext) (streamed: \(streamed))")
+            }
+        }
+        // stdout: raw PCM by default, any format with --audio-format.
+        let raw = try run(["codec", "roundtrip", "--audio-tokenizer", tokenizer, wav, "-o", "-"])
+        XCTAssertEqual(raw.status, 0, raw.stderr)
+        let flac = try run(["codec", "roundtrip", "--audio-tokenizer", tokenizer, wav, "-o", "-", "--audio-format", "flac"])
+        XCTAssertTrue(flac.stdout.hasPrefix("fLaC"), "codec roundtrip --audio-format flac to stdout")
+    }
+
     /// Without --seed or --template-index, ASR takes a fixed instruction: two runs agree.
     func testASRIsReproducibleByDefault() throws {
         let args = ["asr", "--model", lm, "--audio-tokenizer", tokenizer, wav, "--max-new-tokens", "6", "--json"]
@@ -182,7 +209,10 @@ final class TaskCLITests: CLITestCase {
             (["asr", "--model", lm, "--audio-tokenizer", tokenizer, file("missing.wav")], "missing.wav"),
             (["asr", "--model", lm, "--audio-tokenizer", tokenizer, wav, "--template-index", "22"], "template-index"),
             (["tts", "--model", lm, "--audio-tokenizer", tokenizer, "Hi"], "-o"),
-            (["tts", "--model", lm, "--audio-tokenizer", tokenizer, "Hi", "-o", "-"], "--stream"),
+            (["tts", "--model", lm, "--audio-tokenizer", tokenizer, "Hi", "-o", file("x.xyz")], "--audio-format"),
+            (["tts", "--model", lm, "--audio-tokenizer", tokenizer, "Hi", "-o", file("x.mp3"), "--audio-format", "wav"], "named as mp3"),
+            (["tts", "--model", lm, "--audio-tokenizer", tokenizer, "Hi", "-o", file("x.mp3"), "--sample-format", "f32"], "f32 applies to WAV"),
+            (["tts", "--model", lm, "--audio-tokenizer", tokenizer, "Hi", "-o", file("x.wav"), "--audio-format", "vorbis"], "audio-format"),
             (["tts", "--model", lm, "--audio-tokenizer", tokenizer, "Hi", "-o", file("x.wav"), "--temperature", "0"], "temperature"),
             (["chat", "--model", lm, "--audio-tokenizer", tokenizer, "--think", "-o", file("x.wav")], "text-only"),
             (["chat", "--model", lm, "--audio-tokenizer", tokenizer, "--conversation", file("none.json"), "--text-only"], "none.json"),
