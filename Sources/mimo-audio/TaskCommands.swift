@@ -28,7 +28,9 @@ struct TTSCommand: ParsableCommand {
 
     @OptionGroup var task: TaskOptions
     @OptionGroup var audio: AudioOutputOptions
-    @Argument(help: "Text to speak (with --natural: the instruction and the text in natural language).") var text: String
+    @Argument(help: "Text to speak (with --natural: the instruction and the text in natural language). Longer than 300 characters, it is spoken in pieces split at sentence ends.")
+    var text: String?
+    @Option(name: .customLong("text-file"), help: "Read the text from a file (- reads stdin).") var textFile: String?
     @Option(help: "Style instruction (instruct-TTS).") var instruct: String?
     @Option(help: "Voice prompt WAV (used with --instruct or --natural).") var voice: String?
     @Flag(help: "Natural-instruction TTS: the text carries the instruction itself.") var natural = false
@@ -41,6 +43,8 @@ struct TTSCommand: ParsableCommand {
 
     func run() throws {
         guard audio.output != nil else { throw ValidationError("tts writes audio: give -o OUT.wav") }
+        let text = try readText(argument: text, file: textFile, what: "text to speak")
+        guard !text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else { throw ValidationError("the text to speak is empty") }
         let engine = try task.loadEngine(needsAudio: true)
         let voiceAudio = try voice.map { try audioInput($0, engine) }
         try TaskRunner(engine: engine, options: task, audio: audio)
@@ -69,7 +73,8 @@ struct TextChatCommand: ParsableCommand {
         commandName: "text-chat", abstract: "Text dialogue: one message, or interactive with no message (one line per turn).")
 
     @OptionGroup var task: TaskOptions
-    @Argument(help: "The message (omit for an interactive session on stdin).") var message: String?
+    @Argument(help: "The message (omit, and no --text-file, for an interactive session on stdin).") var message: String?
+    @Option(name: .customLong("text-file"), help: "Read the message from a file (- reads stdin).") var textFile: String?
     @Flag(help: "Let the model think before answering.") var think = false
 
     func run() throws {
@@ -83,7 +88,7 @@ struct TextChatCommand: ParsableCommand {
             let result = try runner.run(.textDialogue(history, thinking: think), seed: seed &+ UInt64(history.count))
             history.append(.assistant(result.text))
         }
-        if let message { return try turn(message) }
+        if message != nil || textFile != nil { return try turn(try readText(argument: message, file: textFile, what: "message")) }
         let prompt = isatty(0) == 1 && isatty(2) == 1
         while true {
             if prompt { Console.shared.err("you> ") }

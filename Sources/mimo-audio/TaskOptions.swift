@@ -168,3 +168,46 @@ struct Reporter {
         Console.shared.err("warning: " + message + "\n")
     }
 }
+
+/// Text given on the command line, or read from a file or stdin (`--text-file`), so long texts
+/// are not capped by the argument-length limit. Invalid UTF-8 is refused with its byte offset.
+func readText(argument: String?, file: String?, what: String) throws -> String {
+    switch (argument, file) {
+    case (let text?, nil): return text
+    case (nil, let path?):
+        let data: Data
+        if path == "-" {
+            data = FileHandle.standardInput.readDataToEndOfFile()
+        } else {
+            do { data = try Data(contentsOf: URL(fileURLWithPath: path)) } catch {
+                throw RuntimeFailure("cannot read '\(path)': \(FileOutput.describe(error))")
+            }
+        }
+        switch strictUTF8(data) {
+        case .success(let text): return text
+        case .failure(let bad):
+            throw RuntimeFailure("\(path == "-" ? "standard input" : path) is not UTF-8 text (invalid byte at offset \(bad.offset))")
+        }
+    case (_?, _?): throw ValidationError("give the \(what) or --text-file, not both")
+    case (nil, nil): throw ValidationError("give the \(what), or --text-file PATH (- reads stdin)")
+    }
+}
+
+struct InvalidUTF8: Error { let offset: Int }
+
+/// Strict UTF-8 decoding, or the offset of the first byte that is not valid UTF-8.
+func strictUTF8(_ data: Data) -> Result<String, InvalidUTF8> {
+    var iterator = data.makeIterator()
+    var decoder = UTF8()
+    var scalars = String.UnicodeScalarView()
+    var offset = 0
+    while true {
+        switch decoder.decode(&iterator) {
+        case .scalarValue(let s):
+            scalars.append(s)
+            offset += UTF8.width(s)
+        case .emptyInput: return .success(String(scalars))
+        case .error: return .failure(InvalidUTF8(offset: offset))
+        }
+    }
+}

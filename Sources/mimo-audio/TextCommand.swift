@@ -10,10 +10,12 @@ struct TextCommand: ParsableCommand {
     struct Encode: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Encode text (added tokens such as <|im_end|> are recognised).")
         @Option(help: "Directory holding tokenizer.json.") var model: String
-        @Argument(help: "Text to encode.") var text: String
+        @Argument(help: "Text to encode.") var text: String?
+        @Option(name: .customLong("text-file"), help: "Read the text from a file (- reads stdin).") var textFile: String?
         @Flag(help: "Print {\"ids\": [...], \"tokens\": [...]}.") var json = false
 
         func run() throws {
+            let text = try readText(argument: text, file: textFile, what: "text to encode")
             let tokenizer = try TextTokenizer(directory: URL(fileURLWithPath: model))
             let ids = tokenizer.encode(text)
             if json {

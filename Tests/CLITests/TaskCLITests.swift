@@ -153,6 +153,33 @@ final class TaskCLITests: CLITestCase {
         XCTAssertTrue(flac.stdout.hasPrefix("fLaC"), "codec roundtrip --audio-format flac to stdout")
     }
 
+    /// Text from a file or stdin, validated as UTF-8.
+    func testTextFromAFileOrStandardInput() throws {
+        let textFile = file("text.txt")
+        try Data("Hello from the tiny MiMo fixture.".utf8).write(to: URL(fileURLWithPath: textFile))
+        let base = ["--model", lm, "--audio-tokenizer", tokenizer, "--greedy", "--template-index", "1", "--min-new-tokens", "6",
+                    "--max-new-tokens", "16", "--json"]
+        let fromFile = try json(try run(["tts", "--text-file", textFile] + base + ["-o", file("a.wav")]))
+        XCTAssertEqual(fromFile["new_ids"] as? [[Int]], try rows("gen_tts.new_ids", columns: 28), "the same as the text given as an argument")
+        let process = Process()
+        process.executableURL = Bundle.main.bundleURL.appendingPathComponent("mimo-audio")
+        process.arguments = ["text", "encode", "--model", lm, "--text-file", "-"]
+        process.standardInput = FileHandle(forReadingAtPath: textFile)
+        let out = Pipe()
+        process.standardOutput = out
+        try process.run()
+        let ids = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        XCTAssertEqual(ids, "421 481 339 488 32 77 105 77 111 416 271 348 101 46\n")
+        let invalid = file("bad.txt")
+        try Data([0x48, 0x69, 0xC3, 0x28]).write(to: URL(fileURLWithPath: invalid))
+        let bad = try run(["text", "encode", "--model", lm, "--text-file", invalid])
+        XCTAssertEqual(bad.status, 1, bad.stderr)
+        XCTAssertTrue(bad.stderr.contains("invalid byte at offset 2"), bad.stderr)
+        let both = try run(["text", "encode", "--model", lm, "Hi", "--text-file", invalid])
+        XCTAssertEqual(both.status, 64, both.stderr)
+    }
+
     /// Without --seed or --template-index, ASR takes a fixed instruction: two runs agree.
     func testASRIsReproducibleByDefault() throws {
         let args = ["asr", "--model", lm, "--audio-tokenizer", tokenizer, wav, "--max-new-tokens", "6", "--json"]

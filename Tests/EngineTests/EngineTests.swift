@@ -306,6 +306,24 @@ final class EngineTests: XCTestCase {
         XCTAssertEqual(try engine.perform(request) { _ in }.template, Templates.asr[5])
     }
 
+    /// TTS text over 300 characters is spoken piece by piece, with one template, in order.
+    func testLongTextIsSpokenInPieces() throws {
+        let engine = Engine(pipeline: pipeline)
+        let text = String(repeating: "This is one sentence of a long text. ", count: 20)
+        let pieces = TextSplitter.pieces(text)
+        XCTAssertEqual(pieces.count, 3)
+        var audio = 0, prefills = 0
+        let result = try engine.perform(TaskRequest(.tts(text: text), seed: 3, minNewTokens: 3, maxNewTokens: 3, audioDelivery: .whole)) { event in
+            if case .audio = event { audio += 1 }
+            if case .progress(.prefill(let done, let total)) = event, done == total { prefills += 1 }
+        }
+        XCTAssertEqual(audio, 3, "one decode per piece, in order")
+        XCTAssertEqual(prefills, 3)
+        XCTAssertEqual(result.newIDs.groups(size: 4), 9, "3 groups per piece")
+        XCTAssertEqual(result.usage.generatedGroups, 9)
+        XCTAssertTrue(Templates.tts(for: text).contains(try XCTUnwrap(result.template)))
+    }
+
     func testBadRequestsAreRefusedWithTheirReason() throws {
         let engine = Engine(pipeline: pipeline)
         let cases: [(TaskRequest, EngineError)] = [

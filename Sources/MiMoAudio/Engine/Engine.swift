@@ -143,7 +143,32 @@ public final class Engine: @unchecked Sendable {
 
     /// Everything a request does, on the executor thread.
     private func generate(_ job: Job) throws -> TaskResult {
-        let request = job.request
+        if case let .tts(text, instruct, voice, natural) = job.request.task, text.count > TextSplitter.defaultMaxCharacters {
+            return try speakInPieces(job, TextSplitter.pieces(text), instruct: instruct, voice: voice, natural: natural)
+        }
+        return try generate(job, job.request)
+    }
+
+    /// Long TTS text, spoken piece by piece in order with one voice: the same seed, instruction,
+    /// voice prompt and template for every piece; events flow as each piece is generated.
+    private func speakInPieces(_ job: Job, _ pieces: [String], instruct: String?, voice: AudioSource?, natural: Bool) throws -> TaskResult {
+        var request = job.request
+        if request.templateIndex == nil && !natural, case .tts(let text, _, _, _) = request.task {
+            request.templateIndex = TaskRecipe.templateDraw(count: Templates.tts(for: text).count, seed: request.seed)
+        }
+        // The voice prompt is encoded once.
+        let voice = try voice.map { AudioSource.codes(try lmAudio($0)) }
+        var merged: TaskResult?
+        for piece in pieces {
+            var part = request
+            part.task = .tts(text: piece, instruct: instruct, voice: voice, natural: natural)
+            let r = try generate(job, part)
+            merged = merged.map { $0.followed(by: r) } ?? r
+        }
+        return merged!
+    }
+
+    private func generate(_ job: Job, _ request: TaskRequest) throws -> TaskResult {
         let lm = pipeline.lm
         if case .streamed(let n) = request.audioDelivery, !(1...1500).contains(n) { throw EngineError.invalidChunk(n) }
         let recipe = try TaskRecipe(request, prompts: pipeline.prompts) { source in

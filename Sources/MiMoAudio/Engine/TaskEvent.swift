@@ -75,3 +75,36 @@ public struct TaskResult: Sendable {
     public var template: String?
     public var stream: StreamStats?
 }
+
+extension TaskResult {
+    /// This result and the next piece's, as one (long TTS text spoken in pieces): texts joined,
+    /// grids, codes, timings and usage added up; the stop and the sequence are the last piece's.
+    func followed(by next: TaskResult) -> TaskResult {
+        var r = next
+        r.text = [text, next.text].filter { !$0.isEmpty }.joined(separator: " ")
+        r.answer = [answer, next.answer].filter { !$0.isEmpty }.joined(separator: " ")
+        if thinking != nil || next.thinking != nil {
+            r.thinking = [thinking, next.thinking].compactMap { $0 }.filter { !$0.isEmpty }.joined(separator: "\n")
+        }
+        r.newIDs = newIDs
+        r.newIDs.append(next.newIDs)
+        r.textIDs = textIDs + next.textIDs
+        r.codes = zip(codes, next.codes).map { $0 + $1 }
+        r.timings.prefillGroups += timings.prefillGroups
+        r.timings.prefillSeconds += timings.prefillSeconds
+        r.timings.steps += timings.steps
+        r.timings.stepSeconds += timings.stepSeconds
+        r.timings.patches += timings.patches
+        r.timings.patchDecoderSeconds += timings.patchDecoderSeconds
+        r.timings.textSamplerSeconds += timings.textSamplerSeconds
+        r.usage.promptGroups += usage.promptGroups
+        r.usage.cachedGroups += usage.cachedGroups
+        r.usage.generatedGroups += usage.generatedGroups
+        r.usage.audioSecondsIn += usage.audioSecondsIn
+        r.usage.audioSecondsOut += usage.audioSecondsOut
+        if let a = stream, let b = next.stream {
+            r.stream = StreamStats(audioSeconds: a.audioSeconds + b.audioSeconds, decodeSeconds: a.decodeSeconds + b.decodeSeconds)
+        }
+        return r
+    }
+}

@@ -27,8 +27,7 @@ struct TaskRecipe {
                 guard list.indices.contains(index) else { throw EngineError.templateIndexOutOfRange(index: index, count: list.count) }
                 return list[index]
             }
-            var rng = SeededGenerator(seed: request.seed ^ 0x7E3A_11CE)
-            return list[Int.random(in: list.indices, using: &rng)]
+            return list[Self.templateDraw(count: list.count, seed: request.seed)]
         }
         let segments: [PromptSegment]
         switch request.task {
@@ -129,6 +128,12 @@ struct TaskRecipe {
         }
         prompt = try prompts.grid(segments)
         audioSecondsIn = audioSeconds
+    }
+
+    /// The entry of a template list the reference's `random.choice` stands for, drawn from the seed.
+    static func templateDraw(count: Int, seed: UInt64) -> Int {
+        var rng = SeededGenerator(seed: seed ^ 0x7E3A_11CE)
+        return Int.random(in: 0..<count, using: &rng)
     }
 
     /// The preset with the request's overrides (the CLI's `--greedy`, `--temperature`, ...).
