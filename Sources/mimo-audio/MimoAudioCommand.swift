@@ -28,7 +28,7 @@ struct MimoAudioCommand: ParsableCommand {
 
 /// Options every model-running command shares.
 struct RuntimeOptions: ParsableArguments {
-    @Option(help: "Threads for BLAS and the engine's own loops (default: all cores).")
+    @Option(parsing: .unconditional, help: "Threads for BLAS and the engine's own loops (default: all cores).")
     var threads: Int?
 
     @Flag(help: "Log details (e.g. checkpoint tensors that are ignored) on stderr.")

@@ -7,19 +7,19 @@ struct TaskOptions: ParsableArguments {
     @Option(help: "MiMo-Audio LM checkpoint directory (with tokenizer.json).") var model: String
     @Option(name: .customLong("audio-tokenizer"), help: "MiMo-Audio-Tokenizer checkpoint directory (audio in or out).")
     var audioTokenizer: String?
-    @Option(help: "Seed for sampling and for the instruction template draw (default: random).") var seed: UInt64?
+    @Option(parsing: .unconditional, help: "Seed for sampling and for the instruction template draw (default: random).") var seed: UInt64?
     @Flag(help: "Greedy decoding for text and audio.") var greedy = false
-    @Option(help: "Text sampler temperature (default: the task's preset).") var temperature: Float?
-    @Option(name: .customLong("top-p"), help: "Text sampler top-p.") var topP: Float?
-    @Option(name: .customLong("top-k"), help: "Text sampler top-k.") var topK: Int?
-    @Option(name: .customLong("audio-temperature"), help: "Patch-decoder temperature.") var audioTemperature: Float?
-    @Option(name: .customLong("audio-top-p"), help: "Patch-decoder top-p.") var audioTopP: Float?
-    @Option(name: .customLong("audio-top-k"), help: "Patch-decoder top-k.") var audioTopK: Int?
-    @Option(name: .customLong("min-new-tokens"), help: "Groups before a stop token may end generation.") var minNewTokens = 0
-    @Option(name: .customLong("max-new-tokens"), help: "Maximum groups to generate.") var maxNewTokens = 8192
-    @Option(name: .customLong("template-index"), help: "Pin entry N of the instruction-template list the reference draws from.")
+    @Option(parsing: .unconditional, help: "Text sampler temperature (default: the task's preset).") var temperature: Float?
+    @Option(name: .customLong("top-p"), parsing: .unconditional, help: "Text sampler top-p.") var topP: Float?
+    @Option(name: .customLong("top-k"), parsing: .unconditional, help: "Text sampler top-k.") var topK: Int?
+    @Option(name: .customLong("audio-temperature"), parsing: .unconditional, help: "Patch-decoder temperature.") var audioTemperature: Float?
+    @Option(name: .customLong("audio-top-p"), parsing: .unconditional, help: "Patch-decoder top-p.") var audioTopP: Float?
+    @Option(name: .customLong("audio-top-k"), parsing: .unconditional, help: "Patch-decoder top-k.") var audioTopK: Int?
+    @Option(name: .customLong("min-new-tokens"), parsing: .unconditional, help: "Groups before a stop token may end generation.") var minNewTokens = 0
+    @Option(name: .customLong("max-new-tokens"), parsing: .unconditional, help: "Maximum groups to generate.") var maxNewTokens = 8192
+    @Option(name: .customLong("template-index"), parsing: .unconditional, help: "Pin entry N of the instruction-template list the reference draws from.")
     var templateIndex: Int?
-    @Option(name: .customLong("prefix-cache"), help: "MiB of KV prefixes kept so a turn that repeats earlier context prefills only what is new (0: none).")
+    @Option(name: .customLong("prefix-cache"), parsing: .unconditional, help: "MiB of KV prefixes kept so a turn that repeats earlier context prefills only what is new (0: none).")
     var prefixCache = 1024
     @Flag(help: "Print one JSON object with the result on stdout.") var json = false
     @Flag(help: "No progress on stderr.") var quiet = false
@@ -30,6 +30,16 @@ struct TaskOptions: ParsableArguments {
     func validate() throws {
         guard minNewTokens >= 0 else { throw ValidationError("--min-new-tokens must be ≥ 0") }
         guard maxNewTokens >= 1 else { throw ValidationError("--max-new-tokens must be ≥ 1") }
+        for (flag, t) in [("--temperature", temperature), ("--audio-temperature", audioTemperature)] {
+            if let t, !(t > 0 && t.isFinite) { throw ValidationError("\(flag) must be a positive number, got \(t)") }
+        }
+        for (flag, p) in [("--top-p", topP), ("--audio-top-p", audioTopP)] {
+            if let p, !(p > 0 && p <= 1) { throw ValidationError("\(flag) must be in (0, 1], got \(p)") }
+        }
+        for (flag, k) in [("--top-k", topK), ("--audio-top-k", audioTopK)] {
+            if let k, k < 1 { throw ValidationError("\(flag) must be ≥ 1, got \(k)") }
+        }
+        if let templateIndex, templateIndex < 0 { throw ValidationError("--template-index must be ≥ 0") }
         guard minNewTokens <= maxNewTokens else {
             throw ValidationError("--min-new-tokens (\(minNewTokens)) must not exceed --max-new-tokens (\(maxNewTokens))")
         }
@@ -89,7 +99,7 @@ struct AudioOutputOptions: ParsableArguments {
     var audioFormat: AudioFileFormat?
     @Option(name: .customLong("sample-format"), help: "WAV samples: s16 or f32.") var sampleFormat: WAVWriter.SampleFormat = .s16
     @Flag(help: "Write audio while it is generated (the reference's streaming-decode schedule).") var stream = false
-    @Option(name: .customLong("stream-chunk"), help: "Frames per streaming-decode call.") var streamChunk = 20
+    @Option(name: .customLong("stream-chunk"), parsing: .unconditional, help: "Frames per streaming-decode call.") var streamChunk = 20
 
     func validate() throws {
         guard streamChunk >= 1 && streamChunk <= 1500 else { throw ValidationError("--stream-chunk must be in 1...1500") }
@@ -136,6 +146,7 @@ struct AudioTarget {
 
     /// All of it at once; a WAV file is written beside its destination and renamed into place.
     func write(_ samples: [Float], sampleRate: Int) throws {
+        if let bad = samples.firstIndex(where: { !$0.isFinite }) { throw AudioWriteError.nonFiniteSample(index: bad) }
         if format == .wav && path != "-" {
             return try WAVWriter.write(samples: samples, sampleRate: sampleRate, format: sampleFormat, to: URL(fileURLWithPath: path))
         }
