@@ -106,13 +106,21 @@ public struct LMConfig: Sendable, Equatable {
                          ("audio_channels", audioChannels), ("group_size", groupSize)] {
             guard v > 0 && v <= bound else { throw invalid(key, "must be positive, got \(v)") }
         }
-        for (name, s) in [("", backbone), ("input_local_", patchEncoder), ("local_", patchDecoder)] {
-            for (key, v) in [("hidden_size", s.hidden), ("heads", s.heads), ("head_dim", s.headDim), ("intermediate_size", s.intermediate)] {
-                guard v > 0 && v <= bound else { throw invalid(name + key, "must be positive, got \(v)") }
+        // Each value under the config.json key it came from (or derives from).
+        typealias Keys = (hidden: String, heads: String, headDim: String, intermediate: String, layers: String, kvHeads: String)
+        let stacks: [(Qwen2Shape, Keys)] = [
+            (backbone, ("hidden_size", "num_attention_heads", "head_dim", "intermediate_size", "num_hidden_layers", "num_key_value_heads")),
+            (patchEncoder, ("input_local_dim", "input_local_attn_heads", "input_local_head_dim", "input_local_dim",
+                            "input_local_layers", "input_local_attn_heads")),
+            (patchDecoder, ("local_dim", "local_attn_heads", "local_dim", "local_ffn_dim", "local_layers", "local_attn_heads")),
+        ]
+        for (s, k) in stacks {
+            for (key, v) in [(k.hidden, s.hidden), (k.heads, s.heads), (k.headDim, s.headDim), (k.intermediate, s.intermediate)] {
+                guard v > 0 && v <= bound else { throw invalid(key, "must be positive, got \(v)") }
             }
-            guard s.layers >= 0 && s.layers <= 4096 else { throw invalid(name + "layers", "must be a layer count, got \(s.layers)") }
-            guard s.kvHeads > 0 && s.heads % s.kvHeads == 0 else { throw invalid(name + "num_key_value_heads", "must divide the attention heads") }
-            guard s.headDim % 2 == 0 else { throw invalid(name + "head_dim", "must be even for RoPE") }
+            guard s.layers >= 0 && s.layers <= 4096 else { throw invalid(k.layers, "must be a layer count, got \(s.layers)") }
+            guard s.kvHeads > 0 && s.heads % s.kvHeads == 0 else { throw invalid(k.kvHeads, "must divide the attention heads") }
+            guard s.headDim % 2 == 0 else { throw invalid(k.headDim, "must be even for RoPE") }
         }
         guard patchEncoder.heads * patchEncoder.headDim == patchEncoder.hidden else {
             throw invalid("input_local_dim", "must equal heads × head_dim")

@@ -27,7 +27,9 @@ public enum AudioInput {
             } catch let error as WAVError {
                 // Valid WAV in an encoding we do not read (ADPCM, A-law, RF64, ...): FFmpeg may.
                 switch error {
-                case .unsupportedFormat, .unsupportedExtensibleSubFormat, .unsupportedContainer: break
+                // Not for PCM or float with an odd sample size: FFmpeg would read it no better.
+                case .unsupportedFormat(let tag, _) where tag != 1 && tag != 3: break
+                case .unsupportedExtensibleSubFormat, .unsupportedContainer: break
                 default: throw error
                 }
             }

@@ -34,6 +34,17 @@ struct LMLoadOptions: ParsableArguments {
     @Option(name: .customLong("kv-cache"), help: "KV cache storage: f16 (half the memory) or f32 (the reference's exact numerics).")
     var kvCache: String = "f16"
 
+    func validate() throws {
+        do {
+            _ = try format()
+            _ = try kvPrecision()
+        } catch let error as ValidationError {
+            throw error
+        } catch {
+            throw ValidationError("--quantize: \(error)")
+        }
+    }
+
     func format() throws -> WeightFormat? { try quantize.map { try WeightFormat(quantizationName: $0) } }
 
     func kvPrecision() throws -> KVPrecision { try parseKVPrecision(kvCache) }
