@@ -9,6 +9,7 @@ struct ChatCommand: ParsableCommand {
         abstract: "Spoken dialogue: a WAV path per line on stdin, or --conversation FILE.json plus one new turn.")
 
     @OptionGroup var task: TaskOptions
+    @OptionGroup var audioModel: AudioModelOptions
     @OptionGroup var audio: AudioOutputOptions
     @Option(help: "JSON conversation {\"system\", \"voice\", \"turns\": [{\"role\", \"audio\", \"text\"}]} ending with a user turn.")
     var conversation: String?
@@ -30,7 +31,7 @@ struct ChatCommand: ParsableCommand {
     }
 
     func run() throws {
-        let engine = try task.loadEngine(needsAudio: true)
+        let engine = try task.loadEngine(audio: audioModel)
         if let conversation { return try replay(URL(fileURLWithPath: conversation), engine) }
         try interactive(engine)
     }

@@ -7,15 +7,18 @@ struct ASRCommand: ParsableCommand {
         commandName: "asr", abstract: "Transcribe speech (MiMo-Audio-7B-Instruct).", aliases: ["transcribe"])
 
     @OptionGroup var task: TaskOptions
+    @OptionGroup var audioModel: AudioModelOptions
+    @OptionGroup var templates: TemplateOptions
     @Option(help: "Language of the fixed instruction (en or zh); ignored with --template-index or --seed, which draw as the reference does.")
     var language: TemplateLanguage = .english
     @Argument(help: "Input audio file (WAV, FLAC, MP3, Ogg, Opus, M4A, WebM, ...; - reads stdin).") var input: String
 
     func run() throws {
-        let engine = try task.loadEngine(needsAudio: true)
+        let engine = try task.loadEngine(audio: audioModel)
         var runner = TaskRunner(engine: engine, options: task, audio: nil)
+        runner.templateIndex = templates.templateIndex
         // Reproducible by default: the evaluation toolkit's fixed instruction, unless a draw is asked for.
-        let drawn = task.templateIndex != nil || task.seed != nil
+        let drawn = templates.templateIndex != nil || task.seed != nil
         if !drawn { runner.fixedTemplate = language }
         // ASR's text is greedy; with a fixed seed its (rare) audio patches repeat too.
         try runner.run(.asr(try audioInput(input, engine)), seed: drawn ? task.effectiveSeed : 0)
@@ -27,6 +30,8 @@ struct TTSCommand: ParsableCommand {
         commandName: "tts", abstract: "Text to speech, with optional style instruction and voice prompt (Instruct model).")
 
     @OptionGroup var task: TaskOptions
+    @OptionGroup var audioModel: AudioModelOptions
+    @OptionGroup var templates: TemplateOptions
     @OptionGroup var audio: AudioOutputOptions
     @Argument(help: "Text to speak (with --natural: the instruction and the text in natural language). Longer than 300 characters, it is spoken in pieces split at sentence ends.")
     var text: String?
@@ -45,10 +50,11 @@ struct TTSCommand: ParsableCommand {
         guard audio.output != nil else { throw ValidationError("tts writes audio: give -o OUT.wav") }
         let text = try readText(argument: text, file: textFile, what: "text to speak")
         guard !text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else { throw ValidationError("the text to speak is empty") }
-        let engine = try task.loadEngine(needsAudio: true)
+        let engine = try task.loadEngine(audio: audioModel)
         let voiceAudio = try voice.map { try audioInput($0, engine) }
-        try TaskRunner(engine: engine, options: task, audio: audio)
-            .run(.tts(text: text, instruct: instruct, voice: voiceAudio, natural: natural), seed: task.effectiveSeed)
+        var runner = TaskRunner(engine: engine, options: task, audio: audio)
+        runner.templateIndex = templates.templateIndex
+        try runner.run(.tts(text: text, instruct: instruct, voice: voiceAudio, natural: natural), seed: task.effectiveSeed)
     }
 }
 
@@ -57,12 +63,13 @@ struct AskCommand: ParsableCommand {
         commandName: "ask", abstract: "Ask a question about audio (audio understanding), optionally thinking first.")
 
     @OptionGroup var task: TaskOptions
+    @OptionGroup var audioModel: AudioModelOptions
     @Argument(help: "Input audio file (WAV, FLAC, MP3, Ogg, Opus, M4A, WebM, ...; - reads stdin).") var input: String
     @Argument(help: "The question.") var question: String
     @Flag(help: "Let the model think before answering.") var think = false
 
     func run() throws {
-        let engine = try task.loadEngine(needsAudio: true)
+        let engine = try task.loadEngine(audio: audioModel)
         try TaskRunner(engine: engine, options: task, audio: nil)
             .run(.audioQuestion(try audioInput(input, engine), question: question, thinking: think), seed: task.effectiveSeed)
     }
@@ -78,7 +85,7 @@ struct TextChatCommand: ParsableCommand {
     @Flag(help: "Let the model think before answering.") var think = false
 
     func run() throws {
-        let engine = try task.loadEngine(needsAudio: false)
+        let engine = try task.loadEngine(audio: nil)
         let runner = TaskRunner(engine: engine, options: task, audio: nil)
         let seed = task.effectiveSeed
         var history: [TaskPrompts.ChatMessage] = []
@@ -105,6 +112,7 @@ struct ICLCommand: ParsableCommand {
         commandName: "icl", abstract: "Few-shot in-context speech-to-speech (voice/style conversion) with the Base model.")
 
     @OptionGroup var task: TaskOptions
+    @OptionGroup var audioModel: AudioModelOptions
     @OptionGroup var audio: AudioOutputOptions
     @Option(help: "JSON list of {\"input\": a.wav, \"output\": b.wav, \"transcript\": text of b} (paths relative to it).")
     var examples: String
@@ -121,7 +129,7 @@ struct ICLCommand: ParsableCommand {
             throw ValidationError("--examples \(examples) must be a JSON list of {\"input\", \"output\", \"transcript\"}: \(error.localizedDescription)")
         }
         guard !list.isEmpty else { throw ValidationError("--examples \(examples) has no examples") }
-        let engine = try task.loadEngine(needsAudio: true)
+        let engine = try task.loadEngine(audio: audioModel)
         let base = url.deletingLastPathComponent()
         let shots = try list.map {
             ICLExample(input: try audioInput(resolve($0.input, base), engine), output: try audioInput(resolve($0.output, base), engine),
@@ -138,6 +146,7 @@ struct ContinueCommand: ParsableCommand {
         abstract: "Continue a speech recording with the Base model (our format: no released code has this task).")
 
     @OptionGroup var task: TaskOptions
+    @OptionGroup var audioModel: AudioModelOptions
     @OptionGroup var audio: AudioOutputOptions
     @Argument(help: "Input audio file (WAV, FLAC, MP3, Ogg, Opus, M4A, WebM, ...; - reads stdin).") var input: String
     @Option(help: "Cap on the new audio, in seconds.") var seconds: Double?
@@ -150,7 +159,7 @@ struct ContinueCommand: ParsableCommand {
             // One speech group is 4 frames = 0.16 s.
             maxNewTokens = min(maxNewTokens, Int((seconds * 25 / 4).rounded(.up)))
         }
-        let engine = try task.loadEngine(needsAudio: true)
+        let engine = try task.loadEngine(audio: audioModel)
         try TaskRunner(engine: engine, options: task, audio: audio)
             .run(.continuation(try audioInput(input, engine)), seed: task.effectiveSeed, maxNewTokens: maxNewTokens)
     }

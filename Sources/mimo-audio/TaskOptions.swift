@@ -5,8 +5,6 @@ import MiMoAudio
 /// Options every task command shares.
 struct TaskOptions: ParsableArguments {
     @Option(help: "MiMo-Audio LM checkpoint directory (with tokenizer.json).") var model: String
-    @Option(name: .customLong("audio-tokenizer"), help: "MiMo-Audio-Tokenizer checkpoint directory (audio in or out).")
-    var audioTokenizer: String?
     @Option(parsing: .unconditional, help: "Seed for sampling and for the instruction template draw (default: random).") var seed: UInt64?
     @Flag(help: "Greedy decoding for text and audio.") var greedy = false
     @Option(parsing: .unconditional, help: "Text sampler temperature (default: the task's preset).") var temperature: Float?
@@ -17,15 +15,12 @@ struct TaskOptions: ParsableArguments {
     @Option(name: .customLong("audio-top-k"), parsing: .unconditional, help: "Patch-decoder top-k.") var audioTopK: Int?
     @Option(name: .customLong("min-new-tokens"), parsing: .unconditional, help: "Groups before a stop token may end generation.") var minNewTokens = 0
     @Option(name: .customLong("max-new-tokens"), parsing: .unconditional, help: "Maximum groups to generate.") var maxNewTokens = 8192
-    @Option(name: .customLong("template-index"), parsing: .unconditional, help: "Pin entry N of the instruction-template list the reference draws from.")
-    var templateIndex: Int?
     @Option(name: .customLong("prefix-cache"), parsing: .unconditional, help: "MiB of KV prefixes kept so a turn that repeats earlier context prefills only what is new (0: none).")
     var prefixCache = 1024
     @Flag(help: "Print one JSON object with the result on stdout.") var json = false
     @Flag(help: "No progress on stderr.") var quiet = false
     @OptionGroup var runtime: RuntimeOptions
     @OptionGroup var loading: LMLoadOptions
-    @OptionGroup var codecLoading: CodecLoadOptions
 
     func validate() throws {
         guard minNewTokens >= 0 else { throw ValidationError("--min-new-tokens must be ≥ 0") }
@@ -39,7 +34,6 @@ struct TaskOptions: ParsableArguments {
         for (flag, k) in [("--top-k", topK), ("--audio-top-k", audioTopK)] {
             if let k, k < 1 { throw ValidationError("\(flag) must be ≥ 1, got \(k)") }
         }
-        if let templateIndex, templateIndex < 0 { throw ValidationError("--template-index must be ≥ 0") }
         guard minNewTokens <= maxNewTokens else {
             throw ValidationError("--min-new-tokens (\(minNewTokens)) must not exceed --max-new-tokens (\(maxNewTokens))")
         }
@@ -58,24 +52,36 @@ struct TaskOptions: ParsableArguments {
         TaskRequest(task, seed: seed, greedy: greedy,
                     text: .init(temperature: temperature, topP: topP, topK: topK),
                     audio: .init(temperature: audioTemperature, topP: audioTopP, topK: audioTopK),
-                    minNewTokens: minNewTokens, maxNewTokens: maxNewTokens, templateIndex: templateIndex)
+                    minNewTokens: minNewTokens, maxNewTokens: maxNewTokens)
     }
 
-    /// Loads the models and starts the engine.
-    func loadEngine(needsAudio: Bool) throws -> Engine {
-        Engine(pipeline: try loadPipeline(needsAudio: needsAudio), options: EngineOptions(prefixCacheBytes: prefixCache << 20))
-    }
-
-    func loadPipeline(needsAudio: Bool) throws -> Pipeline {
-        if needsAudio && audioTokenizer == nil { throw Pipeline.PipelineError.noAudioTokenizer }
+    /// Loads the models (the codec too for `audio`) and starts the engine.
+    func loadEngine(audio: AudioModelOptions?) throws -> Engine {
         let start = DispatchTime.now()
         let reporter = Reporter(quiet: quiet)
-        reporter.line("loading \(model)\(audioTokenizer.map { " and \($0)" } ?? "")")
-        let pipeline = try Pipeline(model: URL(fileURLWithPath: model), audioTokenizer: audioTokenizer.map { URL(fileURLWithPath: $0) },
+        reporter.line("loading \(model)\(audio.map { " and \($0.audioTokenizer)" } ?? "")")
+        let pipeline = try Pipeline(model: URL(fileURLWithPath: model), audioTokenizer: audio.map { URL(fileURLWithPath: $0.audioTokenizer) },
                                     compute: runtime.compute(), quantize: loading.format(), kvPrecision: loading.kvPrecision(),
-                                    codecQuantize: codecLoading.format())
+                                    codecQuantize: audio?.codecLoading.format())
         reporter.line(String(format: "loaded in %.1f s", seconds(since: start)))
-        return pipeline
+        return Engine(pipeline: pipeline, options: EngineOptions(prefixCacheBytes: prefixCache << 20))
+    }
+}
+
+/// The audio tokenizer, for the tasks with audio in or out.
+struct AudioModelOptions: ParsableArguments {
+    @Option(name: .customLong("audio-tokenizer"), help: "MiMo-Audio-Tokenizer checkpoint directory.")
+    var audioTokenizer: String
+    @OptionGroup var codecLoading: CodecLoadOptions
+}
+
+/// The instruction template, for the tasks whose prompt the reference draws one for (ASR, TTS).
+struct TemplateOptions: ParsableArguments {
+    @Option(name: .customLong("template-index"), parsing: .unconditional, help: "Pin entry N of the instruction-template list the reference draws from.")
+    var templateIndex: Int?
+
+    func validate() throws {
+        if let templateIndex, templateIndex < 0 { throw ValidationError("--template-index must be ≥ 0") }
     }
 }
 

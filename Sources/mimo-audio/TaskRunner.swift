@@ -9,8 +9,9 @@ struct TaskRunner {
     let options: TaskOptions
     let audio: AudioOutputOptions?
     let reporter: Reporter
-    /// ASR's fixed instruction (see `TaskRequest.fixedTemplate`).
+    /// ASR's fixed instruction (see `TaskRequest.fixedTemplate`), and a pinned template.
     var fixedTemplate: TemplateLanguage?
+    var templateIndex: Int?
 
     init(engine: Engine, options: TaskOptions, audio: AudioOutputOptions?) {
         self.engine = engine
@@ -26,6 +27,7 @@ struct TaskRunner {
         }
         var request = options.request(task, seed: seed)
         request.fixedTemplate = fixedTemplate
+        request.templateIndex = templateIndex
         if let maxNewTokens { request.maxNewTokens = maxNewTokens }
         let path = audio?.output
         let target = try path.map { try audio!.target($0) }

@@ -200,7 +200,8 @@ final class BadInputMatrixTests: CLITestCase {
             Case(name: "conversation without a user turn last", arguments: ["chat", "--model", lm, "--audio-tokenizer", tok, "--conversation", conversationNoUser, "--text-only"],
                  status: 64, message: "user turn"),
             Case(name: "no ICL examples", arguments: ["icl", "--model", lm, "--audio-tokenizer", tok, "--examples", examplesEmpty, wav] + out, status: 64, message: "no examples"),
-            Case(name: "task without audio tokenizer", arguments: ["asr", "--model", lm, wav], status: 1, message: "--audio-tokenizer"),
+            Case(name: "task without audio tokenizer", arguments: ["asr", "--model", lm, wav], status: 64, message: "--audio-tokenizer"),
+            Case(name: "template index for text chat", arguments: ["text-chat", "--model", lm, "Hi", "--template-index", "1"], status: 64, message: "--template-index"),
             Case(name: "unknown quantization", arguments: asr(wav, ["--quantize", "q3"]), status: 64, message: "q3"),
             // Output paths.
             Case(name: "unknown output extension", arguments: tts(["-o", file("x.xyz")]), status: 64, message: "--audio-format"),

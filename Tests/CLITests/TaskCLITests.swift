@@ -153,6 +153,22 @@ final class TaskCLITests: CLITestCase {
         XCTAssertTrue(flac.stdout.hasPrefix("fLaC"), "codec roundtrip --audio-format flac to stdout")
     }
 
+    /// Each command's help lists the options that apply to it, and its usage line the required ones.
+    func testHelpListsWhatApplies() throws {
+        let textChat = try run(["text-chat", "--help"])
+        XCTAssertEqual(textChat.status, 0)
+        XCTAssertFalse(textChat.stdout.contains("--audio-tokenizer") || textChat.stdout.contains("--template-index"), textChat.stdout)
+        let ask = try run(["ask", "--help"])
+        XCTAssertFalse(ask.stdout.contains("--template-index"), ask.stdout)
+        let asr = try run(["asr", "--help"])
+        XCTAssertTrue(asr.stdout.contains("--template-index") && asr.stdout.contains("--language"), asr.stdout)
+        let usage = try XCTUnwrap(asr.stdout.components(separatedBy: "\n").first { $0.hasPrefix("USAGE:") })
+        XCTAssertTrue(usage.contains("--model <model>") && usage.contains("--audio-tokenizer <audio-tokenizer>"), usage)
+        let version = try run(["--version"])
+        XCTAssertEqual(version.status, 0)
+        XCTAssertTrue(version.stdout.hasPrefix("mimo-audio "), version.stdout)
+    }
+
     /// Text from a file or stdin, validated as UTF-8.
     func testTextFromAFileOrStandardInput() throws {
         let textFile = file("text.txt")
