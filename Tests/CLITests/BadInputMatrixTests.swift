@@ -4,7 +4,8 @@ import XCTest
 
 /// The bad-input matrix: hostile files, numbers, text, paths and streams through the real
 /// binary. Every case must exit by itself with the documented code (64 usage, 1 run time) and
-/// a message naming what is wrong — never a signal, never a hang, never a silent success.
+/// a message naming what is wrong — never a signal, never a hang (a 120 s watchdog), never a
+/// silent success.
 final class BadInputMatrixTests: CLITestCase {
     var lm: String { Self.fixtures.appendingPathComponent("lm").path }
     var wav: String { Self.fixtures.appendingPathComponent("test_audio.wav").path }
@@ -14,34 +15,6 @@ final class BadInputMatrixTests: CLITestCase {
         let arguments: [String]
         let status: Int32
         let message: String
-    }
-
-    /// Runs with a 120 s watchdog: a hang is a failure, not a stuck suite.
-    func runGuarded(_ arguments: [String]) throws -> (Run, hung: Bool) {
-        let process = Process()
-        process.executableURL = Bundle.main.bundleURL.appendingPathComponent("mimo-audio")
-        process.arguments = arguments
-        let out = Pipe(), err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
-        let hung = HungFlag()
-        let watchdog = DispatchWorkItem { if process.isRunning { hung.set(); process.terminate() } }
-        DispatchQueue.global().asyncAfter(deadline: .now() + 120, execute: watchdog)
-        let stdout = out.fileHandleForReading.readDataToEndOfFile()
-        let stderr = err.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        watchdog.cancel()
-        return (Run(status: process.terminationStatus, exited: process.terminationReason == .exit,
-                    stdout: String(decoding: stdout, as: UTF8.self), stderr: String(decoding: stderr, as: UTF8.self)), hung.value)
-    }
-
-    final class HungFlag: @unchecked Sendable {
-        private let lock = NSLock()
-        private var flag = false
-        func set() { lock.lock(); flag = true; lock.unlock() }
-        var value: Bool { lock.lock(); defer { lock.unlock() }; return flag }
     }
 
     func bytes(_ name: String, _ data: [UInt8]) throws -> String {
@@ -216,8 +189,8 @@ final class BadInputMatrixTests: CLITestCase {
         ]
         XCTAssertGreaterThanOrEqual(cases.count, 60)
         for c in cases {
-            let (r, hung) = try runGuarded(c.arguments)
-            XCTAssertFalse(hung, "\(c.name): hung")
+            let r = try launch(binary, c.arguments, timeout: 120)
+            XCTAssertFalse(r.hung, "\(c.name): hung")
             XCTAssertTrue(r.exited, "\(c.name): killed by signal \(r.status): \(r.stderr)")
             XCTAssertEqual(r.status, c.status, "\(c.name): \(r.stderr)")
             XCTAssertTrue(r.stderr.contains(c.message), "\(c.name): the message lacks '\(c.message)': \(r.stderr)")

@@ -13,17 +13,9 @@ final class CodecCLITests: CLITestCase {
         XCTAssertEqual(fromFile.status, 0, fromFile.stderr)
         XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: file("flac.json"))), try Data(contentsOf: URL(fileURLWithPath: file("wav.json"))))
         for input in [flac, Self.fixtures.appendingPathComponent("formats/test_audio.webm").path, wav] {
-            let process = Process()
-            process.executableURL = Bundle.main.bundleURL.appendingPathComponent("mimo-audio")
-            process.arguments = ["codec", "encode", "--audio-tokenizer", tokenizer, "-", "-o", file("stdin.json")]
-            process.standardInput = FileHandle(forReadingAtPath: input)
-            process.standardOutput = Pipe()
-            let err = Pipe()
-            process.standardError = err
-            try process.run()
-            let stderr = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-            process.waitUntilExit()
-            XCTAssertEqual(process.terminationStatus, 0, "\(input): \(stderr)")
+            let r = try launch(binary, ["codec", "encode", "--audio-tokenizer", tokenizer, "-", "-o", file("stdin.json")],
+                               stdin: try XCTUnwrap(FileHandle(forReadingAtPath: input)))
+            XCTAssertEqual(r.status, 0, "\(input): \(r.stderr)")
             if input != Self.fixtures.appendingPathComponent("formats/test_audio.webm").path {
                 XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: file("stdin.json"))), try Data(contentsOf: URL(fileURLWithPath: file("wav.json"))), input)
             }

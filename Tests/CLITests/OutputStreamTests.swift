@@ -6,22 +6,9 @@ import XCTest
 final class OutputStreamTests: CLITestCase {
     var lm: String { Self.fixtures.appendingPathComponent("lm").path }
     var wav: String { Self.fixtures.appendingPathComponent("test_audio.wav").path }
-    var binary: String { Bundle.main.bundleURL.appendingPathComponent("mimo-audio").path }
-
     /// Runs the binary through `sh -c script` ("$0" is the binary, "$@" the arguments).
     func shell(_ script: String, _ arguments: [String]) throws -> Run {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/bin/sh")
-        process.arguments = ["-c", script, binary] + arguments
-        let out = Pipe(), err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        try process.run()
-        let stdout = out.fileHandleForReading.readDataToEndOfFile()
-        let stderr = err.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return Run(status: process.terminationStatus, exited: process.terminationReason == .exit,
-                   stdout: String(decoding: stdout, as: UTF8.self), stderr: String(decoding: stderr, as: UTF8.self))
+        try launch(URL(fileURLWithPath: "/bin/sh"), ["-c", script, binary.path] + arguments)
     }
 
     func assertFailed(_ r: Run, saying expected: String?, _ what: String, file: StaticString = #filePath, line: UInt = #line) {
@@ -45,7 +32,7 @@ final class OutputStreamTests: CLITestCase {
         for (what, script) in [("SIGPIPE default", #"exec "$0" "$@""#), ("SIGPIPE ignored", #"trap "" PIPE; exec "$0" "$@""#)] {
             let process = Process()
             process.executableURL = URL(fileURLWithPath: "/bin/sh")
-            process.arguments = ["-c", script, binary, "text", "encode", "--model", lm, "Hello"]
+            process.arguments = ["-c", script, binary.path, "text", "encode", "--model", lm, "Hello"]
             let out = Pipe(), err = Pipe()
             try out.fileHandleForReading.close()   // nobody will ever read: every write is EPIPE
             process.standardOutput = out
@@ -93,7 +80,7 @@ final class OutputStreamTests: CLITestCase {
         XCTAssertEqual(piped.status, 0, piped.stderr)
         let transcript = piped.stdout.trimmingCharacters(in: .newlines)
         XCTAssertFalse(transcript.isEmpty)
-        let command = ([binary] + args).map { "'\($0)'" }.joined(separator: " ")
+        let command = ([binary.path] + args).map { "'\($0)'" }.joined(separator: " ")
         let r = try shell(#"exec script -q -c "$1" /dev/null"#, [command])
         XCTAssertEqual(r.status, 0, r.stderr)
         XCTAssertTrue(r.stdout.contains("\u{1B}[K"), "progress was shown on the terminal")

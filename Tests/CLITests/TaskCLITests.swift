@@ -177,15 +177,8 @@ final class TaskCLITests: CLITestCase {
                     "--max-new-tokens", "16", "--json"]
         let fromFile = try json(try run(["tts", "--text-file", textFile] + base + ["-o", file("a.wav")]))
         XCTAssertEqual(fromFile["new_ids"] as? [[Int]], try rows("gen_tts.new_ids", columns: 28), "the same as the text given as an argument")
-        let process = Process()
-        process.executableURL = Bundle.main.bundleURL.appendingPathComponent("mimo-audio")
-        process.arguments = ["text", "encode", "--model", lm, "--text-file", "-"]
-        process.standardInput = FileHandle(forReadingAtPath: textFile)
-        let out = Pipe()
-        process.standardOutput = out
-        try process.run()
-        let ids = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
+        let ids = try launch(binary, ["text", "encode", "--model", lm, "--text-file", "-"],
+                             stdin: try XCTUnwrap(FileHandle(forReadingAtPath: textFile))).stdout
         XCTAssertEqual(ids, "421 481 339 488 32 77 105 77 111 416 271 348 101 46\n")
         let invalid = file("bad.txt")
         try Data([0x48, 0x69, 0xC3, 0x28]).write(to: URL(fileURLWithPath: invalid))
@@ -209,20 +202,12 @@ final class TaskCLITests: CLITestCase {
     }
 
     func testChatFailsWhenNoTurnIsAnswered() throws {
-        let process = Process()
-        process.executableURL = Bundle.main.bundleURL.appendingPathComponent("mimo-audio")
-        process.arguments = ["chat", "--model", lm, "--audio-tokenizer", tokenizer, "--max-new-tokens", "2", "-o", file("t.wav")]
-        let input = Pipe(), err = Pipe()
-        process.standardInput = input
-        process.standardOutput = Pipe()
-        process.standardError = err
-        try process.run()
-        input.fileHandleForWriting.write(Data("\(file("missing-1.wav"))\n\(file("missing-2.wav"))\n".utf8))
-        try input.fileHandleForWriting.close()
-        let stderr = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        XCTAssertEqual(process.terminationStatus, 1, stderr)
-        XCTAssertTrue(stderr.contains("missing-1.wav") && stderr.contains("no turn was answered"), stderr)
+        let turns = file("turns.txt")
+        try Data("\(file("missing-1.wav"))\n\(file("missing-2.wav"))\n".utf8).write(to: URL(fileURLWithPath: turns))
+        let r = try launch(binary, ["chat", "--model", lm, "--audio-tokenizer", tokenizer, "--max-new-tokens", "2", "-o", file("t.wav")],
+                           stdin: try XCTUnwrap(FileHandle(forReadingAtPath: turns)))
+        XCTAssertEqual(r.status, 1, r.stderr)
+        XCTAssertTrue(r.stderr.contains("missing-1.wav") && r.stderr.contains("no turn was answered"), r.stderr)
     }
 
     func testTextTokenizerCommands() throws {
