@@ -143,6 +143,7 @@ private final class FFmpegEncoder {
     private var retainedOutput: Unmanaged<Output>?
 
     init(format: AudioFileFormat, sampleRate: Int, destination: AudioStreamWriter.Destination) throws {
+        FFmpegLog.silence()
         let spec = format.ffmpeg!
         guard let encoderCodec = avcodec_find_encoder_by_name(spec.encoder) else {
             throw AudioWriteError.encoderUnavailable("\(format.rawValue) (no \(spec.encoder) encoder)")

@@ -20,6 +20,7 @@ public enum CompressedAudioReader {
     /// Decodes the best audio stream of `path`, stopping once `maxSeconds` are decoded; gives up
     /// after `timeout` seconds of wall time (a hostile file cannot hang the reader).
     public static func read(path: String, maxSeconds: Double? = nil, timeout: Double = 120) throws -> Decoded {
+        FFmpegLog.silence()
         let deadline = Unmanaged.passRetained(Deadline(seconds: timeout))
         defer { deadline.release() }
         var format = avformat_alloc_context()
@@ -138,4 +139,12 @@ public enum AudioFileError: Error, CustomStringConvertible, Equatable {
         case let .timedOut(path, seconds): return "decoding \(path) took longer than \(Int(seconds)) s; gave up"
         }
     }
+}
+
+/// FFmpeg's libraries print warnings and statistics to stderr themselves; every failure that
+/// matters reaches the caller as an error, so they are kept quiet (a process-wide setting of the
+/// library, made once).
+enum FFmpegLog {
+    private static let silenced: Void = { av_log_set_level(AV_LOG_QUIET) }()
+    static func silence() { _ = silenced }
 }
