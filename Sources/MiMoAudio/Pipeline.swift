@@ -20,10 +20,15 @@ public final class Pipeline: Sendable {
 
     public enum PipelineError: Error, CustomStringConvertible, Equatable {
         case noAudioTokenizer
+        /// Refused before encoding: this task cannot split audio yet.
+        case audioTooLong(seconds: Double, maximumSeconds: Double, groups: Int, maximumGroups: Int)
 
         public var description: String {
             switch self {
             case .noAudioTokenizer: return "this task needs audio in or out: give --audio-tokenizer DIR"
+            case let .audioTooLong(seconds, maximum, groups, maximumGroups):
+                return String(format: "the audio is %.1f s long; the LM's context holds at most %.1f s of audio (%d positions; this needs %d)",
+                              seconds, maximum, maximumGroups, groups)
             }
         }
     }
@@ -44,7 +49,10 @@ public final class Pipeline: Sendable {
         let codec = try requireCodec()
         let groups = estimatedGroups(samples: samples.count, codec: codec)
         guard groups <= lm.config.maxPositions else {
-            throw GridError.tooLong(groups: groups, maximum: lm.config.maxPositions)
+            let groupSeconds = Double(lm.config.groupSize) / frameRate
+            throw PipelineError.audioTooLong(seconds: Double(samples.count) / Double(codec.sampleRate),
+                                             maximumSeconds: Double(lm.config.maxPositions - 2) * groupSeconds,
+                                             groups: groups, maximumGroups: lm.config.maxPositions)
         }
         return try LMAudio(samples: samples, codec: codec, config: lm.config)
     }

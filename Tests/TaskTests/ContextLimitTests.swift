@@ -18,7 +18,10 @@ final class ContextLimitTests: XCTestCase {
         let pipeline = try Pipeline(model: dir, audioTokenizer: Fixtures.tokenizerDirectory, compute: Compute(threads: 1))
         // 1.5 s = 38 frames = 10 groups, plus <|sosp|> and <|eosp|>.
         XCTAssertThrowsError(try pipeline.lmAudio(Fixtures.url("test_audio.wav"))) { error in
-            XCTAssertEqual(error as? GridError, .tooLong(groups: 12, maximum: 8))
+            // 6 positions of 0.16 s are left for audio once <|sosp|> and <|eosp|> take theirs.
+            XCTAssertEqual(error as? Pipeline.PipelineError,
+                           .audioTooLong(seconds: 1.5, maximumSeconds: 6 * 0.16, groups: 12, maximumGroups: 8))
+            XCTAssertTrue("\(error)".contains("at most 1.0 s"), "\(error)")
         }
     }
 }
