@@ -1,3 +1,4 @@
+import FileAccess
 import Foundation
 #if canImport(Glibc)
 import Glibc
@@ -53,24 +54,8 @@ public enum FileOutput {
     }
 
     /// The system's sentence for an error number ("File too large").
-    public static func systemMessage(_ code: Int32) -> String { String(cString: strerror(code)) }
+    public static func systemMessage(_ code: Int32) -> String { FileAccess.systemMessage(code) }
 
     /// A plain sentence for an error from Foundation's file APIs (never "error 512").
-    public static func describe(_ error: Error) -> String {
-        let ns = error as NSError
-        if ns.domain == NSPOSIXErrorDomain { return systemMessage(Int32(ns.code)) }
-        if let underlying = ns.userInfo[NSUnderlyingErrorKey] as? NSError, underlying.domain == NSPOSIXErrorDomain {
-            return systemMessage(Int32(underlying.code))
-        }
-        if ns.domain == NSCocoaErrorDomain {
-            switch ns.code {
-            case NSFileNoSuchFileError, NSFileReadNoSuchFileError: return systemMessage(ENOENT)
-            case NSFileReadNoPermissionError, NSFileWriteNoPermissionError: return systemMessage(EACCES)
-            case NSFileWriteOutOfSpaceError: return systemMessage(ENOSPC)
-            case NSFileWriteVolumeReadOnlyError: return systemMessage(EROFS)
-            default: break
-            }
-        }
-        return ns.localizedDescription
-    }
+    public static func describe(_ error: Error) -> String { FileAccess.describe(error) }
 }

@@ -1,3 +1,4 @@
+import FileAccess
 import Foundation
 
 /// Mono float audio, the form the model front end consumes.
@@ -80,15 +81,9 @@ public struct WAVFile: Equatable, Sendable {
 
 public enum WAVReader {
     public static func read(contentsOf url: URL) throws -> WAVFile {
-        var isDirectory: ObjCBool = false
-        if FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory), isDirectory.boolValue {
-            throw WAVError.unreadableFile(path: url.path, reason: "it is a directory, not an audio file")
-        }
         let data: Data
-        do {
-            data = try Data(contentsOf: url, options: .mappedIfSafe)
-        } catch {
-            throw WAVError.unreadableFile(path: url.path, reason: FileOutput.describe(error))
+        do { data = try FileAccess.read(url, options: .mappedIfSafe) } catch let e as FileAccess.ReadError {
+            throw WAVError.unreadableFile(path: e.path, reason: e.reason)
         }
         return try read(data: data)
     }

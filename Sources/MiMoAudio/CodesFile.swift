@@ -1,3 +1,4 @@
+import FileAccess
 import Foundation
 
 /// The JSON form of audio codes the CLI reads and writes:
@@ -50,8 +51,8 @@ public struct CodesFile: Codable, Equatable, Sendable {
     /// Reads and checks a codes file: the counts must agree with the lists.
     public static func read(_ url: URL) throws -> CodesFile {
         let data: Data
-        do { data = try Data(contentsOf: url) } catch {
-            throw FileError.unreadable(path: url.path, reason: (error as NSError).localizedDescription)
+        do { data = try FileAccess.read(url) } catch {
+            throw FileError.unreadable(path: url.path, reason: FileAccess.describe(error))
         }
         let file: CodesFile
         do { file = try JSONDecoder().decode(CodesFile.self, from: data) } catch let DecodingError.keyNotFound(key, _) {

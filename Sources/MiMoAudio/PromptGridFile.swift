@@ -1,3 +1,4 @@
+import FileAccess
 import Foundation
 
 /// `{"input_ids": [[...], ... 9 rows ...]}`: a prompt token grid as JSON (spec §3.2).
@@ -18,8 +19,8 @@ public enum PromptGridFile {
 
     public static func read(_ url: URL) throws -> TokenGrid {
         let data: Data
-        do { data = try Data(contentsOf: url) } catch {
-            throw FileError.unreadable(path: url.path, reason: (error as NSError).localizedDescription)
+        do { data = try FileAccess.read(url) } catch {
+            throw FileError.unreadable(path: url.path, reason: FileAccess.describe(error))
         }
         do {
             return TokenGrid(rows: try JSONDecoder().decode(Payload.self, from: data).input_ids)

@@ -1,3 +1,4 @@
+import FileAccess
 import Foundation
 
 public enum SpecialTokensError: Error, CustomStringConvertible, Equatable {
@@ -34,8 +35,8 @@ public struct SpecialTokens: Sendable, Equatable {
     public init(directory: URL) throws {
         let url = directory.appendingPathComponent("tokenizer.json")
         let data: Data
-        do { data = try Data(contentsOf: url) } catch {
-            throw SpecialTokensError.unreadable(path: url.path, reason: (error as NSError).localizedDescription)
+        do { data = try FileAccess.read(url) } catch {
+            throw SpecialTokensError.unreadable(path: url.path, reason: FileAccess.describe(error))
         }
         guard let file = try? JSONDecoder().decode(AddedTokensOnly.self, from: data) else {
             throw SpecialTokensError.invalid(path: url.path, reason: "not a JSON object")

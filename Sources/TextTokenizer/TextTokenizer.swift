@@ -1,3 +1,4 @@
+import FileAccess
 import Foundation
 
 /// A Hugging Face `tokenizer.json` byte-level BPE tokenizer (Qwen2 family), reproducing
@@ -30,10 +31,8 @@ public final class TextTokenizer: Sendable {
     public convenience init(directory: URL) throws {
         let url = directory.appendingPathComponent("tokenizer.json")
         let data: Data
-        do {
-            data = try Data(contentsOf: url)
-        } catch {
-            throw TextTokenizerError.unreadable(path: url.path, reason: (error as NSError).localizedDescription)
+        do { data = try FileAccess.read(url) } catch {
+            throw TextTokenizerError.unreadable(path: url.path, reason: FileAccess.describe(error))
         }
         try self.init(json: data, source: url.path)
     }

@@ -1,3 +1,4 @@
+import FileAccess
 import Foundation
 
 /// A Hugging Face style checkpoint directory: either a single `model.safetensors` or shards
@@ -109,10 +110,8 @@ public final class Checkpoint: @unchecked Sendable {
     private static func readWeightMap(_ indexURL: URL) throws -> [String: String] {
         let path = indexURL.path
         let data: Data
-        do {
-            data = try Data(contentsOf: indexURL)
-        } catch {
-            throw WeightsError.cannotOpen(path: path, reason: error.localizedDescription)
+        do { data = try FileAccess.read(indexURL) } catch {
+            throw WeightsError.cannotOpen(path: path, reason: FileAccess.describe(error))
         }
         let json: JSONValue
         do {

@@ -1,3 +1,4 @@
+import FileAccess
 import Foundation
 
 /// Errors from reading a model's `config.json`; each names the file and the key.
@@ -50,10 +51,8 @@ public struct ConfigReader: Sendable {
             throw ConfigError.fileNotFound(path: path)
         }
         let data: Data
-        do {
-            data = try Data(contentsOf: url)
-        } catch {
-            throw ConfigError.unreadable(path: path, reason: error.localizedDescription)
+        do { data = try FileAccess.read(url) } catch {
+            throw ConfigError.unreadable(path: path, reason: FileAccess.describe(error))
         }
         try self.init(data: data, source: path)
     }

@@ -76,6 +76,14 @@ final class BadInputMatrixTests: CLITestCase {
         let badValue = try checkpoint("lm", "lm-badvalue") { try self.editJSON($0.appendingPathComponent("config.json")) { $0["num_hidden_layers"] = -3 } }
         let noTokenizer = try checkpoint("lm", "lm-notok") { try FileManager.default.removeItem(at: $0.appendingPathComponent("tokenizer.json")) }
         let badTokenizer = try checkpoint("lm", "lm-badtok") { try Data("{\"model\": 3".utf8).write(to: $0.appendingPathComponent("tokenizer.json")) }
+        let configDirectory = try checkpoint("lm", "lm-configdir") { dir in
+            try FileManager.default.removeItem(at: dir.appendingPathComponent("config.json"))
+            try FileManager.default.createDirectory(at: dir.appendingPathComponent("config.json"), withIntermediateDirectories: false)
+        }
+        let tokenizerDirectory = try checkpoint("lm", "lm-tokdir") { dir in
+            try FileManager.default.removeItem(at: dir.appendingPathComponent("tokenizer.json"))
+            try FileManager.default.createDirectory(at: dir.appendingPathComponent("tokenizer.json"), withIntermediateDirectories: false)
+        }
         let truncatedWeights = try checkpoint("lm", "lm-cut") { dir in
             let url = dir.appendingPathComponent("model.safetensors")
             try Data(contentsOf: url).prefix(5000).write(to: url)
@@ -121,6 +129,9 @@ final class BadInputMatrixTests: CLITestCase {
             Case(name: "negative layer count", arguments: asr(wav, ["--model", badValue]), status: 1, message: "num_hidden_layers"),
             Case(name: "no tokenizer.json", arguments: asr(wav, ["--model", noTokenizer]), status: 1, message: "tokenizer.json"),
             Case(name: "broken tokenizer.json", arguments: asr(wav, ["--model", badTokenizer]), status: 1, message: "tokenizer.json"),
+            Case(name: "config.json a directory", arguments: ["text-chat", "--model", configDirectory, "Hi"], status: 1, message: "config.json: it is a directory"),
+            Case(name: "tokenizer.json a directory", arguments: ["text", "encode", "--model", tokenizerDirectory, "Hi"], status: 1,
+                 message: "tokenizer.json: it is a directory"),
             Case(name: "truncated safetensors", arguments: asr(wav, ["--model", truncatedWeights]), status: 1, message: "model.safetensors"),
             Case(name: "garbage safetensors", arguments: asr(wav, ["--model", garbageWeights]), status: 1, message: "model.safetensors"),
             Case(name: "model directory missing", arguments: asr(wav, ["--model", file("no-model")]), status: 1, message: "no-model"),
