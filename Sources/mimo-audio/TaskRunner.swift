@@ -89,11 +89,13 @@ struct TaskRunner {
         reporter.line(String(format: "prefill %d groups in %.2f s (%d from the prefix cache); %d steps in %.2f s (%.2f steps/s, %d speech patches); stop: %@",
                              t.prefillGroups, t.prefillSeconds, result.usage.cachedGroups, t.steps, t.stepSeconds,
                              Double(t.steps) / max(t.stepSeconds, 1e-9), t.patches, result.stopReason.rawValue))
-        if let sink, let stream = result.stream {
+        if let sink {
             try sink.finish()
-            reporter.line(String(format: "streamed %.2f s of audio; streaming decode took %.2f s (real-time factor %.2f)",
-                                 stream.audioSeconds, stream.decodeSeconds, stream.decodeSeconds / max(stream.audioSeconds, 1e-9)))
-        } else if let target, sink == nil {
+            if let stream = result.stream {
+                reporter.line(String(format: "streamed %.2f s of audio; streaming decode took %.2f s (real-time factor %.2f)",
+                                     stream.audioSeconds, stream.decodeSeconds, stream.decodeSeconds / max(stream.audioSeconds, 1e-9)))
+            }
+        } else if let target {
             let rate = try engine.pipeline.requireCodec().sampleRate
             try target.write(whole, sampleRate: rate)
             reporter.line(String(format: "wrote %.2f s of audio to %@ (%@)", Double(whole.count) / Double(rate), target.path, target.format.rawValue))
