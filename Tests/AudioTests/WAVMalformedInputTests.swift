@@ -116,16 +116,29 @@ final class WAVMalformedInputTests: XCTestCase {
     }
 
     /// Every prefix and many single-byte corruptions of a valid file must throw or decode, never trap.
+    /// Every truncation and every single-byte corruption either fails with a `WAVError` or
+    /// reads as a consistent file — never a trap, never another kind of failure.
     func testCorruptedInputsNeverCrash() {
         let valid = WAVBytes.riff(WAVBytes.chunk("LIST", [1, 2, 3]), fmt16, someData)
+        XCTAssertNoThrow(try WAVReader.read(data: valid))
         for length in 0..<valid.count {
-            _ = try? WAVReader.read(data: valid.prefix(length))
+            XCTAssertThrowsError(try WAVReader.read(data: valid.prefix(length)), "a \(length)-byte prefix was accepted") {
+                XCTAssertTrue($0 is WAVError, "prefix \(length): \($0)")
+            }
         }
         for position in 0..<valid.count {
             for value: UInt8 in [0x00, 0x01, 0x7F, 0x80, 0xFE, 0xFF] {
                 var corrupted = valid
                 corrupted[position] = value
-                _ = try? WAVReader.read(data: corrupted)
+                do {
+                    let wav = try WAVReader.read(data: corrupted)
+                    XCTAssertGreaterThan(wav.channels, 0, "byte \(position) = \(value)")
+                    XCTAssertGreaterThan(wav.sampleRate, 0, "byte \(position) = \(value)")
+                    XCTAssertEqual(wav.interleavedSamples.count % wav.channels, 0, "byte \(position) = \(value)")
+                    XCTAssertFalse(wav.interleavedSamples.contains { !$0.isFinite }, "byte \(position) = \(value)")
+                } catch {
+                    XCTAssertTrue(error is WAVError, "byte \(position) = \(value): \(error)")
+                }
             }
         }
     }

@@ -33,7 +33,7 @@ final class GenerationParityTests: XCTestCase {
         let texts = events.compactMap { if case .text(let t) = $0 { return t } else { return nil } }
         XCTAssertEqual(texts, try g.ints("gen_\(task).new_text_tokens"), "one text event per group")
         XCTAssertEqual(events.filter { if case .audio = $0 { return true } else { return false } }.count, result.timings.patches)
-        guard case .finished? = events.last else { return (model, result) }
+        if case .finished? = events.last {} else { XCTFail("\(task): finished is not the last event") }
         return (model, result)
     }
 
