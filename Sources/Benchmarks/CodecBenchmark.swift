@@ -22,7 +22,7 @@ public struct CodecBenchmark {
         public var decodeGFLOPS: Double { decodeGFLOP / decodeMedian }
     }
 
-    /// The released MiMo-Audio-Tokenizer configuration (spec §2.1).
+    /// The released MiMo-Audio-Tokenizer configuration (docs/model.md §2.1).
     public static let releasedConfigJSON = """
     {"max_audio_seconds": 1800, "sampling_rate": 24000, "n_mels": 128, "nfft": 960, "hop_length": 240,
      "window_size": 960, "fmin": 0, "fmax": null, "kernel_size": 3, "stride_size": 2, "avg_pooler": 2,

@@ -25,7 +25,7 @@ public struct LMBenchmark {
         public var patchMilliseconds: Double { median(patchSeconds) * 1000 }
     }
 
-    /// MiMo-Audio-7B (spec §3.1): Qwen2 backbone 4096 × 36 layers, 32/8 heads, FFN 11008, vocab
+    /// MiMo-Audio-7B (docs/model.md §3.1): Qwen2 backbone 4096 × 36 layers, 32/8 heads, FFN 11008, vocab
     /// 151680; patch encoder 6 layers and patch decoder 16 layers at d 1024, 64 heads of 16.
     public static let releasedConfigJSON = """
     {"vocab_size": 151680, "hidden_size": 4096, "intermediate_size": 11008, "num_hidden_layers": 36,
@@ -37,7 +37,7 @@ public struct LMBenchmark {
      "local_ffn_dim": 4096, "input_local_layers": 6, "input_local_dim": 1024, "input_full_attention": true}
     """
 
-    /// MiMo's special tokens at their real ids (spec §4).
+    /// MiMo's special tokens at their real ids (docs/model.md §4).
     public static let releasedSpecialTokens = SpecialTokens(tokens: [
         "<|endoftext|>": 151643, "<|im_start|>": 151644, "<|im_end|>": 151645, "<|sosp|>": 151665,
         "<|eosp|>": 151666, "<|empty|>": 151667, "<|Human|>": 151668, "<|SpeechLM|>": 151669,

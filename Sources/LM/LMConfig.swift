@@ -14,7 +14,7 @@ public struct Qwen2Shape: Sendable, Equatable {
 }
 
 /// The MiMo-Audio LM configuration, decoded from the checkpoint's `config.json`: Qwen2 fields
-/// plus the MiMo fields. Keys the reference gives a default (spec §13.7) may be absent; a
+/// plus the MiMo fields. Keys the reference gives a default (docs/model.md §3.1) may be absent; a
 /// missing key without one (`hidden_size`, `num_hidden_layers`, ...) is an error naming it.
 public struct LMConfig: Sendable, Equatable {
     public var vocabSize: Int

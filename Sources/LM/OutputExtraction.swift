@@ -1,4 +1,4 @@
-/// What a generation says, read as the reference's `MimoAudio.forward` reads it (spec §5).
+/// What a generation says, read as the reference's `MimoAudio.forward` reads it (docs/model.md §5).
 public struct GenerationOutput: Sendable, Equatable {
     /// One text id per generated group, the last (stop) group dropped.
     public var textIDs: [Int]

@@ -1,7 +1,7 @@
 import Tensor
 import Weights
 
-/// The patch decoder (spec §3.5): from one backbone hidden state, a 16-layer Qwen2 stack with
+/// The patch decoder (docs/model.md §3.5): from one backbone hidden state, a 16-layer Qwen2 stack with
 /// its own short KV cache produces a patch of `groupSize` frames × 8 channels in
 /// `groupSize + max(delay)` causal steps; code (frame f, channel c) is chosen at step
 /// f + delay[c] with the channel's empty id excluded, and the next step's input is the sum of

@@ -1,7 +1,7 @@
 import Tensor
 import Weights
 
-/// The patch encoder (spec §3.3): each speech group's 4 frames of 8 codes become one backbone
+/// The patch encoder (docs/model.md §3.3): each speech group's 4 frames of 8 codes become one backbone
 /// embedding. The channel embeddings are summed per frame, a 6-layer Qwen2 stack attends within
 /// the group, and the group's frames, concatenated, are projected to the backbone width.
 struct PatchEncoder: Sendable {

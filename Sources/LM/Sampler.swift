@@ -264,7 +264,7 @@ public struct Sampler: Sendable {
     }
 }
 
-/// The reference's per-task sampler pairs (`MimoAudio.task_sampler_configs`; spec §5).
+/// The reference's per-task sampler pairs (`MimoAudio.task_sampler_configs`; docs/model.md §5).
 public enum TaskSamplers: String, CaseIterable, Sendable {
     case `default`, asr, tts, spokenDialogue, audioUnderstanding, textChat, inContextLearning
 

@@ -1,4 +1,4 @@
-/// The LM's token grid (spec §3.2): row 0 is the text channel (a text id on the first frame of
+/// The LM's token grid (docs/model.md §3.2): row 0 is the text channel (a text id on the first frame of
 /// each group; the other frames are ignored), rows 1… are the audio channels. Each group of
 /// `groupSize` columns is one LM position.
 public struct TokenGrid: Sendable, Equatable, Codable {

@@ -1,7 +1,7 @@
 import FileAccess
 import Foundation
 
-/// `{"input_ids": [[...], ... 9 rows ...]}`: a prompt token grid as JSON (spec §3.2).
+/// `{"input_ids": [[...], ... 9 rows ...]}`: a prompt token grid as JSON (docs/model.md §3.2).
 public enum PromptGridFile {
     public enum FileError: Error, CustomStringConvertible, Equatable {
         case unreadable(path: String, reason: String)

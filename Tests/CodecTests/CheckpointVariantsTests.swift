@@ -74,7 +74,7 @@ final class CheckpointVariantsTests: XCTestCase {
         let fast = try AudioTokenizer(directory: dir, compute: Compute(threads: 2, precision: .fast))
         let (agreement, quality) = try closeness(fast, "fast bf16 codec")
         // The reference itself runs the tokenizer in bf16 and flips ~11 % of codes against fp32
-        // (spec §2, argmin near-ties); measured here 98 %. Decoding: bf16 rounding of the
+        // (docs/model.md §2, argmin near-ties); measured here 98 %. Decoding: bf16 rounding of the
         // activations (2^-9, ≈ −54 dB per product) compounds over the layers; measured 47 dB,
         // while a wrong panel, row or scale leaves < 10 dB.
         XCTAssertGreaterThanOrEqual(agreement, 0.89)
@@ -89,7 +89,7 @@ final class CheckpointVariantsTests: XCTestCase {
         // The integer GEMMs are exact (bit for bit against scalar on every ISA), so the error is
         // the rounding itself: q8 weights and int8 activations per 32-block each cost ≈ −46 dB per
         // product for Gaussian-like blocks, compounding over the layers; measured 95 % of codes
-        // and 33.7 dB. The reference's own bf16 run flips ~11 % of codes (spec §2), hence 0.89;
+        // and 33.7 dB. The reference's own bf16 run flips ~11 % of codes (docs/model.md §2), hence 0.89;
         // a wrong panel, row or scale leaves < 10 dB.
         XCTAssertGreaterThanOrEqual(agreement, 0.89)
         XCTAssertGreaterThan(quality, 30)

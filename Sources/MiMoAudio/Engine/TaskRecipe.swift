@@ -1,4 +1,4 @@
-/// What the engine runs for a request, in one place per task: the prompt recipe (spec §6), the
+/// What the engine runs for a request, in one place per task: the prompt recipe (docs/model.md §6), the
 /// stop set, the sampler preset, whether generation starts inside a thinking block and whether
 /// the task speaks.
 struct TaskRecipe {
@@ -155,7 +155,7 @@ struct TaskRecipe {
 }
 
 extension TaskRequest {
-    /// The prompt grid the engine feeds the LM for this request (the recipe of spec §6 with the
+    /// The prompt grid the engine feeds the LM for this request (the recipe of docs/model.md §6 with the
     /// template drawn from the seed or pinned by `templateIndex`), built with `prompts`; `audio`
     /// turns each audio input into the LM's codes.
     public func prompt(_ prompts: PromptBuilder, audio: (AudioSource) throws -> LMAudio) throws -> TokenGrid {

@@ -71,7 +71,7 @@ public struct TaskRequest: Sendable {
         case textDialogue([TaskPrompts.ChatMessage], thinking: Bool = false)
         /// Few-shot speech-to-speech with the Base model.
         case inContextLearning(instruction: String, examples: [ICLExample], query: AudioSource)
-        /// More of the same speech, with the Base model (our format, spec §6.9).
+        /// More of the same speech, with the Base model (our format, docs/model.md §6.9).
         case continuation(AudioSource)
         /// A prompt grid as it is, with the reference's default samplers and these stop ids.
         case grid(TokenGrid, stops: Set<Int>)

@@ -1,4 +1,4 @@
-/// Turns prompt segments into the LM's token grid (spec §3.2).
+/// Turns prompt segments into the LM's token grid (docs/model.md §3.2).
 public struct PromptBuilder: Sendable {
     public let tokenizer: TextTokenizer
     public let config: LMConfig

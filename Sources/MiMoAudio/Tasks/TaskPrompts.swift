@@ -1,4 +1,4 @@
-/// The reference's prompt recipes (`MimoAudio.get_*_prompt`, spec §6), as segment lists.
+/// The reference's prompt recipes (`MimoAudio.get_*_prompt`, docs/model.md §6), as segment lists.
 public enum TaskPrompts {
     static let thinkOff = "<think>\n\n</think>\n"
     static let thinkOn = "<think>\n"
@@ -122,7 +122,7 @@ public enum TaskPrompts {
     }
 
     /// Speech continuation with the Base model. No released code has it; this is the format
-    /// spec §6.9 suggests (ours): `<|sosp|>` and the prompt's audio groups with no `<|eosp|>`,
+    /// docs/model.md §6.9 suggests (ours): `<|sosp|>` and the prompt's audio groups with no `<|eosp|>`,
     /// so the model continues the speech with more audio groups.
     public static func continuation(_ audio: LMAudio) -> [PromptSegment] {
         [.text("<|sosp|>"), .audio(audio, boundaries: false)]

@@ -5,7 +5,7 @@ public enum TemplateLanguage: String, Sendable, CaseIterable {
 }
 
 /// The instruction templates the reference draws from with `random.choice` (templates.py;
-/// spec §13.2). Order matters: `--template-index` pins an entry of the very list drawn from.
+/// docs/model.md §6.10). Order matters: `--template-index` pins an entry of the very list drawn from.
 public enum Templates {
     public static let asrChinese = [
         "请将这段语音转换为文字", "帮我识别这个音频文件中的内容", "把这段录音转成文本", "请转录这段语音",
@@ -24,7 +24,7 @@ public enum Templates {
     /// ASR draws from the Chinese then the English list (22 entries).
     public static let asr = asrChinese + asrEnglish
 
-    /// The evaluation toolkit's fixed ASR instructions (spec §6.1), for reproducible transcripts.
+    /// The evaluation toolkit's fixed ASR instructions (docs/model.md §6.1), for reproducible transcripts.
     public static func asrEvaluation(_ language: TemplateLanguage) -> String {
         language == .chinese ? "请将这段语音转换为文字." : "Transcribe the following voice message."
     }
@@ -47,7 +47,7 @@ public enum Templates {
     }
 }
 
-/// Python string semantics the reference relies on (spec §13.6).
+/// Python string semantics the reference relies on (docs/model.md §6.11).
 enum PythonText {
     /// `text.capitalize()` when `text.isupper() or text.islower()`.
     static func normalizeForTTS(_ text: String) -> String {
