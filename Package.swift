@@ -54,13 +54,13 @@ let package = Package(
         ),
         .testTarget(name: "TensorTests", dependencies: ["Tensor", "CKernels"]),
         .testTarget(name: "WeightsTests", dependencies: ["Weights"]),
-        .testTarget(name: "AudioTests", dependencies: ["Audio"]),
+        .testTarget(name: "AudioTests", dependencies: ["Audio", "TestSupport"]),
         .target(name: "TestSupport", dependencies: ["MiMoAudio"], path: "Tests/TestSupport"),
         .testTarget(name: "CodecTests", dependencies: ["Codec", "MiMoAudio", "TestSupport"]),
         .testTarget(name: "LMTests", dependencies: ["LM", "MiMoAudio", "Benchmarks", "TestSupport"]),
-        .testTarget(name: "TextTokenizerTests", dependencies: ["TextTokenizer"]),
+        .testTarget(name: "TextTokenizerTests", dependencies: ["TextTokenizer", "TestSupport"]),
         .testTarget(name: "TaskTests", dependencies: ["MiMoAudio", "TestSupport"]),
         .testTarget(name: "EngineTests", dependencies: ["MiMoAudio", "TestSupport"]),
-        .testTarget(name: "CLITests", dependencies: ["mimo-audio", "MiMoAudio"]),
+        .testTarget(name: "CLITests", dependencies: ["mimo-audio", "MiMoAudio", "TestSupport"]),
     ]
 )

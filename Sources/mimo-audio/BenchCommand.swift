@@ -28,7 +28,7 @@ struct BenchCommand: ParsableCommand {
                 throw ValidationError("--dtype must be bf16 or f32")
             }
             let r = try CodecBenchmark.run(seconds: seconds, runs: runs, dtype: type, quantize: codecLoading.format(),
-                                           compute: runtime.compute(), log: progress)
+                                           compute: runtime.compute(), log: Reporter.always.line)
             if json {
                 let summary: [String: Double] = [
                     "audio_seconds": r.audioSeconds, "threads": Double(r.threads),
@@ -77,7 +77,7 @@ struct BenchCommand: ParsableCommand {
             }
             let r = try LMBenchmark.run(promptTokens: promptTokens, decodeSteps: decodeSteps, patches: patches,
                                         format: weightFormat, compute: runtime.compute(), kvPrecision: try parseKVPrecision(kvCache),
-                                        prefillChunk: prefillChunk, log: progress)
+                                        prefillChunk: prefillChunk, log: Reporter.always.line)
             if json {
                 let summary: [String: Double] = [
                     "threads": Double(r.threads), "parameters": Double(r.parameters), "prompt_tokens": Double(r.promptTokens),
@@ -168,7 +168,7 @@ struct BenchCommand: ParsableCommand {
             let dir = directory.map { URL(fileURLWithPath: $0) }
                 ?? FileManager.default.temporaryDirectory.appendingPathComponent("mimo-audio-load-\(ProcessInfo.processInfo.processIdentifier)")
             defer { if directory == nil { try? FileManager.default.removeItem(at: dir) } }
-            let r = try LoadBenchmark.run(format: weightFormat, directory: dir, decodeSteps: decodeSteps, compute: runtime.compute(), log: progress)
+            let r = try LoadBenchmark.run(format: weightFormat, directory: dir, decodeSteps: decodeSteps, compute: runtime.compute(), log: Reporter.always.line)
             if json {
                 let summary: [String: Double] = [
                     "file_bytes": Double(r.fileBytes), "cold": r.cold ? 1 : 0, "write_seconds": r.writeSeconds,
@@ -204,7 +204,7 @@ struct BenchCommand: ParsableCommand {
             let weightFormat = format.lowercased() == "bf16" ? WeightFormat.bf16 : try WeightFormat(quantizationName: format)
             let codecFormat = try codecLoading.format()
             let r = try TTSBenchmark.run(seconds: seconds, format: weightFormat, codecQuantize: codecFormat, compute: runtime.compute(),
-                                         kvPrecision: try parseKVPrecision(kvCache), log: progress)
+                                         kvPrecision: try parseKVPrecision(kvCache), log: Reporter.always.line)
             if json {
                 var summary: [String: Double] = ["peak_rss_mib": r.peakRSSMiB]
                 for (prefix, x) in [("interleaved", r.interleaved), ("speech_only", r.audioOnly)] {

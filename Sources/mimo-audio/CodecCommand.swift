@@ -18,10 +18,10 @@ struct CodecCommand: ParsableCommand {
 
         func load() throws -> AudioTokenizer {
             let start = DispatchTime.now()
-            progress("loading tokenizer from \(audioTokenizer)")
+            Reporter.always.line("loading tokenizer from \(audioTokenizer)")
             let tokenizer = try AudioTokenizer(directory: URL(fileURLWithPath: audioTokenizer), compute: runtime.compute(),
                                                quantize: codecLoading.format())
-            progress(String(format: "loaded in %.2f s", seconds(since: start)))
+            Reporter.always.line(String(format: "loaded in %.2f s", seconds(since: start)))
             return tokenizer
         }
     }
@@ -29,18 +29,18 @@ struct CodecCommand: ParsableCommand {
     static func encode(_ input: String, with tokenizer: AudioTokenizer, codebooks: Int) throws -> [[Int]] {
         let samples = try AudioInput.load(URL(fileURLWithPath: input), sampleRate: tokenizer.sampleRate)
         let start = DispatchTime.now()
-        progress(String(format: "encoding %.2f s of audio", Double(samples.count) / Double(tokenizer.sampleRate)))
+        Reporter.always.line(String(format: "encoding %.2f s of audio", Double(samples.count) / Double(tokenizer.sampleRate)))
         let codes = try tokenizer.encode(samples: samples, codebooks: codebooks)
-        progress(String(format: "encoded %d frames × %d codebooks in %.2f s", codes.first?.count ?? 0, codes.count, seconds(since: start)))
+        Reporter.always.line(String(format: "encoded %d frames × %d codebooks in %.2f s", codes.first?.count ?? 0, codes.count, seconds(since: start)))
         return codes
     }
 
     static func decode(_ codes: [[Int]], with tokenizer: AudioTokenizer, to target: AudioTarget) throws {
         let start = DispatchTime.now()
-        progress("decoding \(codes.first?.count ?? 0) frames")
+        Reporter.always.line("decoding \(codes.first?.count ?? 0) frames")
         let wav = try tokenizer.decode(codes: codes)
         try target.write(wav, sampleRate: tokenizer.sampleRate)
-        progress(String(format: "wrote %.2f s of audio to %@ (%@) in %.2f s", Double(wav.count) / Double(tokenizer.sampleRate),
+        Reporter.always.line(String(format: "wrote %.2f s of audio to %@ (%@) in %.2f s", Double(wav.count) / Double(tokenizer.sampleRate),
                         target.path == "-" ? "standard output" : target.path, target.format.rawValue, seconds(since: start)))
     }
 
@@ -72,7 +72,7 @@ struct CodecCommand: ParsableCommand {
             let codes = try CodecCommand.encode(input, with: model, codebooks: codebooks)
             try CodesFile(codes: codes, sampleRate: model.sampleRate, frameRate: model.config.frameRate)
                 .write(to: URL(fileURLWithPath: output))
-            progress("wrote \(output)")
+            Reporter.always.line("wrote \(output)")
         }
     }
 

@@ -19,8 +19,8 @@ struct ConvertCommand: ParsableCommand {
         }
         let start = DispatchTime.now()
         let report = try CheckpointConverter.convert(from: URL(fileURLWithPath: input), to: URL(fileURLWithPath: output),
-                                                     format: target, compute: runtime.compute(), log: progress)
-        progress(String(format: "wrote %@: %d quantized and %d kept tensors, %.2f GB, in %.1f s", output,
+                                                     format: target, compute: runtime.compute(), log: Reporter.always.line)
+        Reporter.always.line(String(format: "wrote %@: %d quantized and %d kept tensors, %.2f GB, in %.1f s", output,
                         report.quantizedTensors, report.keptTensors, Double(report.bytesWritten) / 1e9, seconds(since: start)))
     }
 }

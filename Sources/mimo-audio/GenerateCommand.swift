@@ -44,33 +44,33 @@ struct GenerateCommand: ParsableCommand {
         let compute = try runtime.compute()
         let prompt = try PromptGridFile.read(URL(fileURLWithPath: promptGrid))
         let start = DispatchTime.now()
-        progress("loading LM from \(model)")
+        Reporter.always.line("loading LM from \(model)")
         let pipeline = try Pipeline(model: URL(fileURLWithPath: model), audioTokenizer: audioTokenizer.map { URL(fileURLWithPath: $0) },
                                     compute: compute, quantize: loading.format(), kvPrecision: loading.kvPrecision(),
                                     codecQuantize: codecLoading.format())
-        progress(String(format: "loaded in %.2f s", seconds(since: start)))
+        Reporter.always.line(String(format: "loaded in %.2f s", seconds(since: start)))
         let lm = pipeline.lm
         try lm.config.validate(prompt)
         let stops = try Set(stop.map { try resolve($0, in: lm) })
         let request = TaskRequest(.grid(prompt, stops: stops), seed: seed, greedy: greedy, minNewTokens: minNewTokens,
                                   maxNewTokens: maxNewTokens, audioDelivery: output == nil ? .none : .whole)
-        progress("generating after \(prompt.groups(size: lm.config.groupSize)) prompt groups")
+        Reporter.always.line("generating after \(prompt.groups(size: lm.config.groupSize)) prompt groups")
         var wav: [Float] = []
         let result = try Engine(pipeline: pipeline).perform(request) { event in
             switch event {
             case .progress(.step): if !json { Console.shared.err(".") }
             case .audio(let samples): wav += samples
-            case .warning(let message): progress("warning: \(message)")
+            case .warning(let message): Reporter.always.line("warning: \(message)")
             default: break
             }
         }
-        if !json { progress("") }
+        if !json { Reporter.always.line("") }
         let t = result.timings
-        progress(String(format: "prefill %d groups in %.2f s; %d steps (%d audio patches) in %.2f s; stop: %@",
+        Reporter.always.line(String(format: "prefill %d groups in %.2f s; %d steps (%d audio patches) in %.2f s; stop: %@",
                         t.prefillGroups, t.prefillSeconds, t.steps, t.patches, t.stepSeconds, result.stopReason.rawValue))
         if let output, let codec = pipeline.codec {
             try AudioTarget(output, format: audioFormat, sampleFormat: sampleFormat).write(wav, sampleRate: codec.sampleRate)
-            progress("wrote \(output)")
+            Reporter.always.line("wrote \(output)")
         }
         if json {
             let report = GenerateReport(newIDs: result.newIDs.rows, stopReason: result.stopReason.rawValue, stopToken: result.stopToken,
@@ -79,7 +79,7 @@ struct GenerateCommand: ParsableCommand {
             encoder.outputFormatting = [.sortedKeys]
             try printOut(String(decoding: try encoder.encode(report), as: UTF8.self) + "\n")
         } else if output == "-" {
-            progress("text tokens: \(result.textIDs.map { lm.specialTokens.namesByID[$0] ?? String($0) }.joined(separator: " "))")
+            Reporter.always.line("text tokens: \(result.textIDs.map { lm.specialTokens.namesByID[$0] ?? String($0) }.joined(separator: " "))")
         } else {
             try printOut("text tokens: \(result.textIDs.map { lm.specialTokens.namesByID[$0] ?? String($0) }.joined(separator: " "))\n")
             try printOut("audio frames: \(result.codes.first?.count ?? 0)\n")

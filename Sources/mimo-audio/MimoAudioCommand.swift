@@ -56,11 +56,6 @@ struct RuntimeOptions: ParsableArguments {
     }
 }
 
-/// Progress lines go to stderr so stdout stays clean for data.
-func progress(_ message: String) {
-    Console.shared.err(message + "\n")
-}
-
 /// Data on stdout, with checked writes (`text` as is: give the newline).
 func printOut(_ text: String) throws { try Console.shared.out(text) }
 

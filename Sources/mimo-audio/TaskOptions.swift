@@ -164,11 +164,16 @@ struct AudioTarget {
 
 extension AudioFileFormat: ExpressibleByArgument {}
 
-/// Progress on stderr, only when it is a terminal (and not --quiet).
+/// Progress on stderr (for the task commands only when it is a terminal, and not --quiet): the one reporter of the CLI.
 struct Reporter {
     let enabled: Bool
 
     init(quiet: Bool) { enabled = !quiet && isatty(2) == 1 }
+
+    private init(enabled: Bool) { self.enabled = enabled }
+
+    /// Always on: the codec, generate, convert and bench commands report every stage.
+    static let always = Reporter(enabled: true)
 
     func line(_ message: String) {
         guard enabled else { return }

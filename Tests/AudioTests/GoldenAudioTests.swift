@@ -1,5 +1,6 @@
 import Audio
 import Foundation
+import TestSupport
 import XCTest
 
 /// Compares the load → downmix → resample path with torchaudio goldens (Tests/Fixtures, copied from the shared

@@ -1,5 +1,6 @@
 import Audio
 import Foundation
+import TestSupport
 import XCTest
 
 final class ResamplerTests: XCTestCase {

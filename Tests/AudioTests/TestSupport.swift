@@ -1,16 +1,7 @@
 import Foundation
+import TestSupport
 
-/// Tests/Fixtures, found relative to this source file so no SwiftPM resource bundle is needed.
-let fixturesDirectory = URL(fileURLWithPath: #filePath)
-    .deletingLastPathComponent()
-    .deletingLastPathComponent()
-    .appendingPathComponent("Fixtures")
-
-func fixture(_ name: String) -> URL { fixturesDirectory.appendingPathComponent(name) }
-
-func maxAbsDifference(_ a: [Float], _ b: [Float]) -> Float {
-    zip(a, b).reduce(0) { Swift.max($0, abs($1.0 - $1.1)) }
-}
+func fixture(_ name: String) -> URL { Fixtures.url(name) }
 
 /// Builds WAV files byte by byte so tests can state exactly what is on disk.
 struct WAVBytes {

@@ -1,10 +1,10 @@
 import Foundation
+import TestSupport
 import XCTest
 
 /// Runs the real `mimo-audio` binary: exit codes, messages and files as a user sees them.
 class CLITestCase: XCTestCase {
-    static let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        .appendingPathComponent("Fixtures")
+    static let fixtures = Fixtures.root
     var tokenizer: String { Self.fixtures.appendingPathComponent("tokenizer").path }
     var scratch: URL!
 

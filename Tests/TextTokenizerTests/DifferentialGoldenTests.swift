@@ -33,7 +33,7 @@ final class DifferentialGoldenTests: XCTestCase {
     }
 
     private func load() throws -> File {
-        let data = try Data(contentsOf: Fixtures.root.appendingPathComponent("differential_goldens.json"))
+        let data = try Data(contentsOf: TokenizerFixtures.root.appendingPathComponent("differential_goldens.json"))
         return try JSONDecoder().decode(File.self, from: data)
     }
 
@@ -68,13 +68,13 @@ final class DifferentialGoldenTests: XCTestCase {
     }
 
     func testRandomStringsMatchHuggingFace() throws {
-        check(try load().random, with: try Fixtures.real.get(), expectedCount: 3000)
+        check(try load().random, with: try TokenizerFixtures.real.get(), expectedCount: 3000)
     }
 
     /// Strings dense in combining marks, decomposable characters, Hangul jamo and Tibetan
     /// vowels, plus regressions where Swift's normalizers or newer Unicode data differ.
     func testNormalizationMatchesHuggingFace() throws {
-        check(try load().normalization, with: try Fixtures.real.get(), expectedCount: 1000)
+        check(try load().normalization, with: try TokenizerFixtures.real.get(), expectedCount: 1000)
     }
 
     func testAddedTokenFlagsMatchHuggingFace() throws {
@@ -88,7 +88,7 @@ final class DifferentialGoldenTests: XCTestCase {
 
     /// The tiny tokenizer with extra added tokens appended.
     private func flagsTokenizer(extra: [JSON]) throws -> TextTokenizer {
-        let url = Fixtures.tinyDirectory.appendingPathComponent("tokenizer.json")
+        let url = TokenizerFixtures.tinyDirectory.appendingPathComponent("tokenizer.json")
         var root = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(contentsOf: url)) as? [String: Any])
         var added = try XCTUnwrap(root["added_tokens"] as? [Any])
         for token in extra {

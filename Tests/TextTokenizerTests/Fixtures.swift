@@ -1,13 +1,11 @@
 import Foundation
+import TestSupport
 import XCTest
 @testable import TextTokenizer
 
-/// Locates `Tests/Fixtures` from this source file, so tests run from any working directory.
-enum Fixtures {
-    static let root = URL(fileURLWithPath: #filePath)
-        .deletingLastPathComponent()
-        .deletingLastPathComponent()
-        .appendingPathComponent("Fixtures")
+/// The tokenizer fixtures, shared across the tests.
+enum TokenizerFixtures {
+    static let root = Fixtures.root
 
     static let realDirectory = root.appendingPathComponent("text-tokenizer")
     static let tinyDirectory = root.appendingPathComponent("lm")
@@ -55,7 +53,7 @@ enum Goldens {
     }
 
     private static func realFile() throws -> RealFile {
-        let data = try Data(contentsOf: Fixtures.realDirectory.appendingPathComponent("goldens.json"))
+        let data = try Data(contentsOf: TokenizerFixtures.realDirectory.appendingPathComponent("goldens.json"))
         return try JSONDecoder().decode(RealFile.self, from: data)
     }
 
@@ -64,7 +62,7 @@ enum Goldens {
     static func realDecodings() throws -> [DecodingGolden] { try realFile().decodeCases }
 
     static func tinyEncodings() throws -> [EncodingGolden] {
-        let data = try Data(contentsOf: Fixtures.root.appendingPathComponent("text_tokenizer_goldens.json"))
+        let data = try Data(contentsOf: TokenizerFixtures.root.appendingPathComponent("text_tokenizer_goldens.json"))
         return try JSONDecoder().decode([EncodingGolden].self, from: data)
     }
 }

@@ -27,7 +27,7 @@ final class IncrementalDecoderTests: XCTestCase {
     }
 
     func testEveryGoldenCaseStreamsToTheFullDecode() throws {
-        let tokenizer = try Fixtures.real.get()
+        let tokenizer = try TokenizerFixtures.real.get()
         let goldens = try Goldens.realEncodings()
         for golden in goldens {
             checkStreaming(tokenizer, golden.ids, skip: false, label: golden.text.debugDescription)
@@ -39,7 +39,7 @@ final class IncrementalDecoderTests: XCTestCase {
     }
 
     func testEmojiSplitAcrossTokensIsHeldBack() throws {
-        let tokenizer = try Fixtures.real.get()
+        let tokenizer = try TokenizerFixtures.real.get()
         // "ĠðŁĺ" + "¶" = " 😶": the first token ends inside the emoji.
         var decoder = IncrementalDecoder(tokenizer: tokenizer)
         XCTAssertEqual(decoder.push(26525), " ")
@@ -48,7 +48,7 @@ final class IncrementalDecoderTests: XCTestCase {
     }
 
     func testUnfinishedTailBecomesOneReplacementOnFinish() throws {
-        let tokenizer = try Fixtures.real.get()
+        let tokenizer = try TokenizerFixtures.real.get()
         var decoder = IncrementalDecoder(tokenizer: tokenizer)
         XCTAssertEqual(decoder.push(145367), "👨")
         XCTAssertEqual(decoder.push(378), "")  // "âĢ": first two bytes of U+200D
@@ -58,7 +58,7 @@ final class IncrementalDecoderTests: XCTestCase {
     }
 
     func testInvalidBytesAreEmittedImmediately() throws {
-        let tokenizer = try Fixtures.real.get()
+        let tokenizer = try TokenizerFixtures.real.get()
         var decoder = IncrementalDecoder(tokenizer: tokenizer)
         // Token 94 is the lone byte 0xA1, a continuation byte: invalid at once.
         XCTAssertEqual(decoder.push(94), "\u{FFFD}")

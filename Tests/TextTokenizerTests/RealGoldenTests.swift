@@ -4,7 +4,7 @@ import XCTest
 /// The 151k-vocabulary goldens produced by Hugging Face tokenizers 0.21.4.
 final class RealGoldenTests: XCTestCase {
     func testEveryCaseEncodesToGoldenIDs() throws {
-        let tokenizer = try Fixtures.real.get()
+        let tokenizer = try TokenizerFixtures.real.get()
         let goldens = try Goldens.realEncodings()
         XCTAssertEqual(goldens.count, 378)
         var mismatches = 0
@@ -19,7 +19,7 @@ final class RealGoldenTests: XCTestCase {
     }
 
     func testEveryCaseHasGoldenTokens() throws {
-        let tokenizer = try Fixtures.real.get()
+        let tokenizer = try TokenizerFixtures.real.get()
         for golden in try Goldens.realEncodings() {
             let tokens = tokenizer.tokens(golden.ids)
             XCTAssertEqual(tokens.count, golden.tokens.count)
@@ -30,14 +30,14 @@ final class RealGoldenTests: XCTestCase {
     }
 
     func testEveryCaseDecodesToGoldenText() throws {
-        let tokenizer = try Fixtures.real.get()
+        let tokenizer = try TokenizerFixtures.real.get()
         for golden in try Goldens.realEncodings() {
             XCTAssertSameScalars(tokenizer.decode(golden.ids), golden.decoded, "decode of \(golden.text.debugDescription)")
         }
     }
 
     func testEveryDecodeCaseMatchesForItsSkipSetting() throws {
-        let tokenizer = try Fixtures.real.get()
+        let tokenizer = try TokenizerFixtures.real.get()
         let goldens = try Goldens.realDecodings()
         XCTAssertEqual(goldens.count, 48)
         XCTAssertEqual(Set(goldens.map(\.skipSpecialTokens)), [false, true])
@@ -49,7 +49,7 @@ final class RealGoldenTests: XCTestCase {
     }
 
     func testSpecialTokensListEveryAddedToken() throws {
-        let tokenizer = try Fixtures.real.get()
+        let tokenizer = try TokenizerFixtures.real.get()
         XCTAssertEqual(tokenizer.specialTokens.idsByName.count, 30)
         XCTAssertEqual(try tokenizer.specialTokens.id("<|endoftext|>"), 151643)
         XCTAssertEqual(try tokenizer.specialTokens.id("<|empty|>"), 151667)
@@ -58,11 +58,11 @@ final class RealGoldenTests: XCTestCase {
         XCTAssertThrowsError(try tokenizer.specialTokens.id("<think>")) { error in
             XCTAssertEqual(error as? SpecialTokensError, .unknownToken("<think>"))
         }
-        XCTAssertEqual(tokenizer.specialTokens, try SpecialTokens(directory: Fixtures.realDirectory))
+        XCTAssertEqual(tokenizer.specialTokens, try SpecialTokens(directory: TokenizerFixtures.realDirectory))
     }
 
     func testLookupsAndVocabularySize() throws {
-        let tokenizer = try Fixtures.real.get()
+        let tokenizer = try TokenizerFixtures.real.get()
         XCTAssertEqual(tokenizer.vocabularySize, 151673)
         XCTAssertEqual(tokenizer.id(of: "Ġworld"), 1879)
         XCTAssertEqual(tokenizer.id(of: "<|im_end|>"), 151645)
@@ -72,7 +72,7 @@ final class RealGoldenTests: XCTestCase {
 
     func testLoadTimeIsReasonable() throws {
         let start = Date()
-        _ = try TextTokenizer(directory: Fixtures.realDirectory)
+        _ = try TextTokenizer(directory: TokenizerFixtures.realDirectory)
         let elapsed = Date().timeIntervalSince(start)
         print("loading the 151k tokenizer.json took \(String(format: "%.3f", elapsed)) s")
         // Generous: debug builds are several times slower than release.

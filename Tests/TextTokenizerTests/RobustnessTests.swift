@@ -4,7 +4,7 @@ import XCTest
 /// Hostile or odd inputs must not trap.
 final class RobustnessTests: XCTestCase {
     func testOutOfRangeIDsAreSkipped() throws {
-        let tokenizer = try Fixtures.real.get()
+        let tokenizer = try TokenizerFixtures.real.get()
         let ids = [-1, Int.min, Int.max, 151_673, 151_679, 9707, 1_000_000_000]
         XCTAssertEqual(tokenizer.decode(ids), "Hello")
         XCTAssertEqual(tokenizer.decode(ids, skipSpecialTokens: true), "Hello")
@@ -13,13 +13,13 @@ final class RobustnessTests: XCTestCase {
     }
 
     func testEmptyAndWhitespaceOnlyText() throws {
-        let tokenizer = try Fixtures.real.get()
+        let tokenizer = try TokenizerFixtures.real.get()
         XCTAssertEqual(tokenizer.encode(""), [])
         XCTAssertEqual(tokenizer.decode(tokenizer.encode(" \n\t \u{3000}")), " \n\t \u{3000}")
     }
 
     func testLongRunsRoundTrip() throws {
-        let tokenizer = try Fixtures.real.get()
+        let tokenizer = try TokenizerFixtures.real.get()
         for text in [
             String(repeating: "ab", count: 20_000),
             String(repeating: "中", count: 5_000),
@@ -34,7 +34,7 @@ final class RobustnessTests: XCTestCase {
     }
 
     func testConcurrentEncodingAgrees() throws {
-        let tokenizer = try Fixtures.real.get()
+        let tokenizer = try TokenizerFixtures.real.get()
         let goldens = try Goldens.realEncodings()
         let failures = UnsafeMutablePointer<Int>.allocate(capacity: 1)
         failures.initialize(to: 0)

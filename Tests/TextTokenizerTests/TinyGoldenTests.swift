@@ -4,7 +4,7 @@ import XCTest
 /// The tiny fixture vocabulary (990 ids, merges as [a, b] pairs, added tokens also in the vocab).
 final class TinyGoldenTests: XCTestCase {
     func testEveryTinyCaseMatches() throws {
-        let tokenizer = try Fixtures.tiny.get()
+        let tokenizer = try TokenizerFixtures.tiny.get()
         let goldens = try Goldens.tinyEncodings()
         XCTAssertEqual(goldens.count, 6)
         for golden in goldens {
@@ -15,7 +15,7 @@ final class TinyGoldenTests: XCTestCase {
     }
 
     func testTinySpecialIDs() throws {
-        let tokenizer = try Fixtures.tiny.get()
+        let tokenizer = try TokenizerFixtures.tiny.get()
         XCTAssertEqual(tokenizer.vocabularySize, 990)
         XCTAssertEqual(try tokenizer.specialTokens.id("<|empty|>"), 984)
         XCTAssertEqual(tokenizer.decode([961, 421, 962], skipSpecialTokens: true), "Hello")
