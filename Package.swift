@@ -35,12 +35,21 @@ let package = Package(
             dependencies: ["CKernels", .target(name: "CBLAS", condition: .when(platforms: [.linux]))]
         ),
         .target(name: "FileAccess"),
-        .target(name: "Weights", dependencies: ["Tensor", "FileAccess", .product(name: "Logging", package: "swift-log")]),
+        .target(
+            name: "Weights", dependencies: ["Tensor", "FileAccess", .product(name: "Logging", package: "swift-log")]),
         .target(name: "Audio", dependencies: ["Tensor", "CFFmpeg", "FileAccess"]),
-        .target(name: "Codec", dependencies: ["Tensor", "Weights", "Audio", .product(name: "Logging", package: "swift-log")]),
+        .target(
+            name: "Codec",
+            dependencies: ["Tensor", "Weights", "Audio", .product(name: "Logging", package: "swift-log")]),
         .target(name: "TextTokenizer", dependencies: ["FileAccess"]),
-        .target(name: "LM", dependencies: ["Tensor", "Weights", "TextTokenizer", "CKernels", .product(name: "Logging", package: "swift-log")]),
-        .target(name: "MiMoAudio", dependencies: ["Codec", "LM", "TextTokenizer", "Audio", "Weights", "Tensor", "FileAccess"]),
+        .target(
+            name: "LM",
+            dependencies: [
+                "Tensor", "Weights", "TextTokenizer", "CKernels", .product(name: "Logging", package: "swift-log"),
+            ]),
+        .target(
+            name: "MiMoAudio",
+            dependencies: ["Codec", "LM", "TextTokenizer", "Audio", "Weights", "Tensor", "FileAccess"]),
         // The `bench` commands' measurements, on the production path; not part of the public API.
         .target(name: "Benchmarks", dependencies: ["MiMoAudio"]),
         .executableTarget(

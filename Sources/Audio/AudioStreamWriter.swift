@@ -51,7 +51,9 @@ public final class AudioStreamWriter {
     private var finished = false
 
     /// `sampleFormat` applies to WAV (raw PCM is always 16-bit).
-    public init(format: AudioFileFormat, sampleRate: Int, destination: Destination, sampleFormat: WAVWriter.SampleFormat = .s16) throws {
+    public init(
+        format: AudioFileFormat, sampleRate: Int, destination: Destination, sampleFormat: WAVWriter.SampleFormat = .s16
+    ) throws {
         self.format = format
         self.sampleRate = sampleRate
         self.destination = destination
@@ -59,8 +61,9 @@ public final class AudioStreamWriter {
         case (.wav, .file(let path)):
             wavFile = try WAVStreamWriter(url: URL(fileURLWithPath: path), sampleRate: sampleRate, format: sampleFormat)
         case (.wav, .stream(let emit)):
-            var header = WAVWriter.header(sampleRate: try WAVWriter.checkedSampleRate(sampleRate, format: sampleFormat),
-                                          format: sampleFormat, dataSize: 0)
+            var header = WAVWriter.header(
+                sampleRate: try WAVWriter.checkedSampleRate(sampleRate, format: sampleFormat),
+                format: sampleFormat, dataSize: 0)
             header.replaceSubrange(4..<8, with: [0xFF, 0xFF, 0xFF, 0xFF])
             header.replaceSubrange(40..<44, with: [0xFF, 0xFF, 0xFF, 0xFF])
             try emit(header)
@@ -117,7 +120,8 @@ public enum AudioWriteError: Error, CustomStringConvertible, Equatable {
         switch self {
         case .encoderUnavailable(let what): return "this FFmpeg build cannot write \(what)"
         case .encodingFailed(let why): return "encoding the audio failed: \(why)"
-        case .nonFiniteSample(let index): return "the generated audio has a non-finite sample at \(index) (a model output fault)"
+        case .nonFiniteSample(let index):
+            return "the generated audio has a non-finite sample at \(index) (a model output fault)"
         }
     }
 }
@@ -165,15 +169,17 @@ private final class FFmpegEncoder {
             retainedOutput = retained
             let size = 4096
             let buffer = av_malloc(size)!.assumingMemoryBound(to: UInt8.self)
-            container.pointee.pb = avio_alloc_context(buffer, Int32(size), 1, retained.toOpaque(), nil, { opaque, bytes, count in
-                let output = Unmanaged<Output>.fromOpaque(opaque!).takeUnretainedValue()
-                guard output.error == nil else { return -Int32(EIO) }
-                do { try output.emit!(Data(bytes: bytes!, count: Int(count))) } catch {
-                    output.error = error
-                    return -Int32(EIO)
-                }
-                return count
-            }, nil)
+            container.pointee.pb = avio_alloc_context(
+                buffer, Int32(size), 1, retained.toOpaque(), nil,
+                { opaque, bytes, count in
+                    let output = Unmanaged<Output>.fromOpaque(opaque!).takeUnretainedValue()
+                    guard output.error == nil else { return -Int32(EIO) }
+                    do { try output.emit!(Data(bytes: bytes!, count: Int(count))) } catch {
+                        output.error = error
+                        return -Int32(EIO)
+                    }
+                    return count
+                }, nil)
             container.pointee.flags |= AVFMT_FLAG_CUSTOM_IO
         }
         let codec = avcodec_alloc_context3(encoderCodec)!
@@ -184,10 +190,13 @@ private final class FFmpegEncoder {
         codec.pointee.time_base = AVRational(num: 1, den: Int32(sampleRate))
         if spec.bitRate > 0 { codec.pointee.bit_rate = Int64(spec.bitRate) }
         if container.pointee.oformat.pointee.flags & AVFMT_GLOBALHEADER != 0 {
-            codec.pointee.flags |= Int32(1 << 22)   // AV_CODEC_FLAG_GLOBAL_HEADER
+            codec.pointee.flags |= Int32(1 << 22)  // AV_CODEC_FLAG_GLOBAL_HEADER
         }
         var status = avcodec_open2(codec, encoderCodec, nil)
-        guard status >= 0 else { throw AudioWriteError.encodingFailed("cannot open \(spec.encoder) at \(sampleRate) Hz: \(CompressedAudioReader.message(status))") }
+        guard status >= 0 else {
+            throw AudioWriteError.encodingFailed(
+                "cannot open \(spec.encoder) at \(sampleRate) Hz: \(CompressedAudioReader.message(status))")
+        }
         stream = avformat_new_stream(container, nil)
         avcodec_parameters_from_context(stream.pointee.codecpar, codec)
         stream.pointee.time_base = codec.pointee.time_base
@@ -207,8 +216,11 @@ private final class FFmpegEncoder {
         guard status >= 0 else { throw failure("writing the \(spec.muxer) header", status) }
         var mono = AVChannelLayout()
         av_channel_layout_default(&mono, 1)
-        guard swr_alloc_set_opts2(&converter, &codec.pointee.ch_layout, codec.pointee.sample_fmt, Int32(sampleRate),
-                                  &mono, AV_SAMPLE_FMT_FLT, Int32(sampleRate), 0, nil) >= 0, swr_init(converter) >= 0 else {
+        guard
+            swr_alloc_set_opts2(
+                &converter, &codec.pointee.ch_layout, codec.pointee.sample_fmt, Int32(sampleRate),
+                &mono, AV_SAMPLE_FMT_FLT, Int32(sampleRate), 0, nil) >= 0, swr_init(converter) >= 0
+        else {
             throw AudioWriteError.encodingFailed("cannot convert float samples for \(spec.encoder)")
         }
     }
@@ -235,9 +247,13 @@ private final class FFmpegEncoder {
     private static func sampleFormat(_ codec: UnsafePointer<AVCodec>) -> AVSampleFormat {
         var formats: [AVSampleFormat] = []
         if var p = codec.pointee.sample_fmts {
-            while p.pointee.rawValue != -1 { formats.append(p.pointee); p += 1 }
+            while p.pointee.rawValue != -1 {
+                formats.append(p.pointee)
+                p += 1
+            }
         }
-        for preferred in [AV_SAMPLE_FMT_FLT, AV_SAMPLE_FMT_FLTP, AV_SAMPLE_FMT_S16, AV_SAMPLE_FMT_S16P] where formats.contains(preferred) {
+        for preferred in [AV_SAMPLE_FMT_FLT, AV_SAMPLE_FMT_FLTP, AV_SAMPLE_FMT_S16, AV_SAMPLE_FMT_S16P]
+        where formats.contains(preferred) {
             return preferred
         }
         return formats.first ?? AV_SAMPLE_FMT_S16
@@ -251,7 +267,7 @@ private final class FFmpegEncoder {
             offset += frameSize
         }
         pending.removeFirst(offset)
-        avio_flush(container!.pointee.pb)   // a listener hears it now
+        avio_flush(container!.pointee.pb)  // a listener hears it now
         if let error = output.error { throw error }
     }
 
@@ -285,10 +301,14 @@ private final class FFmpegEncoder {
             av_channel_layout_copy(&frame!.pointee.ch_layout, &codec!.pointee.ch_layout)
             guard av_frame_get_buffer(frame, 0) >= 0 else { throw AudioWriteError.encodingFailed("out of memory") }
             let converted = samples.withUnsafeBufferPointer { input -> Int32 in
-                var inputPointer: UnsafePointer<UInt8>? = UnsafeRawPointer(input.baseAddress!).assumingMemoryBound(to: UInt8.self)
-                return swr_convert(converter, frame!.pointee.extended_data, Int32(samples.count), &inputPointer, Int32(samples.count))
+                var inputPointer: UnsafePointer<UInt8>? = UnsafeRawPointer(input.baseAddress!).assumingMemoryBound(
+                    to: UInt8.self)
+                return swr_convert(
+                    converter, frame!.pointee.extended_data, Int32(samples.count), &inputPointer, Int32(samples.count))
             }
-            guard converted == Int32(samples.count) else { throw AudioWriteError.encodingFailed("sample conversion gave \(converted) of \(samples.count)") }
+            guard converted == Int32(samples.count) else {
+                throw AudioWriteError.encodingFailed("sample conversion gave \(converted) of \(samples.count)")
+            }
             frame!.pointee.pts = pts
             pts += Int64(samples.count)
             status = avcodec_send_frame(codec, frame)

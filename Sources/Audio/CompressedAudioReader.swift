@@ -25,10 +25,11 @@ public enum CompressedAudioReader {
         defer { deadline.release() }
         var format = avformat_alloc_context()
         guard format != nil else { throw AudioFileError.decodeFailed(path: path, reason: "out of memory") }
-        format!.pointee.interrupt_callback = AVIOInterruptCB(callback: { opaque in
-            Unmanaged<Deadline>.fromOpaque(opaque!).takeUnretainedValue().passed ? 1 : 0
-        }, opaque: deadline.toOpaque())
-        var status = avformat_open_input(&format, path, nil, nil)   // frees the context on failure
+        format!.pointee.interrupt_callback = AVIOInterruptCB(
+            callback: { opaque in
+                Unmanaged<Deadline>.fromOpaque(opaque!).takeUnretainedValue().passed ? 1 : 0
+            }, opaque: deadline.toOpaque())
+        var status = avformat_open_input(&format, path, nil, nil)  // frees the context on failure
         guard status >= 0, let context = format else {
             if deadline.takeUnretainedValue().passed { throw AudioFileError.timedOut(path: path, seconds: timeout) }
             throw AudioFileError.notAudio(path: path, reason: message(status))
@@ -45,26 +46,35 @@ public enum CompressedAudioReader {
 
         var codec = avcodec_alloc_context3(decoder)
         defer { avcodec_free_context(&codec) }
-        guard let codec, avcodec_parameters_to_context(codec, context.pointee.streams[Int(stream)]!.pointee.codecpar) >= 0,
-              avcodec_open2(codec, decoder, nil) >= 0 else {
-            throw AudioFileError.decodeFailed(path: path, reason: "cannot open the \(String(cString: decoder.pointee.name)) decoder")
+        guard let codec,
+            avcodec_parameters_to_context(codec, context.pointee.streams[Int(stream)]!.pointee.codecpar) >= 0,
+            avcodec_open2(codec, decoder, nil) >= 0
+        else {
+            throw AudioFileError.decodeFailed(
+                path: path, reason: "cannot open the \(String(cString: decoder.pointee.name)) decoder")
         }
-        let rate = Int(codec.pointee.sample_rate), channels = Int(codec.pointee.ch_layout.nb_channels)
+        let rate = Int(codec.pointee.sample_rate)
+        let channels = Int(codec.pointee.ch_layout.nb_channels)
         guard rate > 0, channels > 0 else {
-            throw AudioFileError.decodeFailed(path: path, reason: "the stream declares \(rate) Hz and \(channels) channels")
+            throw AudioFileError.decodeFailed(
+                path: path, reason: "the stream declares \(rate) Hz and \(channels) channels")
         }
         // Same layout and rate in and out: only the sample format changes (s16 → float is an
         // exact scaling by 2^-15, as our WAV reader's).
         var resampler: OpaquePointer?
-        guard swr_alloc_set_opts2(&resampler, &codec.pointee.ch_layout, AV_SAMPLE_FMT_FLT, Int32(rate),
-                                  &codec.pointee.ch_layout, codec.pointee.sample_fmt, Int32(rate), 0, nil) >= 0,
-              swr_init(resampler) >= 0 else {
+        guard
+            swr_alloc_set_opts2(
+                &resampler, &codec.pointee.ch_layout, AV_SAMPLE_FMT_FLT, Int32(rate),
+                &codec.pointee.ch_layout, codec.pointee.sample_fmt, Int32(rate), 0, nil) >= 0,
+            swr_init(resampler) >= 0
+        else {
             swr_free(&resampler)
             throw AudioFileError.decodeFailed(path: path, reason: "cannot convert its samples to float")
         }
         defer { swr_free(&resampler) }
 
-        var packet = av_packet_alloc(), frame = av_frame_alloc()
+        var packet = av_packet_alloc()
+        var frame = av_frame_alloc()
         defer {
             av_packet_free(&packet)
             av_frame_free(&frame)
@@ -83,7 +93,8 @@ public enum CompressedAudioReader {
                 let converted = samples.withUnsafeMutableBufferPointer { buffer -> Int32 in
                     var out: UnsafeMutablePointer<UInt8>? = UnsafeMutableRawPointer(buffer.baseAddress! + start)
                         .assumingMemoryBound(to: UInt8.self)
-                    let input = UnsafeMutableRawPointer(frame!.pointee.extended_data).assumingMemoryBound(to: UnsafePointer<UInt8>?.self)
+                    let input = UnsafeMutableRawPointer(frame!.pointee.extended_data).assumingMemoryBound(
+                        to: UnsafePointer<UInt8>?.self)
                     return swr_convert(resampler, &out, Int32(n + 64), input, Int32(n))
                 }
                 guard converted >= 0 else { throw AudioFileError.decodeFailed(path: path, reason: message(converted)) }
@@ -109,7 +120,9 @@ public enum CompressedAudioReader {
             _ = try drain()
         }
         if samples.count > limit { samples.removeLast(samples.count - limit) }
-        guard !samples.isEmpty else { throw AudioFileError.decodeFailed(path: path, reason: "no audio could be decoded from it (\(container))") }
+        guard !samples.isEmpty else {
+            throw AudioFileError.decodeFailed(path: path, reason: "no audio could be decoded from it (\(container))")
+        }
         return Decoded(interleavedSamples: samples, channels: channels, sampleRate: rate, container: container)
     }
 
@@ -134,9 +147,9 @@ public enum AudioFileError: Error, CustomStringConvertible, Equatable {
 
     public var description: String {
         switch self {
-        case let .notAudio(path, reason): return "\(path) is not an audio file (\(reason))"
-        case let .decodeFailed(path, reason): return "cannot decode \(path): \(reason)"
-        case let .timedOut(path, seconds): return "decoding \(path) took longer than \(Int(seconds)) s; gave up"
+        case .notAudio(let path, let reason): return "\(path) is not an audio file (\(reason))"
+        case .decodeFailed(let path, let reason): return "cannot decode \(path): \(reason)"
+        case .timedOut(let path, let seconds): return "decoding \(path) took longer than \(Int(seconds)) s; gave up"
         }
     }
 }

@@ -1,7 +1,8 @@
 import FileAccess
 import Foundation
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Writes whole files with checked POSIX calls, so a failure (a full disk, a file-size limit, a

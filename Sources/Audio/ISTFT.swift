@@ -45,9 +45,10 @@ public struct InverseSTFT: Sendable {
             spectrum.withUnsafeBufferPointer { a in
                 basis.withUnsafeBufferPointer { b in
                     time.withUnsafeMutableBufferPointer { c in
-                        BLAS.dgemm(transA: false, transB: false, m: nb, n: nfft, k: 2 * bins,
-                                   a: a.baseAddress! + f0 * 2 * bins, lda: 2 * bins, b: b.baseAddress!, ldb: nfft,
-                                   c: c.baseAddress!, ldc: nfft)
+                        BLAS.dgemm(
+                            transA: false, transB: false, m: nb, n: nfft, k: 2 * bins,
+                            a: a.baseAddress! + f0 * 2 * bins, lda: 2 * bins, b: b.baseAddress!, ldb: nfft,
+                            c: c.baseAddress!, ldc: nfft)
                     }
                 }
             }

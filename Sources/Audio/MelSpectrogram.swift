@@ -7,9 +7,10 @@ public enum SpectrogramError: Error, CustomStringConvertible, Equatable {
 
     public var description: String {
         switch self {
-        case let .audioTooShort(n, minimum):
-            return "audio too short: \(n) samples, the log-mel front end needs at least \(minimum) (its reflect padding)"
-        case let .nonFiniteSample(i):
+        case .audioTooShort(let n, let minimum):
+            return
+                "audio too short: \(n) samples, the log-mel front end needs at least \(minimum) (its reflect padding)"
+        case .nonFiniteSample(let i):
             return "audio sample \(i) is not a finite number"
         }
     }
@@ -50,8 +51,9 @@ public struct LogMelSpectrogram: Sendable {
             }
         }
         dftBasis = basis
-        filterbank = Self.melFilterbank(bins: bins, nMels: nMels, sampleRate: sampleRate, fmin: fmin,
-                                        fmax: fmax ?? Double(sampleRate / 2))
+        filterbank = Self.melFilterbank(
+            bins: bins, nMels: nMels, sampleRate: sampleRate, fmin: fmin,
+            fmax: fmax ?? Double(sampleRate / 2))
     }
 
     /// torchaudio `melscale_fbanks(..., norm=None, mel_scale="htk")`, evaluated in f32 as torch does.
@@ -59,7 +61,8 @@ public struct LogMelSpectrogram: Sendable {
         func hzToMel(_ f: Double) -> Double { 2595 * log10(1 + f / 700) }
         let nyquist = Float(sampleRate / 2)
         let freqs: [Float] = (0..<bins).map { bins == 1 ? 0 : nyquist * Float($0) / Float(bins - 1) }
-        let mMin = Float(hzToMel(fmin)), mMax = Float(hzToMel(fmax))
+        let mMin = Float(hzToMel(fmin))
+        let mMax = Float(hzToMel(fmax))
         let points: [Float] = (0..<(nMels + 2)).map { i in
             let m = mMin + (mMax - mMin) * Float(i) / Float(nMels + 1)
             return 700 * (powf(10, m / 2595) - 1)
@@ -106,24 +109,27 @@ public struct LogMelSpectrogram: Sendable {
             framesBuf.withUnsafeBufferPointer { a in
                 dftBasis.withUnsafeBufferPointer { b in
                     spec.withUnsafeMutableBufferPointer { c in
-                        BLAS.dgemm(transA: false, transB: false, m: nb, n: 2 * bins, k: nfft,
-                                   a: a.baseAddress!, lda: nfft, b: b.baseAddress!, ldb: 2 * bins,
-                                   c: c.baseAddress!, ldc: 2 * bins)
+                        BLAS.dgemm(
+                            transA: false, transB: false, m: nb, n: 2 * bins, k: nfft,
+                            a: a.baseAddress!, lda: nfft, b: b.baseAddress!, ldb: 2 * bins,
+                            c: c.baseAddress!, ldc: 2 * bins)
                     }
                 }
             }
             for f in 0..<nb {
                 for k in 0..<bins {
-                    let re = spec[f * 2 * bins + k], im = spec[f * 2 * bins + bins + k]
+                    let re = spec[f * 2 * bins + k]
+                    let im = spec[f * 2 * bins + bins + k]
                     mags[f * bins + k] = (re * re + im * im).squareRoot()
                 }
             }
             mags.withUnsafeBufferPointer { a in
                 filterbank.withUnsafeBufferPointer { b in
                     mel.withUnsafeMutableBufferPointer { c in
-                        BLAS.dgemm(transA: false, transB: false, m: nb, n: nMels, k: bins,
-                                   a: a.baseAddress!, lda: bins, b: b.baseAddress!, ldb: nMels,
-                                   c: c.baseAddress!, ldc: nMels)
+                        BLAS.dgemm(
+                            transA: false, transB: false, m: nb, n: nMels, k: bins,
+                            a: a.baseAddress!, lda: bins, b: b.baseAddress!, ldb: nMels,
+                            c: c.baseAddress!, ldc: nMels)
                     }
                 }
             }

@@ -31,7 +31,10 @@ struct PolyphaseKernel: Sendable {
         // torchaudio builds the kernel in the waveform's dtype, float32 here (resample() passes
         // waveform.dtype), so every step below is rounded to Float in torch's order, with Python scalars
         // converted to float32 the way ATen does. (Computing in Double instead moves outputs by ~2e-6.)
-        let oF = Float(o), nF = Float(n), baseF = Float(base), lowpassF = Float(lowpass)
+        let oF = Float(o)
+        let nF = Float(n)
+        let baseF = Float(base)
+        let lowpassF = Float(lowpass)
         let piF = Float(Double.pi)  // not Float.pi, which Swift rounds toward zero
         let scaleF = Float(base / Double(o))
         let tapCount = 2 * width + o

@@ -5,8 +5,9 @@ public enum ResamplerError: Error, CustomStringConvertible, Equatable, Sendable 
 
     public var description: String {
         switch self {
-        case let .invalidSampleRate(rate):
-            return "unsupported sample rate \(rate) Hz (expected \(Resampler.supportedRates.lowerBound)...\(Resampler.supportedRates.upperBound) Hz)"
+        case .invalidSampleRate(let rate):
+            return
+                "unsupported sample rate \(rate) Hz (expected \(Resampler.supportedRates.lowerBound)...\(Resampler.supportedRates.upperBound) Hz)"
         }
     }
 }

@@ -34,49 +34,51 @@ public enum WAVError: Error, CustomStringConvertible, Equatable, Sendable {
 
     public var description: String {
         switch self {
-        case let .unreadableFile(path, reason):
+        case .unreadableFile(let path, let reason):
             return "cannot read '\(path)': \(reason)"
         case .emptyInput:
             return "the WAV input is empty (0 bytes)"
         case .notRIFF:
             return "not a WAV file: it does not start with a 'RIFF' header"
-        case let .unsupportedContainer(magic):
+        case .unsupportedContainer(let magic):
             return "unsupported WAV container '\(magic)' (only little-endian RIFF/WAVE is supported)"
         case .notWAVE:
             return "not a WAV file: the RIFF container is not of type 'WAVE'"
-        case let .truncatedHeader(offset):
+        case .truncatedHeader(let offset):
             return "the WAV file is truncated: it ends inside the header at byte \(offset)"
-        case let .truncatedChunk(id, offset, declaredSize, available):
-            return "the WAV file is truncated: chunk '\(id)' at byte \(offset) declares \(declaredSize) bytes but only \(available) remain"
-        case let .duplicateChunk(id):
+        case .truncatedChunk(let id, let offset, let declaredSize, let available):
+            return
+                "the WAV file is truncated: chunk '\(id)' at byte \(offset) declares \(declaredSize) bytes but only \(available) remain"
+        case .duplicateChunk(let id):
             return "malformed WAV file: more than one '\(id)' chunk"
-        case let .invalidFmtChunk(size):
+        case .invalidFmtChunk(let size):
             return "malformed WAV file: the 'fmt ' chunk has an invalid size (\(size) bytes)"
         case .missingFmtChunk:
             return "malformed WAV file: no 'fmt ' chunk describing the audio format"
         case .missingDataChunk:
             return "malformed WAV file: no 'data' chunk with audio samples"
-        case let .truncatedData(expected, got):
+        case .truncatedData(let expected, let got):
             return "the WAV file is truncated: the data chunk declares \(expected) bytes but only \(got) are present"
-        case let .unsupportedFormat(tag, bits):
-            return "unsupported WAV encoding: format tag \(tag) (\(Self.formatName(tag))) with \(bits) bits per sample; supported are 8/16/24/32-bit integer PCM and 32/64-bit float"
-        case let .unsupportedExtensibleSubFormat(guid):
+        case .unsupportedFormat(let tag, let bits):
+            return
+                "unsupported WAV encoding: format tag \(tag) (\(Self.formatName(tag))) with \(bits) bits per sample; supported are 8/16/24/32-bit integer PCM and 32/64-bit float"
+        case .unsupportedExtensibleSubFormat(let guid):
             return "unsupported WAVE_FORMAT_EXTENSIBLE sub-format \(guid)"
         case .zeroChannels:
             return "malformed WAV file: the channel count is 0"
         case .zeroSampleRate:
             return "malformed WAV file: the sample rate is 0 Hz"
-        case let .blockAlignMismatch(declared, expected):
+        case .blockAlignMismatch(let declared, let expected):
             return "malformed WAV file: block align is \(declared) bytes but channels × bytes per sample is \(expected)"
         case .noSamples:
             return "the WAV file contains no audio samples"
-        case let .nonFiniteSample(index):
+        case .nonFiniteSample(let index):
             return "the float WAV data contains a NaN or infinite value at sample index \(index)"
-        case let .invalidSampleRate(rate):
+        case .invalidSampleRate(let rate):
             return "cannot write a WAV file with sample rate \(rate) Hz"
-        case let .tooLargeForWAV(byteCount):
+        case .tooLargeForWAV(let byteCount):
             return "audio too long for a WAV file: \(byteCount) bytes of samples exceed the 4 GiB RIFF limit"
-        case let .writeFailed(path, reason):
+        case .writeFailed(let path, let reason):
             return "cannot write '\(path)': \(reason)"
         case .streamAlreadyFinalized:
             return "the WAV stream writer was already finalized"

@@ -129,17 +129,17 @@ struct RIFFLayout {
 
     private static func parseFormat(_ bytes: LittleEndianBytes, bodyStart: Int, size: Int) throws -> WAVFormat {
         guard size >= 16,
-              var tag = bytes.uint16(at: bodyStart),
-              let channels = bytes.uint16(at: bodyStart + 2),
-              let sampleRate = bytes.uint32(at: bodyStart + 4),
-              let blockAlign = bytes.uint16(at: bodyStart + 12),
-              let bits = bytes.uint16(at: bodyStart + 14)
+            var tag = bytes.uint16(at: bodyStart),
+            let channels = bytes.uint16(at: bodyStart + 2),
+            let sampleRate = bytes.uint32(at: bodyStart + 4),
+            let blockAlign = bytes.uint16(at: bodyStart + 12),
+            let bits = bytes.uint16(at: bodyStart + 14)
         else { throw WAVError.invalidFmtChunk(size: size) }
 
         if tag == 0xFFFE {
             // WAVE_FORMAT_EXTENSIBLE: cbSize (2) + valid bits (2) + channel mask (4) + sub-format GUID (16).
             guard size >= 40, let extraSize = bytes.uint16(at: bodyStart + 16), extraSize >= 22,
-                  let guid = bytes.bytes(at: bodyStart + 24, length: 16)
+                let guid = bytes.bytes(at: bodyStart + 24, length: 16)
             else { throw WAVError.invalidFmtChunk(size: size) }
             guard Array(guid[2...]) == extensibleGUIDTail else {
                 throw WAVError.unsupportedExtensibleSubFormat(guid: guid.map { String(format: "%02x", $0) }.joined())

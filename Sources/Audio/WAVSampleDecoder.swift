@@ -17,7 +17,8 @@ enum SampleDecoder {
             initialized = count
         }
         if format.sampleFormat == .float32 || format.sampleFormat == .float64,
-           let bad = samples.firstIndex(where: { !$0.isFinite }) {
+            let bad = samples.firstIndex(where: { !$0.isFinite })
+        {
             throw WAVError.nonFiniteSample(index: bad)
         }
         return WAVFile(
@@ -30,7 +31,8 @@ enum SampleDecoder {
 
     /// `source` must hold `count` samples of `format`; the caller derived `count` from the data length.
     private static func convert(
-        _ source: UnsafeRawPointer, count: Int, format: WAVFile.SampleFormat, into out: UnsafeMutableBufferPointer<Float>
+        _ source: UnsafeRawPointer, count: Int, format: WAVFile.SampleFormat,
+        into out: UnsafeMutableBufferPointer<Float>
     ) {
         switch format {
         case .unsigned8:

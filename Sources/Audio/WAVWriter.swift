@@ -22,8 +22,9 @@ public enum WAVWriter {
     /// make the float file unreadable by `WAVReader`), an unusable sample rate, or more than 4 GiB of data.
     public static func encode(samples: [Float], sampleRate: Int, format: SampleFormat) throws -> Data {
         let dataSize = try checkedDataSize(sampleCount: samples.count, format: format)
-        var data = header(sampleRate: try checkedSampleRate(sampleRate, format: format), format: format,
-                          dataSize: UInt32(dataSize))
+        var data = header(
+            sampleRate: try checkedSampleRate(sampleRate, format: format), format: format,
+            dataSize: UInt32(dataSize))
         try appendSamples(samples, firstIndex: 0, format: format, to: &data)
         return data
     }
@@ -37,7 +38,7 @@ public enum WAVWriter {
     static func checkedSampleRate(_ sampleRate: Int, format: SampleFormat) throws -> UInt32 {
         // The header also stores the byte rate, which must fit in 32 bits too.
         guard sampleRate > 0, let rate = UInt32(exactly: sampleRate),
-              !rate.multipliedReportingOverflow(by: UInt32(format.bytesPerSample)).overflow
+            !rate.multipliedReportingOverflow(by: UInt32(format.bytesPerSample)).overflow
         else { throw WAVError.invalidSampleRate(sampleRate) }
         return rate
     }

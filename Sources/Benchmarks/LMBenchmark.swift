@@ -28,14 +28,14 @@ public struct LMBenchmark {
     /// MiMo-Audio-7B (docs/model.md §3.1): Qwen2 backbone 4096 × 36 layers, 32/8 heads, FFN 11008, vocab
     /// 151680; patch encoder 6 layers and patch decoder 16 layers at d 1024, 64 heads of 16.
     public static let releasedConfigJSON = """
-    {"vocab_size": 151680, "hidden_size": 4096, "intermediate_size": 11008, "num_hidden_layers": 36,
-     "num_attention_heads": 32, "num_key_value_heads": 8, "head_dim": 128, "hidden_act": "silu",
-     "max_position_embeddings": 8192, "rms_norm_eps": 1e-6, "rope_theta": 640000, "rope_scaling": null,
-     "tie_word_embeddings": false, "speech_vocab_size": "1025-1025-129-129-129-129-129-129",
-     "speech_zeroemb_idx": "1024-1024-128-128-128-128-128-128", "delay_pattern": "0-1-2-3-4-5-6-7",
-     "group_size": 4, "audio_channels": 8, "local_dim": 1024, "local_layers": 16, "local_attn_heads": 64,
-     "local_ffn_dim": 4096, "input_local_layers": 6, "input_local_dim": 1024, "input_full_attention": true}
-    """
+        {"vocab_size": 151680, "hidden_size": 4096, "intermediate_size": 11008, "num_hidden_layers": 36,
+         "num_attention_heads": 32, "num_key_value_heads": 8, "head_dim": 128, "hidden_act": "silu",
+         "max_position_embeddings": 8192, "rms_norm_eps": 1e-6, "rope_theta": 640000, "rope_scaling": null,
+         "tie_word_embeddings": false, "speech_vocab_size": "1025-1025-129-129-129-129-129-129",
+         "speech_zeroemb_idx": "1024-1024-128-128-128-128-128-128", "delay_pattern": "0-1-2-3-4-5-6-7",
+         "group_size": 4, "audio_channels": 8, "local_dim": 1024, "local_layers": 16, "local_attn_heads": 64,
+         "local_ffn_dim": 4096, "input_local_layers": 6, "input_local_dim": 1024, "input_full_attention": true}
+        """
 
     /// MiMo's special tokens at their real ids (docs/model.md §4).
     public static let releasedSpecialTokens = SpecialTokens(tokens: [
@@ -50,8 +50,11 @@ public struct LMBenchmark {
 
     /// `format`: f32 or bf16 synthesised as such; q8_0 / q4_0 synthesised in bf16 and quantized
     /// layer by layer as they are bound (embeddings stay bf16).
-    public static func run(promptTokens: Int, decodeSteps: Int, patches: Int, format: WeightFormat, compute: Compute, kvPrecision: KVPrecision = .f16,
-                           prefillChunk: Int = EngineOptions().prefillChunk, log: (String) -> Void) throws -> Result {
+    public static func run(
+        promptTokens: Int, decodeSteps: Int, patches: Int, format: WeightFormat, compute: Compute,
+        kvPrecision: KVPrecision = .f16,
+        prefillChunk: Int = EngineOptions().prefillChunk, log: (String) -> Void
+    ) throws -> Result {
         let config = try releasedConfig()
         log("measuring memory read bandwidth")
         let bandwidth = MemoryBandwidth.measureRead(compute: compute)
@@ -59,14 +62,17 @@ public struct LMBenchmark {
         var start = DispatchTime.now()
         log("synthesising MiMo-Audio-7B (\(format.rawValue) random weights)")
         let random = RandomWeights(dtype: format == .f32 ? .f32 : .bf16)
-        let weights: any WeightSource & Sendable = format.isQuantized ? QuantizingSource(random, format: format, compute: compute) : random
-        let model = try MiMoAudioLM(config: config, weights: weights, specialTokens: releasedSpecialTokens, compute: compute,
-                                    kvPrecision: kvPrecision)
+        let weights: any WeightSource & Sendable =
+            format.isQuantized ? QuantizingSource(random, format: format, compute: compute) : random
+        let model = try MiMoAudioLM(
+            config: config, weights: weights, specialTokens: releasedSpecialTokens, compute: compute,
+            kvPrecision: kvPrecision)
         log(String(format: "synthesised in %.1f s", seconds(since: start)))
         let gs = config.groupSize
         func textGroups(_ ids: [Int]) -> TokenGrid {
-            TokenGrid(rows: [ids.flatMap { Array(repeating: $0, count: gs) }]
-                + config.speechEmptyIDs.map { Array(repeating: $0, count: ids.count * gs) })
+            TokenGrid(
+                rows: [ids.flatMap { Array(repeating: $0, count: gs) }]
+                    + config.speechEmptyIDs.map { Array(repeating: $0, count: ids.count * gs) })
         }
         var rng = SeededGenerator(seed: 1)
         let prompt = textGroups((0..<promptTokens).map { _ in Int.random(in: 0..<150_000, using: &rng) })
@@ -75,15 +81,16 @@ public struct LMBenchmark {
         // the text-chat sampler (top-p over the whole vocabulary), timed from event to event.
         log("prefill: \(promptTokens) tokens, then \(decodeSteps) decode steps")
         let session = LMSession(model: model)
-        let options = GenerationOptions(minNewTokens: decodeSteps + 1, maxNewTokens: decodeSteps + 1, stopTokens: [],
-                                        textSampler: TaskSamplers.textChat.settings.text, audioSampler: .defaultAudio, seed: 1,
-                                        prefillChunk: prefillChunk,
-                                        // Random weights would hardly ever speak; keep every step a text step.
-                                        forcedText: { _ in 1000 })
+        let options = GenerationOptions(
+            minNewTokens: decodeSteps + 1, maxNewTokens: decodeSteps + 1, stopTokens: [],
+            textSampler: TaskSamplers.textChat.settings.text, audioSampler: .defaultAudio, seed: 1,
+            prefillChunk: prefillChunk,
+            // Random weights would hardly ever speak; keep every step a text step.
+            forcedText: { _ in 1000 })
         let clock = StepClock()
         let result = try session.generate(prompt: prompt, options: options) { event in
             switch event {
-            case let .prefill(done, total) where done == total: clock.lap()
+            case .prefill(let done, let total) where done == total: clock.lap()
             case .text: clock.lap()
             default: break
             }
@@ -92,9 +99,13 @@ public struct LMBenchmark {
         // Laps: the prefill, then the prompt's text head and sampler, then one per decode step
         // (backbone, text head, sampler).
         let stepTimes = Array(clock.laps.dropFirst(2))
-        log(String(format: "prefill %.2f s (%.1f tokens/s); decode steps %@ s", prefill, Double(promptTokens) / prefill,
-                   stepTimes.map { String(format: "%.3f", $0) }.joined(separator: ", ")))
-        let local = model.localHidden(Matrix(rows: 1, cols: config.backbone.hidden, data: (0..<config.backbone.hidden).map { Float($0 % 7) * 0.01 }))
+        log(
+            String(
+                format: "prefill %.2f s (%.1f tokens/s); decode steps %@ s", prefill, Double(promptTokens) / prefill,
+                stepTimes.map { String(format: "%.3f", $0) }.joined(separator: ", ")))
+        let local = model.localHidden(
+            Matrix(
+                rows: 1, cols: config.backbone.hidden, data: (0..<config.backbone.hidden).map { Float($0 % 7) * 0.01 }))
 
         var patchTimes: [Double] = []
         let sampler = try Sampler(.defaultAudio)
@@ -107,24 +118,29 @@ public struct LMBenchmark {
 
         let b = config.backbone
         let bytes = { (rows: Int, cols: Int) in rows * format.rowBytes(cols: cols) }
-        let perLayer = 2 * bytes(b.heads * b.headDim, b.hidden) + 2 * bytes(b.kvHeads * b.headDim, b.hidden)
+        let perLayer =
+            2 * bytes(b.heads * b.headDim, b.hidden) + 2 * bytes(b.kvHeads * b.headDim, b.hidden)
             + 2 * bytes(b.intermediate, b.hidden) + bytes(b.hidden, b.intermediate)
         let readPerStep = b.layers * perLayer + bytes(config.vocabSize, b.hidden)
-        return Result(threads: compute.threads, weightDType: format.rawValue, parameters: parameterCount(config),
-                      promptTokens: promptTokens, prefillSeconds: prefill, decodeStepSeconds: stepTimes,
-                      samplerSecondsPerStep: result.timings.textSamplerSeconds / Double(result.timings.steps),
-                      patchSeconds: patchTimes, bytesPerDecodeStep: Double(readPerStep), memoryGBPerSecond: bandwidth,
-                      peakRSSMiB: peakRSSMiB())
+        return Result(
+            threads: compute.threads, weightDType: format.rawValue, parameters: parameterCount(config),
+            promptTokens: promptTokens, prefillSeconds: prefill, decodeStepSeconds: stepTimes,
+            samplerSecondsPerStep: result.timings.textSamplerSeconds / Double(result.timings.steps),
+            patchSeconds: patchTimes, bytesPerDecodeStep: Double(readPerStep), memoryGBPerSecond: bandwidth,
+            peakRSSMiB: peakRSSMiB())
     }
 
     static func parameterCount(_ c: LMConfig) -> Int {
         func stack(_ s: Qwen2Shape) -> Int {
-            s.layers * (s.hidden * s.heads * s.headDim * 2 + s.hidden * s.kvHeads * s.headDim * 2
-                + 3 * s.hidden * s.intermediate + s.heads * s.headDim + 2 * s.kvHeads * s.headDim + 2 * s.hidden) + s.hidden
+            s.layers
+                * (s.hidden * s.heads * s.headDim * 2 + s.hidden * s.kvHeads * s.headDim * 2
+                    + 3 * s.hidden * s.intermediate + s.heads * s.headDim + 2 * s.kvHeads * s.headDim + 2 * s.hidden)
+                + s.hidden
         }
         let speech = c.speechVocabSizes.reduce(0, +) * c.patchEncoder.hidden
         return stack(c.backbone) + stack(c.patchEncoder) + stack(c.patchDecoder) + 2 * c.vocabSize * c.backbone.hidden
-            + 2 * speech + c.groupSize * c.patchEncoder.hidden * c.backbone.hidden + c.backbone.hidden * c.patchDecoder.hidden
+            + 2 * speech + c.groupSize * c.patchEncoder.hidden * c.backbone.hidden + c.backbone.hidden
+            * c.patchDecoder.hidden
     }
 }
 

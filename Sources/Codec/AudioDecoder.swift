@@ -21,19 +21,23 @@ struct AudioDecoder: Sendable {
         let d = c.dModel
         dconv1 = ConvTranspose1d(
             weight: try w.weight("decoder.dconv1.conv.weight", shape: [d, d, c.avgPooler]),
-            bias: try w.vector("decoder.dconv1.conv.bias", count: d), outChannels: d, kernel: c.avgPooler, stride: c.avgPooler)
-        dconv1Norm = SingleGroupNorm(weight: try w.vector("decoder.dconv1.norm.weight", count: d),
-                                     bias: try w.vector("decoder.dconv1.norm.bias", count: d))
+            bias: try w.vector("decoder.dconv1.conv.bias", count: d), outChannels: d, kernel: c.avgPooler,
+            stride: c.avgPooler)
+        dconv1Norm = SingleGroupNorm(
+            weight: try w.vector("decoder.dconv1.norm.weight", count: d),
+            bias: try w.vector("decoder.dconv1.norm.bias", count: d))
         layers = try (0..<c.decoderLayers).map {
-            try CodecTransformerLayer(w, prefix: "decoder.layers.\($0)", dim: d, ffnDim: c.decoderFFNDim, heads: c.decoderHeads)
+            try CodecTransformerLayer(
+                w, prefix: "decoder.layers.\($0)", dim: d, ffnDim: c.decoderFFNDim, heads: c.decoderHeads)
         }
         layerNorm = try w.layerNorm("decoder.layer_norm", dim: d)
         dconv2 = ConvTranspose1d(
             weight: try w.weight("decoder.dconv2.conv.weight", shape: [d, c.nMels, c.decoderKernelSize]),
             bias: try w.vector("decoder.dconv2.conv.bias", count: c.nMels), outChannels: c.nMels,
             kernel: c.decoderKernelSize, stride: c.decoderStrideSize)
-        dconv2Norm = SingleGroupNorm(weight: try w.vector("decoder.dconv2.norm.weight", count: c.nMels),
-                                     bias: try w.vector("decoder.dconv2.norm.bias", count: c.nMels))
+        dconv2Norm = SingleGroupNorm(
+            weight: try w.vector("decoder.dconv2.norm.weight", count: c.nMels),
+            bias: try w.vector("decoder.dconv2.norm.bias", count: c.nMels))
         rope = RotaryEmbedding(dim: d / c.decoderHeads, theta: Float(c.ropeTheta))
         mask = AttentionMask(causal: c.decoderCausal, window: (c.decoderWindow[0], c.decoderWindow[1]))
         vocoder = try Vocoder(w, config: c)

@@ -18,25 +18,31 @@ struct AudioEncoder: Sendable {
     init(_ w: WeightSource, config c: TokenizerConfig) throws {
         config = c
         let d = c.dModel
-        conv1 = Conv1d(weight: try w.weight("encoder.conv1.weight", shape: [d, c.nMels, c.kernelSize]),
-                       bias: try w.vector("encoder.conv1.bias", count: d),
-                       inChannels: c.nMels, kernel: c.kernelSize, stride: 1, padding: 1)
-        conv2 = Conv1d(weight: try w.weight("encoder.conv2.weight", shape: [d, d, c.kernelSize]),
-                       bias: try w.vector("encoder.conv2.bias", count: d),
-                       inChannels: d, kernel: c.kernelSize, stride: c.strideSize, padding: 1)
+        conv1 = Conv1d(
+            weight: try w.weight("encoder.conv1.weight", shape: [d, c.nMels, c.kernelSize]),
+            bias: try w.vector("encoder.conv1.bias", count: d),
+            inChannels: c.nMels, kernel: c.kernelSize, stride: 1, padding: 1)
+        conv2 = Conv1d(
+            weight: try w.weight("encoder.conv2.weight", shape: [d, d, c.kernelSize]),
+            bias: try w.vector("encoder.conv2.bias", count: d),
+            inChannels: d, kernel: c.kernelSize, stride: c.strideSize, padding: 1)
         layers = try (0..<c.encoderLayers).map {
-            try CodecTransformerLayer(w, prefix: "encoder.layers.\($0)", dim: d, ffnDim: c.encoderFFNDim, heads: c.encoderHeads)
+            try CodecTransformerLayer(
+                w, prefix: "encoder.layers.\($0)", dim: d, ffnDim: c.encoderFFNDim, heads: c.encoderHeads)
         }
         layerNorm = try w.layerNorm("encoder.layer_norm", dim: d)
-        downSample = Conv1d(weight: try w.weight("encoder.down_sample_layer.0.weight", shape: [d, d, c.avgPooler]),
-                            bias: nil, inChannels: d, kernel: c.avgPooler, stride: c.avgPooler, padding: 0)
+        downSample = Conv1d(
+            weight: try w.weight("encoder.down_sample_layer.0.weight", shape: [d, d, c.avgPooler]),
+            bias: nil, inChannels: d, kernel: c.avgPooler, stride: c.avgPooler, padding: 0)
         downSampleNorm = try w.layerNorm("encoder.down_sample_norm", dim: d)
         rope = RotaryEmbedding(dim: d / c.encoderHeads, theta: Float(c.ropeTheta))
         mask = AttentionMask(causal: c.encoderCausal, window: (c.encoderWindow[0], c.encoderWindow[1]))
     }
 
     /// 50 Hz frames for `melFrames` (the stem's output length).
-    func frames50(melFrames l: Int) -> Int { (l + 3 - config.kernelSize + 2 - config.kernelSize) / config.strideSize + 1 }
+    func frames50(melFrames l: Int) -> Int {
+        (l + 3 - config.kernelSize + 2 - config.kernelSize) / config.strideSize + 1
+    }
     /// 25 Hz tokens for `frames50` frames.
     func tokens(frames50 t: Int) -> Int { (t + config.avgPooler - 1) / config.avgPooler }
 

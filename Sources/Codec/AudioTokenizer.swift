@@ -26,17 +26,21 @@ public final class AudioTokenizer: Sendable {
     /// `quantize: .q8_0` block-quantizes the linear layers while binding them and runs their
     /// GEMMs on int8 activations (see `QuantizedActivations`); convolutions, norms and codebooks
     /// keep their stored dtype.
-    public init(config: TokenizerConfig, weights stored: any WeightSource & Sendable, compute: Compute,
-                quantize: WeightFormat? = nil) throws {
+    public init(
+        config: TokenizerConfig, weights stored: any WeightSource & Sendable, compute: Compute,
+        quantize: WeightFormat? = nil
+    ) throws {
         if let quantize, quantize != .q8_0 { throw CodecError.unsupportedQuantization(quantize.rawValue) }
-        let weights: any WeightSource & Sendable = quantize.map {
-            QuantizingSource(stored, format: $0, activations: .int8, compute: compute)
-        } ?? stored
+        let weights: any WeightSource & Sendable =
+            quantize.map {
+                QuantizingSource(stored, format: $0, activations: .int8, compute: compute)
+            } ?? stored
         self.config = config
         self.compute = compute
         self.weights = weights
-        frontEnd = LogMelSpectrogram(sampleRate: config.samplingRate, nfft: config.nfft, hop: config.hopLength,
-                                     nMels: config.nMels, fmin: config.fmin, fmax: config.fmax)
+        frontEnd = LogMelSpectrogram(
+            sampleRate: config.samplingRate, nfft: config.nfft, hop: config.hopLength,
+            nMels: config.nMels, fmin: config.fmin, fmax: config.fmax)
         encoder = try AudioEncoder(weights, config: config)
         quantizer = try ResidualVQ(weights, config: config)
         decoder = try AudioDecoder(weights, config: config)
@@ -65,7 +69,9 @@ public final class AudioTokenizer: Sendable {
     public func encode(mel: Matrix, codebooks: Int? = nil) throws -> [[Int]] {
         let n = codebooks ?? config.numQuantizers
         guard n >= 1 else { throw CodecError.tooFewCodebooks(given: n, required: 1) }
-        guard n <= config.numQuantizers else { throw CodecError.tooManyCodebooks(given: n, available: config.numQuantizers) }
+        guard n <= config.numQuantizers else {
+            throw CodecError.tooManyCodebooks(given: n, available: config.numQuantizers)
+        }
         guard mel.rows > 0 else { throw CodecError.noFrames }
         var lengths = Array(repeating: Self.encodeSegmentFrames, count: mel.rows / Self.encodeSegmentFrames)
         if mel.rows % Self.encodeSegmentFrames > 0 { lengths.append(mel.rows % Self.encodeSegmentFrames) }
@@ -116,7 +122,9 @@ public final class AudioTokenizer: Sendable {
         }
         let frames = codes[0].count
         for (i, row) in codes.enumerated() {
-            guard row.count == frames else { throw CodecError.raggedCodes(codebook: i, frames: row.count, expected: frames) }
+            guard row.count == frames else {
+                throw CodecError.raggedCodes(codebook: i, frames: row.count, expected: frames)
+            }
             let bins = quantizer.bins(i)
             if let t = row.firstIndex(where: { $0 < 0 || $0 >= bins }) {
                 throw CodecError.codeOutOfRange(codebook: i, frame: t, value: row[t], bins: bins)

@@ -10,19 +10,19 @@ public enum CodecError: Error, CustomStringConvertible, Equatable {
 
     public var description: String {
         switch self {
-        case let .tooFewCodebooks(given, required):
+        case .tooFewCodebooks(let given, let required):
             return "codes have \(given) codebook(s); at least \(required) are required"
-        case let .tooManyCodebooks(given, available):
+        case .tooManyCodebooks(let given, let available):
             return "codes have \(given) codebooks but the tokenizer has only \(available)"
-        case let .raggedCodes(codebook, frames, expected):
+        case .raggedCodes(let codebook, let frames, let expected):
             return "codebook \(codebook) has \(frames) frames, codebook 0 has \(expected)"
-        case let .codeOutOfRange(codebook, frame, value, bins):
+        case .codeOutOfRange(let codebook, let frame, let value, let bins):
             return "code \(value) at codebook \(codebook), frame \(frame) is outside 0..<\(bins)"
         case .noFrames:
             return "codes contain no frames"
         case .streamFinished:
             return "the stream was already finished by its last chunk"
-        case let .unsupportedQuantization(format):
+        case .unsupportedQuantization(let format):
             return "the codec's linear layers quantize to q8 only, not \(format)"
         }
     }

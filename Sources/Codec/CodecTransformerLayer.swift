@@ -22,14 +22,18 @@ struct CodecTransformerLayer: Sendable {
         self.heads = heads
     }
 
-    func callAsFunction(_ x: Matrix, segments: [Range<Int>], rope: RotaryEmbedding,
-                        table: (cos: [Float], sin: [Float]), mask: AttentionMask, _ c: Compute) -> Matrix {
+    func callAsFunction(
+        _ x: Matrix, segments: [Range<Int>], rope: RotaryEmbedding,
+        table: (cos: [Float], sin: [Float]), mask: AttentionMask, _ c: Compute
+    ) -> Matrix {
         let h = attentionNorm(x, c)
-        var qs = q(h, c), ks = k(h, c)
+        var qs = q(h, c)
+        var ks = k(h, c)
         let vs = v(h, c)
         rope.apply(&qs, table: table, compute: c)
         rope.apply(&ks, table: table, compute: c)
-        let attended = Attention.multiHead(q: qs, k: ks, v: vs, heads: heads, segments: segments, mask: mask, compute: c)
+        let attended = Attention.multiHead(
+            q: qs, k: ks, v: vs, heads: heads, segments: segments, mask: mask, compute: c)
         var y = x
         y += out(attended, c)
         var f = fc1(ffnNorm(y, c), c)
@@ -47,5 +51,8 @@ func segmentPositions(_ segments: [Range<Int>]) -> [Int] {
 /// Consecutive ranges for packed lengths.
 func packedRanges(_ lengths: [Int]) -> [Range<Int>] {
     var start = 0
-    return lengths.map { n in defer { start += n }; return start..<(start + n) }
+    return lengths.map { n in
+        defer { start += n }
+        return start..<(start + n)
+    }
 }

@@ -35,7 +35,10 @@ struct ResidualVQ: Sendable {
                 var bestIndex = 0
                 for j in 0..<cb.rows {
                     let score = -((r2 - 2 * dots[t, j]) + e2[j])
-                    if score > best { best = score; bestIndex = j }
+                    if score > best {
+                        best = score
+                        bestIndex = j
+                    }
                 }
                 picked[t] = bestIndex
                 for i in 0..<x.cols { residual[t, i] -= cb[bestIndex, i] }

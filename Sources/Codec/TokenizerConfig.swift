@@ -85,13 +85,19 @@ public struct TokenizerConfig: Sendable, Equatable {
         ropeTheta = try c.double("rope_theta", default: 10000)
 
         // The reference pads a short codebook list by repeating its last entry.
-        guard let last = sizes.last else { throw ConfigError.invalidValue(key: "codebook_size", reason: "is empty", file: c.source) }
-        codebookSizes = Array((sizes + Array(repeating: last, count: max(0, numQuantizers - sizes.count))).prefix(numQuantizers))
+        guard let last = sizes.last else {
+            throw ConfigError.invalidValue(key: "codebook_size", reason: "is empty", file: c.source)
+        }
+        codebookSizes = Array(
+            (sizes + Array(repeating: last, count: max(0, numQuantizers - sizes.count))).prefix(numQuantizers))
 
-        for (key, value) in ["ln_type": "LayerNorm", "activation_function": "gelu", "rope_type": "default",
-                             "position_embedding_type": "rope", "vocoder_padding": "same"] {
+        for (key, value) in [
+            "ln_type": "LayerNorm", "activation_function": "gelu", "rope_type": "default",
+            "position_embedding_type": "rope", "vocoder_padding": "same",
+        ] {
             if let found = try c.optionalString(key), found != value {
-                throw ConfigError.invalidValue(key: key, reason: "'\(found)' is not supported (only '\(value)')", file: c.source)
+                throw ConfigError.invalidValue(
+                    key: key, reason: "'\(found)' is not supported (only '\(value)')", file: c.source)
             }
         }
         try validate(path: c.source)
@@ -101,29 +107,46 @@ public struct TokenizerConfig: Sendable, Equatable {
         func check(_ ok: Bool, _ key: String, _ why: String) throws {
             if !ok { throw ConfigError.invalidValue(key: key, reason: why, file: path) }
         }
-        for (key, v) in [("sampling_rate", samplingRate), ("n_mels", nMels), ("nfft", nfft), ("hop_length", hopLength),
-                         ("window_size", windowSize), ("d_model", dModel), ("kernel_size", kernelSize),
-                         ("stride_size", strideSize), ("avg_pooler", avgPooler), ("encoder_attention_heads", encoderHeads),
-                         ("encoder_ffn_dim", encoderFFNDim), ("decoder_attention_heads", decoderHeads),
-                         ("decoder_ffn_dim", decoderFFNDim), ("decoder_kernel_size", decoderKernelSize),
-                         ("decoder_stride_size", decoderStrideSize), ("vocoder_dim", vocoderDim),
-                         ("vocoder_intermediate_dim", vocoderIntermediateDim), ("vocoder_attention_heads", vocoderHeads),
-                         ("num_quantizers", numQuantizers)] {
+        for (key, v) in [
+            ("sampling_rate", samplingRate), ("n_mels", nMels), ("nfft", nfft), ("hop_length", hopLength),
+            ("window_size", windowSize), ("d_model", dModel), ("kernel_size", kernelSize),
+            ("stride_size", strideSize), ("avg_pooler", avgPooler), ("encoder_attention_heads", encoderHeads),
+            ("encoder_ffn_dim", encoderFFNDim), ("decoder_attention_heads", decoderHeads),
+            ("decoder_ffn_dim", decoderFFNDim), ("decoder_kernel_size", decoderKernelSize),
+            ("decoder_stride_size", decoderStrideSize), ("vocoder_dim", vocoderDim),
+            ("vocoder_intermediate_dim", vocoderIntermediateDim), ("vocoder_attention_heads", vocoderHeads),
+            ("num_quantizers", numQuantizers),
+        ] {
             try check(v > 0 && v <= 1 << 20, key, "must be a positive size, got \(v)")
         }
-        for (key, v) in [("encoder_layers", encoderLayers), ("decoder_layers", decoderLayers), ("vocoder_num_layers", vocoderLayers)] {
+        for (key, v) in [
+            ("encoder_layers", encoderLayers), ("decoder_layers", decoderLayers), ("vocoder_num_layers", vocoderLayers),
+        ] {
             try check(v >= 0 && v <= 4096, key, "must be a layer count, got \(v)")
         }
-        try check(dModel % encoderHeads == 0 && (dModel / encoderHeads) % 2 == 0, "encoder_attention_heads", "must divide d_model into even head sizes")
-        try check(dModel % decoderHeads == 0 && (dModel / decoderHeads) % 2 == 0, "decoder_attention_heads", "must divide d_model into even head sizes")
-        try check(vocoderDim % vocoderHeads == 0 && (vocoderDim / vocoderHeads) % 2 == 0, "vocoder_attention_heads", "must divide vocoder_dim into even head sizes")
+        try check(
+            dModel % encoderHeads == 0 && (dModel / encoderHeads) % 2 == 0, "encoder_attention_heads",
+            "must divide d_model into even head sizes")
+        try check(
+            dModel % decoderHeads == 0 && (dModel / decoderHeads) % 2 == 0, "decoder_attention_heads",
+            "must divide d_model into even head sizes")
+        try check(
+            vocoderDim % vocoderHeads == 0 && (vocoderDim / vocoderHeads) % 2 == 0, "vocoder_attention_heads",
+            "must divide vocoder_dim into even head sizes")
         try check(nfft % 2 == 0 && windowSize == nfft, "window_size", "must equal an even nfft")
-        try check(hopLength <= windowSize && (windowSize - hopLength) % 2 == 0, "hop_length", "must not exceed the window and leave an even overlap")
+        try check(
+            hopLength <= windowSize && (windowSize - hopLength) % 2 == 0, "hop_length",
+            "must not exceed the window and leave an even overlap")
         try check(codebookSizes.allSatisfy { $0 > 0 && $0 <= 1 << 20 }, "codebook_size", "entries must be positive")
-        try check(encoderSkipLayerID.map { $0 >= 1 && $0 <= encoderLayers } ?? true, "encoder_skip_layer_id", "must name one of the encoder layers (1-based)")
+        try check(
+            encoderSkipLayerID.map { $0 >= 1 && $0 <= encoderLayers } ?? true, "encoder_skip_layer_id",
+            "must name one of the encoder layers (1-based)")
         try check(kernelSize == 3, "kernel_size", "only 3 is supported (the stem convolutions pad by 1)")
         try check(decoderKernelSize >= decoderStrideSize, "decoder_kernel_size", "must be at least decoder_stride_size")
-        for (key, w) in [("encoder_attn_window_size", encoderWindow), ("decoder_attn_window_size", decoderWindow), ("vocoder_attn_window_size", vocoderWindow)] {
+        for (key, w) in [
+            ("encoder_attn_window_size", encoderWindow), ("decoder_attn_window_size", decoderWindow),
+            ("vocoder_attn_window_size", vocoderWindow),
+        ] {
             try check(w.count == 2, key, "must have two entries")
         }
     }

@@ -19,8 +19,9 @@ struct Vocoder: Sendable {
         let d = c.vocoderDim
         embeddings = try w.linear("decoder.vocoder.embeddings", out: d, in: c.nMels, bias: false)
         layers = try (0..<c.vocoderLayers).map {
-            try CodecTransformerLayer(w, prefix: "decoder.vocoder.layers.\($0)", dim: d,
-                                      ffnDim: c.vocoderIntermediateDim, heads: c.vocoderHeads)
+            try CodecTransformerLayer(
+                w, prefix: "decoder.vocoder.layers.\($0)", dim: d,
+                ffnDim: c.vocoderIntermediateDim, heads: c.vocoderHeads)
         }
         layerNorm = try w.layerNorm("decoder.vocoder.layer_norm", dim: d)
         head = try w.linear("decoder.vocoder.head.out", out: c.nfft + 2, in: d, bias: true)

@@ -29,10 +29,12 @@ public struct GenerationOptions: Sendable {
     /// benchmarks use it to give random weights the rhythm of real speech.
     public var forcedText: (@Sendable (Int) -> Int?)?
 
-    public init(minNewTokens: Int = 0, maxNewTokens: Int = 8192, stopTokens: Set<Int>,
-                textSampler: SamplerSettings = .defaultText, audioSampler: SamplerSettings = .defaultAudio,
-                seed: UInt64 = 0, recordLogits: Bool = false, prefillChunk: Int = 256,
-                forcedText: (@Sendable (Int) -> Int?)? = nil) {
+    public init(
+        minNewTokens: Int = 0, maxNewTokens: Int = 8192, stopTokens: Set<Int>,
+        textSampler: SamplerSettings = .defaultText, audioSampler: SamplerSettings = .defaultAudio,
+        seed: UInt64 = 0, recordLogits: Bool = false, prefillChunk: Int = 256,
+        forcedText: (@Sendable (Int) -> Int?)? = nil
+    ) {
         self.minNewTokens = minNewTokens
         self.maxNewTokens = maxNewTokens
         self.stopTokens = stopTokens
@@ -56,8 +58,12 @@ public struct GenerationTimings: Sendable, Codable {
     public var textSamplerSeconds = 0.0
 
     enum CodingKeys: String, CodingKey {
-        case prefillGroups = "prefill_groups", prefillSeconds = "prefill_seconds", steps
-        case stepSeconds = "step_seconds", patches, patchDecoderSeconds = "patch_decoder_seconds"
+        case prefillGroups = "prefill_groups"
+        case prefillSeconds = "prefill_seconds"
+        case steps
+        case stepSeconds = "step_seconds"
+        case patches
+        case patchDecoderSeconds = "patch_decoder_seconds"
         case textSamplerSeconds = "text_sampler_seconds"
     }
 }

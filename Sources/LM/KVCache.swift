@@ -54,11 +54,13 @@ public final class KVCache {
         switch precision {
         case .f32:
             return keys32[layer].withUnsafeBufferPointer { k in
-                values32[layer].withUnsafeBufferPointer { v in body(.f32(keys: k.baseAddress!, values: v.baseAddress!)) }
+                values32[layer].withUnsafeBufferPointer { v in body(.f32(keys: k.baseAddress!, values: v.baseAddress!))
+                }
             }
         case .f16:
             return keys16[layer].withUnsafeBufferPointer { k in
-                values16[layer].withUnsafeBufferPointer { v in body(.f16(keys: k.baseAddress!, values: v.baseAddress!)) }
+                values16[layer].withUnsafeBufferPointer { v in body(.f16(keys: k.baseAddress!, values: v.baseAddress!))
+                }
             }
         }
     }

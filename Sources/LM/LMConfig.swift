@@ -50,29 +50,35 @@ public struct LMConfig: Sendable, Equatable {
             intermediate: try c.int("intermediate_size"), ropeTheta: theta, eps: eps)
         maxPositions = try c.int("max_position_embeddings", default: 32768)
         tieWordEmbeddings = try c.bool("tie_word_embeddings", default: false)
-        if let act = try c.optionalString("hidden_act"), act != "silu" { throw invalid("hidden_act", "'\(act)' is not supported (only 'silu')") }
+        if let act = try c.optionalString("hidden_act"), act != "silu" {
+            throw invalid("hidden_act", "'\(act)' is not supported (only 'silu')")
+        }
         if c.has("rope_scaling"), try c.optionalNested("rope_scaling") != nil {
             throw invalid("rope_scaling", "is not supported (the MiMo-Audio backbone uses plain RoPE)")
         }
 
         audioChannels = try c.int("audio_channels", default: 8)
         groupSize = try c.int("group_size", default: 4)
-        speechVocabSizes = try Self.dashList(c, "speech_vocab_size", default: "1025-1025-129-129-129-129-129-129", count: audioChannels)
-        speechEmptyIDs = try Self.dashList(c, "speech_zeroemb_idx", default: "1024-1024-128-128-128-128-128-128", count: audioChannels)
+        speechVocabSizes = try Self.dashList(
+            c, "speech_vocab_size", default: "1025-1025-129-129-129-129-129-129", count: audioChannels)
+        speechEmptyIDs = try Self.dashList(
+            c, "speech_zeroemb_idx", default: "1024-1024-128-128-128-128-128-128", count: audioChannels)
         delayPattern = try Self.dashList(c, "delay_pattern", default: "0-1-2-3-4-5-6-7", count: audioChannels)
 
         let localDim = try c.int("local_dim", default: 1024)
         let localHeads = try c.int("local_attn_heads", default: 64)
         patchDecoder = Qwen2Shape(
             hidden: localDim, layers: try c.int("local_layers", default: 16), heads: localHeads, kvHeads: localHeads,
-            headDim: localHeads > 0 ? localDim / localHeads : 0, intermediate: try c.int("local_ffn_dim", default: 4096),
+            headDim: localHeads > 0 ? localDim / localHeads : 0,
+            intermediate: try c.int("local_ffn_dim", default: 4096),
             ropeTheta: theta, eps: eps)
         let inputDim = try c.optionalInt("input_local_dim") ?? localDim
         // MiMo-V2.5-ASR spells the patch encoder's heads explicitly; the reference reuses local_attn_heads.
         let inputHeads = try c.optionalInt("input_local_attn_heads") ?? localHeads
         let inputHeadDim = try c.optionalInt("input_local_head_dim") ?? (inputHeads > 0 ? inputDim / inputHeads : 0)
         patchEncoder = Qwen2Shape(
-            hidden: inputDim, layers: try c.int("input_local_layers", default: 6), heads: inputHeads, kvHeads: inputHeads,
+            hidden: inputDim, layers: try c.int("input_local_layers", default: 6), heads: inputHeads,
+            kvHeads: inputHeads,
             headDim: inputHeadDim, intermediate: inputDim * 4, ropeTheta: theta, eps: eps)
         // The reference passes is_causal = not input_full_attention: absent means causal.
         patchEncoderBidirectional = try c.optionalBool("input_full_attention") ?? false
@@ -80,7 +86,8 @@ public struct LMConfig: Sendable, Equatable {
         try validate(invalid)
     }
 
-    private static func dashList(_ c: ConfigReader, _ key: String, default fallback: String, count: Int) throws -> [Int] {
+    private static func dashList(_ c: ConfigReader, _ key: String, default fallback: String, count: Int) throws -> [Int]
+    {
         // A dash-separated string ("1025-1025-129-...") or one integer for every channel.
         let text: String
         if let number = try? c.optionalInt(key) {
@@ -90,36 +97,62 @@ public struct LMConfig: Sendable, Equatable {
         }
         let parts = text.split(separator: "-", omittingEmptySubsequences: false).map { Int($0) }
         guard !parts.contains(where: { $0 == nil }) else {
-            throw ConfigError.invalidValue(key: key, reason: "'\(text)' is not a dash-separated list of integers", file: c.source)
+            throw ConfigError.invalidValue(
+                key: key, reason: "'\(text)' is not a dash-separated list of integers", file: c.source)
         }
         let values = parts.compactMap { $0 }
         if values.count == 1 { return Array(repeating: values[0], count: count) }
         guard values.count == count else {
-            throw ConfigError.invalidValue(key: key, reason: "has \(values.count) entries, audio_channels is \(count)", file: c.source)
+            throw ConfigError.invalidValue(
+                key: key, reason: "has \(values.count) entries, audio_channels is \(count)", file: c.source)
         }
         return values
     }
 
     private func validate(_ invalid: (String, String) -> ConfigError) throws {
         let bound = 1 << 24
-        for (key, v) in [("vocab_size", vocabSize), ("max_position_embeddings", maxPositions),
-                         ("audio_channels", audioChannels), ("group_size", groupSize)] {
+        for (key, v) in [
+            ("vocab_size", vocabSize), ("max_position_embeddings", maxPositions),
+            ("audio_channels", audioChannels), ("group_size", groupSize),
+        ] {
             guard v > 0 && v <= bound else { throw invalid(key, "must be positive, got \(v)") }
         }
         // Each value under the config.json key it came from (or derives from).
-        typealias Keys = (hidden: String, heads: String, headDim: String, intermediate: String, layers: String, kvHeads: String)
+        typealias Keys = (
+            hidden: String, heads: String, headDim: String, intermediate: String, layers: String, kvHeads: String
+        )
         let stacks: [(Qwen2Shape, Keys)] = [
-            (backbone, ("hidden_size", "num_attention_heads", "head_dim", "intermediate_size", "num_hidden_layers", "num_key_value_heads")),
-            (patchEncoder, ("input_local_dim", "input_local_attn_heads", "input_local_head_dim", "input_local_dim",
-                            "input_local_layers", "input_local_attn_heads")),
-            (patchDecoder, ("local_dim", "local_attn_heads", "local_dim", "local_ffn_dim", "local_layers", "local_attn_heads")),
+            (
+                backbone,
+                (
+                    "hidden_size", "num_attention_heads", "head_dim", "intermediate_size", "num_hidden_layers",
+                    "num_key_value_heads"
+                )
+            ),
+            (
+                patchEncoder,
+                (
+                    "input_local_dim", "input_local_attn_heads", "input_local_head_dim", "input_local_dim",
+                    "input_local_layers", "input_local_attn_heads"
+                )
+            ),
+            (
+                patchDecoder,
+                ("local_dim", "local_attn_heads", "local_dim", "local_ffn_dim", "local_layers", "local_attn_heads")
+            ),
         ]
         for (s, k) in stacks {
-            for (key, v) in [(k.hidden, s.hidden), (k.heads, s.heads), (k.headDim, s.headDim), (k.intermediate, s.intermediate)] {
+            for (key, v) in [
+                (k.hidden, s.hidden), (k.heads, s.heads), (k.headDim, s.headDim), (k.intermediate, s.intermediate),
+            ] {
                 guard v > 0 && v <= bound else { throw invalid(key, "must be positive, got \(v)") }
             }
-            guard s.layers >= 0 && s.layers <= 4096 else { throw invalid(k.layers, "must be a layer count, got \(s.layers)") }
-            guard s.kvHeads > 0 && s.heads % s.kvHeads == 0 else { throw invalid(k.kvHeads, "must divide the attention heads") }
+            guard s.layers >= 0 && s.layers <= 4096 else {
+                throw invalid(k.layers, "must be a layer count, got \(s.layers)")
+            }
+            guard s.kvHeads > 0 && s.heads % s.kvHeads == 0 else {
+                throw invalid(k.kvHeads, "must divide the attention heads")
+            }
             guard s.headDim % 2 == 0 else { throw invalid(k.headDim, "must be even for RoPE") }
         }
         guard patchEncoder.heads * patchEncoder.headDim == patchEncoder.hidden else {
@@ -129,11 +162,15 @@ public struct LMConfig: Sendable, Equatable {
             throw invalid("local_dim", "must be divisible by local_attn_heads")
         }
         for c in 0..<audioChannels {
-            guard speechVocabSizes[c] > 0 && speechVocabSizes[c] <= bound else { throw invalid("speech_vocab_size", "entries must be positive") }
+            guard speechVocabSizes[c] > 0 && speechVocabSizes[c] <= bound else {
+                throw invalid("speech_vocab_size", "entries must be positive")
+            }
             guard (0..<speechVocabSizes[c]).contains(speechEmptyIDs[c]) else {
                 throw invalid("speech_zeroemb_idx", "entry \(c) (\(speechEmptyIDs[c])) is outside its vocabulary")
             }
-            guard delayPattern[c] >= 0 && delayPattern[c] < 1024 else { throw invalid("delay_pattern", "entries must be small non-negative integers") }
+            guard delayPattern[c] >= 0 && delayPattern[c] < 1024 else {
+                throw invalid("delay_pattern", "entries must be small non-negative integers")
+            }
         }
     }
 

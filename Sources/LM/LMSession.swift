@@ -52,15 +52,19 @@ public final class LMSession: @unchecked Sendable {
     /// Generates after `prompt` (the whole sequence, history included), reporting each group as
     /// it is produced.
     @discardableResult
-    public func generate(prompt: TokenGrid, options: GenerationOptions,
-                         onEvent: (GenerationEvent) -> Void = { _ in }) throws -> GenerationResult {
+    public func generate(
+        prompt: TokenGrid, options: GenerationOptions,
+        onEvent: (GenerationEvent) -> Void = { _ in }
+    ) throws -> GenerationResult {
         try generate(prompt: prompt, options: options, isCancelled: { false }, onEvent: onEvent)
     }
 
     /// The same, checking `isCancelled` between prefill chunks and before every step.
     @discardableResult
-    public func generate(prompt: TokenGrid, options: GenerationOptions, isCancelled: () -> Bool,
-                         onEvent: (GenerationEvent) -> Void) throws -> GenerationResult {
+    public func generate(
+        prompt: TokenGrid, options: GenerationOptions, isCancelled: () -> Bool,
+        onEvent: (GenerationEvent) -> Void
+    ) throws -> GenerationResult {
         lock.lock()
         guard !running else {
             lock.unlock()
@@ -76,14 +80,18 @@ public final class LMSession: @unchecked Sendable {
         return try run(prompt: prompt, options: options, isCancelled: isCancelled, onEvent: onEvent)
     }
 
-    private func run(prompt: TokenGrid, options: GenerationOptions, isCancelled: () -> Bool,
-                     onEvent: (GenerationEvent) -> Void) throws -> GenerationResult {
+    private func run(
+        prompt: TokenGrid, options: GenerationOptions, isCancelled: () -> Bool,
+        onEvent: (GenerationEvent) -> Void
+    ) throws -> GenerationResult {
         let config = model.config
         let gs = config.groupSize
         try config.validate(prompt)
         guard options.minNewTokens >= 0 else { throw GenerationError.invalidOptions("min new tokens must be ≥ 0") }
         guard options.maxNewTokens >= 1 else { throw GenerationError.invalidOptions("max new tokens must be ≥ 1") }
-        guard options.prefillChunk >= 1 else { throw GenerationError.invalidOptions("the prefill chunk must be ≥ 1 group") }
+        guard options.prefillChunk >= 1 else {
+            throw GenerationError.invalidOptions("the prefill chunk must be ≥ 1 group")
+        }
         let textSampler = try Sampler(options.textSampler)
         let audioSampler = try Sampler(options.audioSampler)
         var rng = SeededGenerator(seed: options.seed)
@@ -143,14 +151,19 @@ public final class LMSession: @unchecked Sendable {
             if token == model.emptyTextID { onEvent(.audio(audio)) }
 
             var reason: StopReason?
-            if options.stopTokens.contains(token) && length >= minLength { reason = .stopToken }
-            else if length >= maxLength { reason = .maxNewTokens }
-            else if length >= config.maxPositions { reason = .maxLength }
+            if options.stopTokens.contains(token) && length >= minLength {
+                reason = .stopToken
+            } else if length >= maxLength {
+                reason = .maxNewTokens
+            } else if length >= config.maxPositions {
+                reason = .maxLength
+            }
             if let reason {
                 timings.stepSeconds = seconds(since: start)
-                let result = GenerationResult(newIDs: newIDs, stopReason: reason,
-                                              stopToken: reason == .stopToken ? token : nil,
-                                              timings: timings, stepLogits: logitsLog)
+                let result = GenerationResult(
+                    newIDs: newIDs, stopReason: reason,
+                    stopToken: reason == .stopToken ? token : nil,
+                    timings: timings, stepLogits: logitsLog)
                 onEvent(.finished(result))
                 return result
             }
@@ -168,8 +181,9 @@ public final class LMSession: @unchecked Sendable {
             continuation.onTermination = { _ in cancelled.set() }
             Thread.detachNewThread { [self] in
                 do {
-                    try generate(prompt: prompt, options: options, isCancelled: { cancelled.isSet },
-                                 onEvent: { continuation.yield($0) })
+                    try generate(
+                        prompt: prompt, options: options, isCancelled: { cancelled.isSet },
+                        onEvent: { continuation.yield($0) })
                     continuation.finish()
                 } catch {
                     continuation.finish(throwing: error)
@@ -179,7 +193,9 @@ public final class LMSession: @unchecked Sendable {
     }
 
     private func commonPrefixGroups(with prompt: TokenGrid) -> Int {
-        commonPrefix(fed, prompt, groups: min(cache.count, prompt.groups(size: model.config.groupSize)), groupSize: model.config.groupSize)
+        commonPrefix(
+            fed, prompt, groups: min(cache.count, prompt.groups(size: model.config.groupSize)),
+            groupSize: model.config.groupSize)
     }
 }
 
@@ -201,6 +217,14 @@ public final class CancellationFlag: @unchecked Sendable {
     private let lock = NSLock()
     private var flag = false
     public init() {}
-    public func set() { lock.lock(); flag = true; lock.unlock() }
-    public var isSet: Bool { lock.lock(); defer { lock.unlock() }; return flag }
+    public func set() {
+        lock.lock()
+        flag = true
+        lock.unlock()
+    }
+    public var isSet: Bool {
+        lock.lock()
+        defer { lock.unlock() }
+        return flag
+    }
 }

@@ -24,8 +24,10 @@ public final class MiMoAudioLM: Sendable {
     /// Keeps memory-mapped weights alive.
     let weights: any WeightSource & Sendable
 
-    public init(config c: LMConfig, weights w: any WeightSource & Sendable, specialTokens: SpecialTokens, compute: Compute,
-                kvPrecision: KVPrecision = .f32) throws {
+    public init(
+        config c: LMConfig, weights w: any WeightSource & Sendable, specialTokens: SpecialTokens, compute: Compute,
+        kvPrecision: KVPrecision = .f32
+    ) throws {
         config = c
         self.compute = compute
         self.kvPrecision = kvPrecision
@@ -33,7 +35,8 @@ public final class MiMoAudioLM: Sendable {
         self.specialTokens = specialTokens
         emptyTextID = try specialTokens.id("<|empty|>")
         guard emptyTextID < c.vocabSize else {
-            throw ConfigError.invalidValue(key: "vocab_size", reason: "is smaller than the id of <|empty|> (\(emptyTextID))", file: "config.json")
+            throw ConfigError.invalidValue(
+                key: "vocab_size", reason: "is smaller than the id of <|empty|> (\(emptyTextID))", file: "config.json")
         }
         let hidden = c.backbone.hidden
         embedTokens = try w.weight("model.embed_tokens.weight", shape: [c.vocabSize, hidden])
@@ -50,19 +53,26 @@ public final class MiMoAudioLM: Sendable {
     /// Loads `config.json`, the safetensors weights (memory-mapped, in their stored dtype) and
     /// the special tokens of `tokenizer.json` from an LM checkpoint directory.
     /// `quantize` converts the linear layers to a block-quantized format while loading.
-    public convenience init(directory: URL, compute: Compute, quantize: WeightFormat? = nil,
-                            kvPrecision: KVPrecision = .f32) throws {
+    public convenience init(
+        directory: URL, compute: Compute, quantize: WeightFormat? = nil,
+        kvPrecision: KVPrecision = .f32
+    ) throws {
         let config = try LMConfig(contentsOf: directory.appendingPathComponent("config.json"))
-        try self.init(config: config, directory: directory, specialTokens: try SpecialTokens(directory: directory),
-                      compute: compute, quantize: quantize, kvPrecision: kvPrecision)
+        try self.init(
+            config: config, directory: directory, specialTokens: try SpecialTokens(directory: directory),
+            compute: compute, quantize: quantize, kvPrecision: kvPrecision)
     }
 
     /// Loads the weights of `directory` (memory-mapped) for an already decoded config.
-    public convenience init(config: LMConfig, directory: URL, specialTokens: SpecialTokens, compute: Compute,
-                            quantize: WeightFormat? = nil, kvPrecision: KVPrecision = .f32) throws {
+    public convenience init(
+        config: LMConfig, directory: URL, specialTokens: SpecialTokens, compute: Compute,
+        quantize: WeightFormat? = nil, kvPrecision: KVPrecision = .f32
+    ) throws {
         let tracked = UsageTrackingSource(try Checkpoint(directory: directory))
-        let weights: any WeightSource & Sendable = quantize.map { QuantizingSource(tracked, format: $0, compute: compute) } ?? tracked
-        try self.init(config: config, weights: weights, specialTokens: specialTokens, compute: compute, kvPrecision: kvPrecision)
+        let weights: any WeightSource & Sendable =
+            quantize.map { QuantizingSource(tracked, format: $0, compute: compute) } ?? tracked
+        try self.init(
+            config: config, weights: weights, specialTokens: specialTokens, compute: compute, kvPrecision: kvPrecision)
         tracked.logUnused(Logger(label: "mimo-audio.lm"), model: "MiMo-Audio LM")
     }
 
@@ -80,8 +90,9 @@ public final class MiMoAudioLM: Sendable {
         if !speechGroups.isEmpty {
             let projected = patchEncoder(grid, groups: speechGroups, compute: compute, tap: tap)
             for (n, group) in speechGroups.enumerated() {
-                speech.data.replaceSubrange((group * c.backbone.hidden)..<((group + 1) * c.backbone.hidden),
-                                            with: projected.row(n))
+                speech.data.replaceSubrange(
+                    (group * c.backbone.hidden)..<((group + 1) * c.backbone.hidden),
+                    with: projected.row(n))
             }
         }
         tap?("speech_group_downcast_out", speech)
@@ -107,8 +118,9 @@ public final class MiMoAudioLM: Sendable {
     /// states `[n, hidden]` (after the last RMSNorm).
     public func backboneForward(_ embeds: Matrix, cache: KVCache, tap: ActivationTap? = nil) -> Matrix {
         let positions = Array(cache.count..<(cache.count + embeds.rows))
-        return backbone(embeds, positions: positions, layout: .cached(cache), compute: compute,
-                        layerTap: tap.map { t in { index, h in if index == 0 { t("backbone_layer_input1", h) } } })
+        return backbone(
+            embeds, positions: positions, layout: .cached(cache), compute: compute,
+            layerTap: tap.map { t in { index, h in if index == 0 { t("backbone_layer_input1", h) } } })
     }
 
     /// Text logits `[vocab]` of one hidden state.
@@ -118,8 +130,10 @@ public final class MiMoAudioLM: Sendable {
     public func localHidden(_ hidden: Matrix) -> Matrix { patchDecoder.input(hidden, compute: compute) }
 
     /// One patch of audio codes `[groupSize][channels]` from `localHidden` (see `PatchDecoder`).
-    public func decodePatch<G: RandomNumberGenerator>(_ localHidden: Matrix, sampler: Sampler, using rng: inout G,
-                                                      tap: ActivationTap? = nil) -> [[Int]] {
+    public func decodePatch<G: RandomNumberGenerator>(
+        _ localHidden: Matrix, sampler: Sampler, using rng: inout G,
+        tap: ActivationTap? = nil
+    ) -> [[Int]] {
         patchDecoder(localHidden, sampler: sampler, using: &rng, compute: compute, tap: tap)
     }
 }

@@ -12,7 +12,7 @@ public enum ExtractionError: Error, CustomStringConvertible, Equatable {
 
     public var description: String {
         switch self {
-        case let .emptyCodeInAudio(channel, frame):
+        case .emptyCodeInAudio(let channel, let frame):
             return "generated audio frame \(frame) has an empty code on channel \(channel) (a malformed patch)"
         }
     }
@@ -33,7 +33,9 @@ extension MiMoAudioLM {
             for column in start..<end where newIDs.rows[1][column] != c.speechEmptyIDs[0] {
                 for ch in 0..<c.audioChannels {
                     let code = newIDs.rows[ch + 1][column]
-                    guard code < c.speechEmptyIDs[ch] else { throw ExtractionError.emptyCodeInAudio(channel: ch, frame: column) }
+                    guard code < c.speechEmptyIDs[ch] else {
+                        throw ExtractionError.emptyCodeInAudio(channel: ch, frame: column)
+                    }
                     codes[ch].append(code)
                 }
             }

@@ -17,10 +17,12 @@ struct PatchDecoder: Sendable {
     init(_ w: WeightSource, config c: LMConfig, speechEmbeddings: [Matrix]) throws {
         config = c
         self.speechEmbeddings = speechEmbeddings
-        hiddenDowncast = try w.linear("hidden_states_downcast", out: c.patchDecoder.hidden, in: c.backbone.hidden, bias: false)
+        hiddenDowncast = try w.linear(
+            "hidden_states_downcast", out: c.patchDecoder.hidden, in: c.backbone.hidden, bias: false)
         stack = try Qwen2Stack(w, prefix: "local_transformer", shape: c.patchDecoder)
         heads = try (0..<c.audioChannels).map {
-            try w.linear("local_transformer_lm_heads.\($0)", out: c.speechVocabSizes[$0], in: c.patchDecoder.hidden, bias: false)
+            try w.linear(
+                "local_transformer_lm_heads.\($0)", out: c.speechVocabSizes[$0], in: c.patchDecoder.hidden, bias: false)
         }
     }
 
@@ -28,8 +30,10 @@ struct PatchDecoder: Sendable {
     func input(_ hidden: Matrix, compute: Compute) -> Matrix { hiddenDowncast(hidden, compute) }
 
     /// One patch of codes `[groupSize][channels]`.
-    func callAsFunction<G: RandomNumberGenerator>(_ input: Matrix, sampler: Sampler, using rng: inout G, compute: Compute,
-                                                  tap: ActivationTap?) -> [[Int]] {
+    func callAsFunction<G: RandomNumberGenerator>(
+        _ input: Matrix, sampler: Sampler, using rng: inout G, compute: Compute,
+        tap: ActivationTap?
+    ) -> [[Int]] {
         let c = config
         let cache = stack.makeCache(precision: .f32)
         var tokens = Array(repeating: Array(repeating: 0, count: c.audioChannels), count: c.groupSize)

@@ -14,10 +14,12 @@ struct PatchEncoder: Sendable {
     init(_ w: WeightSource, config c: LMConfig) throws {
         config = c
         speechEmbeddings = try (0..<c.audioChannels).map {
-            try w.weight("speech_embeddings.\($0).weight", shape: [c.speechVocabSizes[$0], c.patchEncoder.hidden]).toMatrix()
+            try w.weight("speech_embeddings.\($0).weight", shape: [c.speechVocabSizes[$0], c.patchEncoder.hidden])
+                .toMatrix()
         }
         stack = try Qwen2Stack(w, prefix: "input_local_transformer", shape: c.patchEncoder)
-        groupDowncast = try w.linear("speech_group_downcast", out: c.backbone.hidden, in: c.patchEncoder.hidden * c.groupSize, bias: false)
+        groupDowncast = try w.linear(
+            "speech_group_downcast", out: c.backbone.hidden, in: c.patchEncoder.hidden * c.groupSize, bias: false)
     }
 
     /// Embeddings `[groups.count, backbone width]` of the grid's speech `groups`.
@@ -40,8 +42,9 @@ struct PatchEncoder: Sendable {
             }
         }
         let positions = (0..<groups.count).flatMap { _ in Array(0..<c.groupSize) }
-        let encoded = stack(patches, positions: positions, layout: .groups(size: c.groupSize, causal: !c.patchEncoderBidirectional),
-                            bf16Input: true, compute: compute)
+        let encoded = stack(
+            patches, positions: positions, layout: .groups(size: c.groupSize, causal: !c.patchEncoderBidirectional),
+            bf16Input: true, compute: compute)
         tap?("patch_encoder_out", encoded)
         // Concatenate each patch's frames: [patches, groupSize·d].
         let flat = Matrix(rows: groups.count, cols: c.groupSize * d, data: encoded.data)

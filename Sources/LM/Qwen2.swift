@@ -11,7 +11,8 @@ struct Qwen2Layer: Sendable {
     let gate, up, down: Linear
 
     init(_ w: WeightSource, prefix p: String, shape s: Qwen2Shape) throws {
-        let qWidth = s.heads * s.headDim, kvWidth = s.kvHeads * s.headDim
+        let qWidth = s.heads * s.headDim
+        let kvWidth = s.kvHeads * s.headDim
         inputNorm = RMSNorm(weight: try w.vector(p + ".input_layernorm.weight", count: s.hidden), eps: s.eps)
         q = try w.linear(p + ".self_attn.q_proj", out: qWidth, in: s.hidden, bias: true)
         k = try w.linear(p + ".self_attn.k_proj", out: kvWidth, in: s.hidden, bias: true)
@@ -52,8 +53,10 @@ struct Qwen2Stack: Sendable {
     /// Runs `x` (`[n, hidden]`) at `positions`. `bf16Input` reproduces the reference's islands
     /// for a bf16 input tensor (the patch encoder): RoPE cos/sin rounded to bf16 in every layer
     /// and the first RMSNorm's normalised output rounded to bf16.
-    func callAsFunction(_ x: Matrix, positions: [Int], layout: AttentionLayout, bf16Input: Bool = false,
-                        compute c: Compute, layerTap: ((Int, Matrix) -> Void)? = nil) -> Matrix {
+    func callAsFunction(
+        _ x: Matrix, positions: [Int], layout: AttentionLayout, bf16Input: Bool = false,
+        compute c: Compute, layerTap: ((Int, Matrix) -> Void)? = nil
+    ) -> Matrix {
         var table = rope.table(positions: positions)
         if bf16Input {
             BFloat16.round(&table.cos)
@@ -63,7 +66,8 @@ struct Qwen2Stack: Sendable {
         for (index, layer) in layers.enumerated() {
             let normed = layer.inputNorm(h, roundNormalized: bf16Input && index == 0)
             let qkv = Linear.apply([layer.q, layer.k, layer.v], to: normed, c)
-            var q = qkv[0], k = qkv[1]
+            var q = qkv[0]
+            var k = qkv[1]
             let v = qkv[2]
             rope.apply(&q, table: table, compute: c)
             rope.apply(&k, table: table, compute: c)
@@ -72,8 +76,9 @@ struct Qwen2Stack: Sendable {
             case .cached(let cache):
                 cache.append(layer: index, keys: k.data, values: v.data)
                 attended = cache.withLayer(index) { kv in
-                    Attention.grouped(q: q, kv: kv, keyCount: cache.count + x.rows, heads: shape.heads,
-                                      kvHeads: shape.kvHeads, headDim: shape.headDim, causal: true, compute: c)
+                    Attention.grouped(
+                        q: q, kv: kv, keyCount: cache.count + x.rows, heads: shape.heads,
+                        kvHeads: shape.kvHeads, headDim: shape.headDim, causal: true, compute: c)
                 }
             case .groups(let size, let causal):
                 attended = groupedAttention(q, k, v, groupSize: size, causal: causal, compute: c)
@@ -93,17 +98,21 @@ struct Qwen2Stack: Sendable {
         return norm(h)
     }
 
-    private func groupedAttention(_ q: Matrix, _ k: Matrix, _ v: Matrix, groupSize: Int, causal: Bool, compute c: Compute) -> Matrix {
+    private func groupedAttention(
+        _ q: Matrix, _ k: Matrix, _ v: Matrix, groupSize: Int, causal: Bool, compute c: Compute
+    ) -> Matrix {
         var out = Matrix(rows: q.rows, cols: q.cols)
         let groups = q.rows / groupSize
         for g in 0..<groups {
             let rows = (g * groupSize)..<((g + 1) * groupSize)
-            let kg = k.rows(rows), vg = v.rows(rows)
+            let kg = k.rows(rows)
+            let vg = v.rows(rows)
             let a = kg.data.withUnsafeBufferPointer { kp in
                 vg.data.withUnsafeBufferPointer { vp in
-                    Attention.grouped(q: q.rows(rows), keys: kp.baseAddress!, values: vp.baseAddress!, keyCount: groupSize,
-                                      heads: shape.heads, kvHeads: shape.kvHeads, headDim: shape.headDim,
-                                      causal: causal, compute: Compute.serial)
+                    Attention.grouped(
+                        q: q.rows(rows), keys: kp.baseAddress!, values: vp.baseAddress!, keyCount: groupSize,
+                        heads: shape.heads, kvHeads: shape.kvHeads, headDim: shape.headDim,
+                        causal: causal, compute: Compute.serial)
                 }
             }
             out.data.replaceSubrange((rows.lowerBound * q.cols)..<(rows.upperBound * q.cols), with: a.data)

@@ -70,7 +70,7 @@ public struct Sampler: Sendable {
         var scores = logits
         if let t = settings.temperature { for i in scores.indices { scores[i] /= t } }
         if let m = Self.finiteMax(scores) {
-            var finite: [Int]?   // after top-k: the indices still finite, ascending
+            var finite: [Int]?  // after top-k: the indices still finite, ascending
             if let k = settings.topK {
                 let kth = Self.kthLargest(scores, min(k, scores.count))
                 scores = scores.map { $0 < kth ? -.infinity : $0 }
@@ -92,7 +92,9 @@ public struct Sampler: Sendable {
 
     /// Picks a token. If filtering left nothing (e.g. only removed tokens survived top-k), the
     /// reference would sample from all −inf; we fall back to the best token not removed.
-    public func sample<G: RandomNumberGenerator>(_ logits: [Float], removing removed: [Int] = [], using rng: inout G) -> Int {
+    public func sample<G: RandomNumberGenerator>(_ logits: [Float], removing removed: [Int] = [], using rng: inout G)
+        -> Int
+    {
         let scores = filtered(logits, removing: removed)
         guard let best = Self.argmax(scores), scores[best] > -.infinity else {
             var fallback = logits
@@ -158,7 +160,7 @@ public struct Sampler: Sendable {
     static func finiteMax(_ xs: [Float]) -> Float? {
         var m = -Float.infinity
         for x in xs {
-            guard x < .infinity else { return nil }   // NaN or +inf
+            guard x < .infinity else { return nil }  // NaN or +inf
             m = max(m, x)
         }
         return m > -.infinity ? m : nil
@@ -221,9 +223,10 @@ public struct Sampler: Sendable {
             return true
         }
 
-        let perNat: Float = 16, tail = 48 * Int(perNat)
+        let perNat: Float = 16
+        let tail = 48 * Int(perNat)
         func bucket(_ s: Float) -> Int {
-            let d = m - s   // ≥ 0; +inf for −inf
+            let d = m - s  // ≥ 0; +inf for −inf
             return d < Float(tail) / perNat ? Int(d * perNat) : tail
         }
         var mass = [Double](repeating: 0, count: tail + 1)
@@ -234,9 +237,13 @@ public struct Sampler: Sendable {
             total += e
         }
         // From the lowest scores (the tail) up: the first bucket whose top crosses q.
-        var below = 0.0, crossing = -1
+        var below = 0.0
+        var crossing = -1
         for b in stride(from: tail, through: 0, by: -1) {
-            if (below + mass[b]) / total > q { crossing = b; break }
+            if (below + mass[b]) / total > q {
+                crossing = b
+                break
+            }
             below += mass[b]
         }
         guard crossing >= 0, crossing < tail else { return false }
@@ -244,7 +251,9 @@ public struct Sampler: Sendable {
         // The stable sort puts ties in index order, as the reference's does.
         let members = scores.indices.filter { bucket(scores[$0]) == crossing }.sorted { scores[$0] < scores[$1] }
         let delta = Double(8 * (scores.count + tail + 1)) * 0x1p-53
-        var running = below, last = below / total, firstKept = -1
+        var running = below
+        var last = below / total
+        var firstKept = -1
         for (rank, i) in members.enumerated() {
             running += exp(Double(scores[i] - m))
             let c = running / total

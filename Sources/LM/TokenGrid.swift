@@ -33,16 +33,23 @@ public enum GridError: Error, CustomStringConvertible, Equatable {
 
     public var description: String {
         switch self {
-        case let .wrongRowCount(found, expected): return "the token grid has \(found) rows, expected \(expected) (text + audio channels)"
-        case let .raggedRows(row, length, expected): return "grid row \(row) has \(length) columns, row 0 has \(expected)"
-        case let .notWholeGroups(columns, size): return "the grid has \(columns) columns, not a multiple of the group size \(size)"
+        case .wrongRowCount(let found, let expected):
+            return "the token grid has \(found) rows, expected \(expected) (text + audio channels)"
+        case .raggedRows(let row, let length, let expected):
+            return "grid row \(row) has \(length) columns, row 0 has \(expected)"
+        case .notWholeGroups(let columns, let size):
+            return "the grid has \(columns) columns, not a multiple of the group size \(size)"
         case .empty: return "the token grid is empty"
-        case let .textOutOfRange(group, id, vocab): return "text id \(id) of group \(group) is outside the vocabulary 0..<\(vocab)"
-        case let .codeOutOfRange(channel, column, code, vocab):
-            return "audio code \(code) at channel \(channel), column \(column) is outside that channel's vocabulary 0..<\(vocab)"
-        case let .textInsideGroup(group, column, id):
-            return "text id \(id) at column \(column) is inside group \(group): a group's text id stands on its first column (the rest hold -100 or repeat it)"
-        case let .tooLong(groups, maximum): return "the sequence has \(groups) groups, more than max_position_embeddings (\(maximum))"
+        case .textOutOfRange(let group, let id, let vocab):
+            return "text id \(id) of group \(group) is outside the vocabulary 0..<\(vocab)"
+        case .codeOutOfRange(let channel, let column, let code, let vocab):
+            return
+                "audio code \(code) at channel \(channel), column \(column) is outside that channel's vocabulary 0..<\(vocab)"
+        case .textInsideGroup(let group, let column, let id):
+            return
+                "text id \(id) at column \(column) is inside group \(group): a group's text id stands on its first column (the rest hold -100 or repeat it)"
+        case .tooLong(let groups, let maximum):
+            return "the sequence has \(groups) groups, more than max_position_embeddings (\(maximum))"
         }
     }
 }
@@ -50,7 +57,9 @@ public enum GridError: Error, CustomStringConvertible, Equatable {
 extension LMConfig {
     /// Checks a grid against this model: shape, text ids at group starts, audio codes per channel.
     public func validate(_ grid: TokenGrid) throws {
-        guard grid.rows.count == gridRows else { throw GridError.wrongRowCount(found: grid.rows.count, expected: gridRows) }
+        guard grid.rows.count == gridRows else {
+            throw GridError.wrongRowCount(found: grid.rows.count, expected: gridRows)
+        }
         let n = grid.columns
         for (r, row) in grid.rows.enumerated() where row.count != n {
             throw GridError.raggedRows(row: r, length: row.count, expected: n)
@@ -61,9 +70,12 @@ extension LMConfig {
         guard groups <= maxPositions else { throw GridError.tooLong(groups: groups, maximum: maxPositions) }
         for g in 0..<groups {
             let id = grid.rows[0][g * groupSize]
-            guard (0..<vocabSize).contains(id) else { throw GridError.textOutOfRange(group: g, id: id, vocab: vocabSize) }
+            guard (0..<vocabSize).contains(id) else {
+                throw GridError.textOutOfRange(group: g, id: id, vocab: vocabSize)
+            }
             // The model reads only the first column; anything else there is a malformed grid.
-            for c in (g * groupSize + 1)..<((g + 1) * groupSize) where grid.rows[0][c] != -100 && grid.rows[0][c] != id {
+            for c in (g * groupSize + 1)..<((g + 1) * groupSize) where grid.rows[0][c] != -100 && grid.rows[0][c] != id
+            {
                 throw GridError.textInsideGroup(group: g, column: c, id: grid.rows[0][c])
             }
         }

@@ -47,7 +47,8 @@ public enum AudioInput {
             let wav = try WAVReader.read(data: data)
             return try prepare(wav.monoSamples(), rate: wav.sampleRate, path: "standard input", target: target)
         }
-        let temporary = FileManager.default.temporaryDirectory.appendingPathComponent("mimo-audio-stdin-\(getpid())-\(UUID().uuidString)")
+        let temporary = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "mimo-audio-stdin-\(getpid())-\(UUID().uuidString)")
         try FileOutput.write(data, to: temporary.path)
         defer { try? FileManager.default.removeItem(at: temporary) }
         do {
@@ -64,7 +65,8 @@ public enum AudioInput {
         }
         defer { try? handle.close() }
         let head = (try? handle.read(upToCount: 12)) ?? Data()
-        return head.starts(with: Array("RIFF".utf8)) || head.starts(with: Array("RIFX".utf8)) || head.starts(with: Array("RF64".utf8))
+        return head.starts(with: Array("RIFF".utf8)) || head.starts(with: Array("RIFX".utf8))
+            || head.starts(with: Array("RF64".utf8))
     }
 
     private static func prepare(_ mono: [Float], rate: Int, path: String, target: Int) throws -> [Float] {
@@ -80,7 +82,7 @@ public enum AudioInputError: Error, CustomStringConvertible, Equatable {
 
     public var description: String {
         switch self {
-        case let .unsupportedSampleRate(rate, path):
+        case .unsupportedSampleRate(let rate, let path):
             return "\(path) declares a sample rate of \(rate) Hz; audio input must be between 8000 and 384000 Hz"
         }
     }

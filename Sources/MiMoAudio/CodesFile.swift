@@ -11,7 +11,9 @@ public struct CodesFile: Codable, Equatable, Sendable {
     public var codes: [[Int]]
 
     enum CodingKeys: String, CodingKey {
-        case sampleRate = "sample_rate", frameRate = "frame_rate", codebooks, frames, codes
+        case sampleRate = "sample_rate"
+        case frameRate = "frame_rate"
+        case codebooks, frames, codes
     }
 
     public init(codes: [[Int]], sampleRate: Int, frameRate: Double) {
@@ -42,8 +44,8 @@ public struct CodesFile: Codable, Equatable, Sendable {
 
         public var description: String {
             switch self {
-            case let .unreadable(path, reason): return "cannot read codes file \(path): \(reason)"
-            case let .invalid(path, reason): return "codes file \(path) is not valid: \(reason)"
+            case .unreadable(let path, let reason): return "cannot read codes file \(path): \(reason)"
+            case .invalid(let path, let reason): return "codes file \(path) is not valid: \(reason)"
             }
         }
     }
@@ -58,15 +60,18 @@ public struct CodesFile: Codable, Equatable, Sendable {
         do { file = try JSONDecoder().decode(CodesFile.self, from: data) } catch let DecodingError.keyNotFound(key, _) {
             throw FileError.invalid(path: url.path, reason: "missing key '\(key.stringValue)'")
         } catch let DecodingError.typeMismatch(_, context) {
-            throw FileError.invalid(path: url.path, reason: "wrong type at \(context.codingPath.map(\.stringValue).joined(separator: "."))")
+            throw FileError.invalid(
+                path: url.path, reason: "wrong type at \(context.codingPath.map(\.stringValue).joined(separator: "."))")
         } catch {
             throw FileError.invalid(path: url.path, reason: "not a JSON codes object")
         }
         guard file.codebooks == file.codes.count else {
-            throw FileError.invalid(path: url.path, reason: "'codebooks' is \(file.codebooks) but 'codes' has \(file.codes.count) lists")
+            throw FileError.invalid(
+                path: url.path, reason: "'codebooks' is \(file.codebooks) but 'codes' has \(file.codes.count) lists")
         }
         if let i = file.codes.firstIndex(where: { $0.count != file.frames }) {
-            throw FileError.invalid(path: url.path, reason: "'frames' is \(file.frames) but codebook \(i) has \(file.codes[i].count) codes")
+            throw FileError.invalid(
+                path: url.path, reason: "'frames' is \(file.frames) but codebook \(i) has \(file.codes[i].count) codes")
         }
         return file
     }

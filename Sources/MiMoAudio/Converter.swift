@@ -9,14 +9,17 @@ public enum CheckpointConverter {
         public var bytesWritten: Int
     }
 
-    public static func convert(from input: URL, to output: URL, format: WeightFormat, compute: Compute,
-                               log: (String) -> Void) throws -> Report {
+    public static func convert(
+        from input: URL, to output: URL, format: WeightFormat, compute: Compute,
+        log: (String) -> Void
+    ) throws -> Report {
         let config = try LMConfig(contentsOf: input.appendingPathComponent("config.json"))
         let checkpoint = try Checkpoint(directory: input)
         let source = QuantizingSource(UsageTrackingSource(checkpoint), format: format, compute: compute)
         log("quantizing the linear layers to \(format.rawValue)")
         // Binding the model is what tells linear weights from the rest.
-        _ = try MiMoAudioLM(config: config, weights: source, specialTokens: try SpecialTokens(directory: input), compute: compute)
+        _ = try MiMoAudioLM(
+            config: config, weights: source, specialTokens: try SpecialTokens(directory: input), compute: compute)
         let quantized = source.quantizedWeights
 
         var writer = SafeTensorsWriter()
@@ -40,9 +43,11 @@ public enum CheckpointConverter {
         // Config and tokenizer files travel along; the shard index is replaced by the single file.
         for file in try FileManager.default.contentsOfDirectory(atPath: input.path)
         where !file.hasSuffix(".safetensors") && file != Checkpoint.indexFileName {
-            let from = input.appendingPathComponent(file), to = output.appendingPathComponent(file)
+            let from = input.appendingPathComponent(file)
+            let to = output.appendingPathComponent(file)
             var isDirectory: ObjCBool = false
-            guard FileManager.default.fileExists(atPath: from.path, isDirectory: &isDirectory), !isDirectory.boolValue else { continue }
+            guard FileManager.default.fileExists(atPath: from.path, isDirectory: &isDirectory), !isDirectory.boolValue
+            else { continue }
             try? FileManager.default.removeItem(at: to)
             try FileManager.default.copyItem(at: from, to: to)
         }

@@ -8,12 +8,16 @@ public final class Pipeline: Sendable {
     public let prompts: PromptBuilder
     public let codec: AudioTokenizer?
 
-    public init(model: URL, audioTokenizer: URL?, compute: Compute, quantize: WeightFormat? = nil,
-                kvPrecision: KVPrecision = .f32, codecQuantize: WeightFormat? = nil) throws {
+    public init(
+        model: URL, audioTokenizer: URL?, compute: Compute, quantize: WeightFormat? = nil,
+        kvPrecision: KVPrecision = .f32, codecQuantize: WeightFormat? = nil
+    ) throws {
         let config = try LMConfig(contentsOf: model.appendingPathComponent("config.json"))
         textTokenizer = try TextTokenizer(directory: model)
-        lm = try MiMoAudioLM(config: config, directory: model, specialTokens: textTokenizer.specialTokens, compute: compute, quantize: quantize,
-                             kvPrecision: kvPrecision)
+        lm = try MiMoAudioLM(
+            config: config, directory: model, specialTokens: textTokenizer.specialTokens, compute: compute,
+            quantize: quantize,
+            kvPrecision: kvPrecision)
         prompts = try PromptBuilder(tokenizer: textTokenizer, config: lm.config)
         codec = try audioTokenizer.map { try AudioTokenizer(directory: $0, compute: compute, quantize: codecQuantize) }
     }
@@ -26,9 +30,11 @@ public final class Pipeline: Sendable {
         public var description: String {
             switch self {
             case .noAudioTokenizer: return "this task needs audio in or out: give --audio-tokenizer DIR"
-            case let .audioTooLong(seconds, maximum, groups, maximumGroups):
-                return String(format: "the audio is %.1f s long; the LM's context holds at most %.1f s of audio (%d positions; this needs %d)",
-                              seconds, maximum, maximumGroups, groups)
+            case .audioTooLong(let seconds, let maximum, let groups, let maximumGroups):
+                return String(
+                    format:
+                        "the audio is %.1f s long; the LM's context holds at most %.1f s of audio (%d positions; this needs %d)",
+                    seconds, maximum, maximumGroups, groups)
             }
         }
     }
@@ -50,9 +56,10 @@ public final class Pipeline: Sendable {
         let groups = estimatedGroups(samples: samples.count, codec: codec)
         guard groups <= lm.config.maxPositions else {
             let groupSeconds = Double(lm.config.groupSize) / frameRate
-            throw PipelineError.audioTooLong(seconds: Double(samples.count) / Double(codec.sampleRate),
-                                             maximumSeconds: Double(lm.config.maxPositions - 2) * groupSeconds,
-                                             groups: groups, maximumGroups: lm.config.maxPositions)
+            throw PipelineError.audioTooLong(
+                seconds: Double(samples.count) / Double(codec.sampleRate),
+                maximumSeconds: Double(lm.config.maxPositions - 2) * groupSeconds,
+                groups: groups, maximumGroups: lm.config.maxPositions)
         }
         return try LMAudio(samples: samples, codec: codec, config: lm.config)
     }

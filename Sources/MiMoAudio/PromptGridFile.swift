@@ -9,8 +9,8 @@ public enum PromptGridFile {
 
         public var description: String {
             switch self {
-            case let .unreadable(path, reason): return "cannot read prompt grid \(path): \(reason)"
-            case let .invalid(path, reason): return "prompt grid \(path) is not valid: \(reason)"
+            case .unreadable(let path, let reason): return "cannot read prompt grid \(path): \(reason)"
+            case .invalid(let path, let reason): return "prompt grid \(path) is not valid: \(reason)"
             }
         }
     }

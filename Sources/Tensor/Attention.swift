@@ -55,8 +55,9 @@ public enum Attention {
             k.data.withUnsafeBufferPointer { pk in
                 v.data.withUnsafeBufferPointer { pv in
                     out.data.withUnsafeMutableBufferPointer { po in
-                        let views = Views(q: pq.baseAddress!, k: pk.baseAddress!, v: pv.baseAddress!,
-                                          out: po.baseAddress!, stride: q.cols, headDim: headDim, heads: heads)
+                        let views = Views(
+                            q: pq.baseAddress!, k: pk.baseAddress!, v: pv.baseAddress!,
+                            out: po.baseAddress!, stride: q.cols, headDim: headDim, heads: heads)
                         for segment in segments where !segment.isEmpty {
                             if let band = mask.bandWidth, band * 2 < segment.count {
                                 banded(views, segment: segment, mask: mask, scale: scale, compute: compute)
@@ -85,19 +86,23 @@ public enum Attention {
         let s0 = segment.lowerBound * m.stride
         for h in 0..<m.heads {
             let off = s0 + h * m.headDim
-            BLAS.sgemm(transA: false, transB: true, m: n, n: n, k: m.headDim,
-                       a: m.q + off, lda: m.stride, b: m.k + off, ldb: m.stride, c: scores, ldc: n)
+            BLAS.sgemm(
+                transA: false, transB: true, m: n, n: n, k: m.headDim,
+                a: m.q + off, lda: m.stride, b: m.k + off, ldb: m.stride, c: scores, ldc: n)
             compute.parallelFor(n, minChunk: 8) { rows in
                 for i in rows {
                     let row = scores + i * n
                     let keys = mask.keys(for: i, count: n)
                     if keys.lowerBound > 0 { row.update(repeating: 0, count: keys.lowerBound) }
-                    if keys.upperBound < n - 1 { (row + keys.upperBound + 1).update(repeating: 0, count: n - 1 - keys.upperBound) }
+                    if keys.upperBound < n - 1 {
+                        (row + keys.upperBound + 1).update(repeating: 0, count: n - 1 - keys.upperBound)
+                    }
                     mk_softmax_f32(row + keys.lowerBound, keys.count, scale)
                 }
             }
-            BLAS.sgemm(transA: false, transB: false, m: n, n: m.headDim, k: n,
-                       a: scores, lda: n, b: m.v + off, ldb: m.stride, c: m.out + off, ldc: m.stride)
+            BLAS.sgemm(
+                transA: false, transB: false, m: n, n: m.headDim, k: n,
+                a: scores, lda: n, b: m.v + off, ldb: m.stride, c: m.out + off, ldc: m.stride)
         }
     }
 

@@ -1,8 +1,9 @@
 import Foundation
+
 #if canImport(Accelerate)
-import Accelerate
+    import Accelerate
 #else
-import CBLAS
+    import CBLAS
 #endif
 
 /// The few BLAS entry points the engine uses (row-major throughout).
@@ -52,9 +53,10 @@ public enum BLAS {
         a.data.withUnsafeBufferPointer { pa in
             b.data.withUnsafeBufferPointer { pb in
                 c.data.withUnsafeMutableBufferPointer { pc in
-                    sgemm(transA: false, transB: transposeB, m: a.rows, n: n, k: a.cols,
-                          a: pa.baseAddress!, lda: a.cols, b: pb.baseAddress!, ldb: b.cols,
-                          c: pc.baseAddress!, ldc: n)
+                    sgemm(
+                        transA: false, transB: transposeB, m: a.rows, n: n, k: a.cols,
+                        a: pa.baseAddress!, lda: a.cols, b: pb.baseAddress!, ldb: b.cols,
+                        c: pc.baseAddress!, ldc: n)
                 }
             }
         }
@@ -71,7 +73,7 @@ private final class BLASSetup: @unchecked Sendable {
         defer { lock.unlock() }
         if let threads { return threads }
         #if !canImport(Accelerate)
-        openblas_set_num_threads(Int32(n))
+            openblas_set_num_threads(Int32(n))
         #endif
         threads = n
         return n

@@ -61,11 +61,14 @@ public struct Compute: Sendable {
         withoutActuallyEscaping(body) { body in
             var job = Job(count: count, chunks: chunks, body: body)
             withUnsafeMutablePointer(to: &job) { p in
-                mk_pool_run(pool, { raw, c in
-                    let job = raw!.assumingMemoryBound(to: Job.self).pointee
-                    let lo = job.count * c / job.chunks, hi = job.count * (c + 1) / job.chunks
-                    if lo < hi { job.body(lo..<hi) }
-                }, p, chunks)
+                mk_pool_run(
+                    pool,
+                    { raw, c in
+                        let job = raw!.assumingMemoryBound(to: Job.self).pointee
+                        let lo = job.count * c / job.chunks
+                        let hi = job.count * (c + 1) / job.chunks
+                        if lo < hi { job.body(lo..<hi) }
+                    }, p, chunks)
             }
         }
     }

@@ -1,6 +1,6 @@
 /// `nn.Conv1d` on `[time, channels]` sequences, as im2col + GEMM.
 public struct Conv1d: Sendable {
-    public let weight: WeightMatrix   // [out, in·kernel], PyTorch's [out, in, k] flattened
+    public let weight: WeightMatrix  // [out, in·kernel], PyTorch's [out, in, k] flattened
     public let bias: [Float]?
     public let inChannels: Int
     public let kernel: Int
@@ -28,7 +28,8 @@ public struct Conv1d: Sendable {
         let (k, cin, s, pad) = (kernel, inChannels, stride, padding)
         x.data.withUnsafeBufferPointer { px in
             cols.data.withUnsafeMutableBufferPointer { pc in
-                let src = px.baseAddress!, dst = pc.baseAddress!
+                let src = px.baseAddress!
+                let dst = pc.baseAddress!
                 compute.parallelFor(tOut, minChunk: 16) { range in
                     for t in range {
                         let row = dst + t * cin * k
@@ -48,7 +49,7 @@ public struct Conv1d: Sendable {
 
 /// `nn.ConvTranspose1d` (no padding) on `[time, channels]`: GEMM then overlap-add (col2im).
 public struct ConvTranspose1d: Sendable {
-    public let weight: WeightMatrix   // [in, out·kernel], PyTorch's [in, out, k] flattened
+    public let weight: WeightMatrix  // [in, out·kernel], PyTorch's [in, out, k] flattened
     public let bias: [Float]?
     public let outChannels: Int
     public let kernel: Int

@@ -19,8 +19,9 @@ extension Attention {
         q: Matrix, keys: UnsafePointer<Float>, values: UnsafePointer<Float>, keyCount m: Int,
         heads: Int, kvHeads: Int, headDim d: Int, causal: Bool, compute: Compute
     ) -> Matrix {
-        grouped(q: q, kv: .f32(keys: keys, values: values), keyCount: m, heads: heads, kvHeads: kvHeads, headDim: d,
-                causal: causal, compute: compute)
+        grouped(
+            q: q, kv: .f32(keys: keys, values: values), keyCount: m, heads: heads, kvHeads: kvHeads, headDim: d,
+            causal: causal, compute: compute)
     }
 
     public static func grouped(
@@ -29,13 +30,16 @@ extension Attention {
         let n = q.rows
         precondition(q.cols == heads * d && heads % kvHeads == 0 && m >= n)
         switch kv {
-        case let .f32(keys, values):
-            return groupedF32(q: q, keys: keys, values: values, keyCount: m, heads: heads, kvHeads: kvHeads, headDim: d,
-                              causal: causal, compute: compute)
-        case let .f16(keys, values) where n <= 8:
+        case .f32(let keys, let values):
+            return groupedF32(
+                q: q, keys: keys, values: values, keyCount: m, heads: heads, kvHeads: kvHeads, headDim: d,
+                causal: causal, compute: compute)
+        case .f16(let keys, let values) where n <= 8:
             // Decode steps read the half-precision rows directly.
             var out = Matrix(rows: n, cols: heads * d)
-            let kvStride = kvHeads * d, perKV = heads / kvHeads, scale = 1 / Float(d).squareRoot()
+            let kvStride = kvHeads * d
+            let perKV = heads / kvHeads
+            let scale = 1 / Float(d).squareRoot()
             q.data.withUnsafeBufferPointer { pq in
                 out.data.withUnsafeMutableBufferPointer { po in
                     let (qBase, oBase) = (pq.baseAddress!, po.baseAddress!)
@@ -44,26 +48,31 @@ extension Attention {
                         defer { scores.deallocate() }
                         for h in hs {
                             let kvh = h / perKV
-                            mk_attend_f16(qBase + h * d, n, heads * d, keys + kvh * d, values + kvh * d, kvStride, m, d,
-                                          m - n, causal ? 1 : 0, scale, oBase + h * d, heads * d, scores)
+                            mk_attend_f16(
+                                qBase + h * d, n, heads * d, keys + kvh * d, values + kvh * d, kvStride, m, d,
+                                m - n, causal ? 1 : 0, scale, oBase + h * d, heads * d, scores)
                         }
                     }
                 }
             }
             return out
-        case let .f16(keys, values):
+        case .f16(let keys, let values):
             // Prompts: widen this layer's rows once for the GEMM path.
             let count = m * kvHeads * d
             let k32 = UnsafeMutablePointer<Float>.allocate(capacity: count)
             let v32 = UnsafeMutablePointer<Float>.allocate(capacity: count)
-            defer { k32.deallocate(); v32.deallocate() }
+            defer {
+                k32.deallocate()
+                v32.deallocate()
+            }
             compute.parallelFor(m, minChunk: 64) { r in
                 let (lo, len) = (r.lowerBound * kvHeads * d, r.count * kvHeads * d)
                 mk_f16_to_f32(keys + lo, k32 + lo, len)
                 mk_f16_to_f32(values + lo, v32 + lo, len)
             }
-            return groupedF32(q: q, keys: k32, values: v32, keyCount: m, heads: heads, kvHeads: kvHeads, headDim: d,
-                              causal: causal, compute: compute)
+            return groupedF32(
+                q: q, keys: k32, values: v32, keyCount: m, heads: heads, kvHeads: kvHeads, headDim: d,
+                causal: causal, compute: compute)
         }
     }
 
@@ -79,7 +88,8 @@ extension Attention {
         let offset = m - n
         q.data.withUnsafeBufferPointer { pq in
             out.data.withUnsafeMutableBufferPointer { po in
-                let qBase = pq.baseAddress!, oBase = po.baseAddress!
+                let qBase = pq.baseAddress!
+                let oBase = po.baseAddress!
                 if n * m <= 4096 {
                     // Few keys (the patch encoder's 4-frame groups, single decode steps of small
                     // models): direct loops beat a GEMM call per head.
@@ -120,8 +130,9 @@ extension Attention {
                     for h in 0..<heads {
                         let kvh = h / perKV
                         let qh = qBase + i0 * heads * d + h * d
-                        BLAS.sgemm(transA: false, transB: true, m: rows, n: seen, k: d,
-                                   a: qh, lda: heads * d, b: keys + kvh * d, ldb: kvStride, c: scores, ldc: seen)
+                        BLAS.sgemm(
+                            transA: false, transB: true, m: rows, n: seen, k: d,
+                            a: qh, lda: heads * d, b: keys + kvh * d, ldb: kvStride, c: scores, ldc: seen)
                         compute.parallelFor(rows, minChunk: 8) { rs in
                             for i in rs {
                                 let row = scores + i * seen
@@ -130,9 +141,10 @@ extension Attention {
                                 mk_softmax_f32(row, visible, scale)
                             }
                         }
-                        BLAS.sgemm(transA: false, transB: false, m: rows, n: d, k: seen,
-                                   a: scores, lda: seen, b: values + kvh * d, ldb: kvStride,
-                                   c: oBase + i0 * heads * d + h * d, ldc: heads * d)
+                        BLAS.sgemm(
+                            transA: false, transB: false, m: rows, n: d, k: seen,
+                            a: scores, lda: seen, b: values + kvh * d, ldb: kvStride,
+                            c: oBase + i0 * heads * d + h * d, ldc: heads * d)
                     }
                 }
             }

@@ -7,7 +7,7 @@ import Dispatch
 public enum MemoryBandwidth {
     /// Median GB/s of `passes` parallel read passes over a buffer far larger than the caches.
     public static func measureRead(megabytes: Int = 512, passes: Int = 5, compute: Compute) -> Double {
-        let words = megabytes << 17   // 8-byte words
+        let words = megabytes << 17  // 8-byte words
         // Allocated as weights are (huge pages where allowed), so the figure is decode's roofline.
         guard let raw = mk_alloc_streamed(words * 8) else { return 0 }
         defer { mk_free_streamed(raw) }

@@ -27,7 +27,10 @@ public struct LayerNorm: Sendable {
                             for i in 0..<c { sum += Double(row[i]) }
                             let mean = sum / Double(c)
                             var sq = 0.0
-                            for i in 0..<c { let d = Double(row[i]) - mean; sq += d * d }
+                            for i in 0..<c {
+                                let d = Double(row[i]) - mean
+                                sq += d * d
+                            }
                             let inv = 1.0 / (sq / Double(c) + eps).squareRoot()
                             for i in 0..<c {
                                 row[i] = Float((Double(row[i]) - mean) * inv) * w[i] + b[i]
@@ -65,7 +68,10 @@ public struct SingleGroupNorm: Sendable {
             for v in p { sum += Double(v) }
             let mean = sum / Double(p.count)
             var sq = 0.0
-            for v in p { let d = Double(v) - mean; sq += d * d }
+            for v in p {
+                let d = Double(v) - mean
+                sq += d * d
+            }
             let inv = 1.0 / (sq / Double(p.count) + Double(eps)).squareRoot()
             for r in 0..<x.rows {
                 for i in 0..<c {

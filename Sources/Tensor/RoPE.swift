@@ -46,7 +46,8 @@ public struct RotaryEmbedding: Sendable {
                             for h in 0..<heads {
                                 let v = base + t * cols + h * dim
                                 for i in 0..<half {
-                                    let x1 = v[i], x2 = v[i + half]
+                                    let x1 = v[i]
+                                    let x2 = v[i + half]
                                     v[i] = x1 * c[i] - x2 * s[i]
                                     v[i + half] = x2 * c[i] + x1 * s[i]
                                 }

@@ -29,7 +29,11 @@ struct SmallBatchInput {
         precondition(m <= WeightMatrix.smallBatch && (format == .bf16 || format.isQuantized))
         (self.x, self.m, self.k, self.format) = (x, m, k, format)
         int8 = format == .q4_0 && m == 1 && Self.q4Int8
-        guard format.isQuantized else { qx = nil; scales = nil; return }
+        guard format.isQuantized else {
+            qx = nil
+            scales = nil
+            return
+        }
         let nb = k / Int(MK_QBLOCK)
         let scales = UnsafeMutablePointer<Float>.allocate(capacity: 2 * m * nb)
         if int8 {
@@ -76,10 +80,14 @@ struct SmallBatchInput {
             let nb = k / Int(MK_QBLOCK)
             let weights = w.base.assumingMemoryBound(to: UInt8.self)
             if int8 {
-                mk_qdot_q4_i8(qx.assumingMemoryBound(to: Int8.self), scales, scales + nb, k, weights, r.lowerBound, r.upperBound, y)
+                mk_qdot_q4_i8(
+                    qx.assumingMemoryBound(to: Int8.self), scales, scales + nb, k, weights, r.lowerBound, r.upperBound,
+                    y)
             } else {
-                mk_qdot(qx.assumingMemoryBound(to: Int16.self), scales, scales + m * nb, m, k, weights, format == .q4_0 ? 1 : 0,
-                        r.lowerBound, r.upperBound, y, ldy)
+                mk_qdot(
+                    qx.assumingMemoryBound(to: Int16.self), scales, scales + m * nb, m, k, weights,
+                    format == .q4_0 ? 1 : 0,
+                    r.lowerBound, r.upperBound, y, ldy)
             }
         } else {
             mk_gemm_bf16_small(x, m, k, w.base.assumingMemoryBound(to: UInt16.self), r.lowerBound, r.upperBound, y, ldy)
@@ -93,8 +101,9 @@ extension Linear {
     /// with the activations prepared once.
     public static func apply(_ layers: [Linear], to x: Matrix, _ compute: Compute) -> [Matrix] {
         guard let first = layers.first, x.rows > 0, x.rows <= WeightMatrix.smallBatch,
-              first.weight.format == .bf16 || first.weight.format.isQuantized,
-              layers.allSatisfy({ $0.weight.format == first.weight.format && $0.weight.cols == x.cols }) else {
+            first.weight.format == .bf16 || first.weight.format.isQuantized,
+            layers.allSatisfy({ $0.weight.format == first.weight.format && $0.weight.cols == x.cols })
+        else {
             return layers.map { $0(x, compute) }
         }
         let (m, k) = (x.rows, x.cols)
@@ -112,7 +121,9 @@ extension Linear {
         return layers.indices.map { l in
             var y = Matrix(rows: m, cols: widths[l])
             for i in 0..<m {
-                for j in 0..<widths[l] { y.data[i * widths[l] + j] = all[i * total + offset + j] + (layers[l].bias?[j] ?? 0) }
+                for j in 0..<widths[l] {
+                    y.data[i * widths[l] + j] = all[i * total + offset + j] + (layers[l].bias?[j] ?? 0)
+                }
             }
             offset += widths[l]
             return y

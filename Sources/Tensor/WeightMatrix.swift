@@ -10,7 +10,9 @@ public final class OwnedBuffer: WeightOwner, @unchecked Sendable {
 
     public init(byteCount: Int) {
         self.byteCount = byteCount
-        guard let p = mk_alloc_streamed(byteCount) else { fatalError("out of memory allocating \(byteCount) bytes of weights") }
+        guard let p = mk_alloc_streamed(byteCount) else {
+            fatalError("out of memory allocating \(byteCount) bytes of weights")
+        }
         self.pointer = p
     }
 
@@ -103,7 +105,8 @@ public struct WeightMatrix: @unchecked Sendable {
     public init(_ matrix: Matrix) {
         let buffer = OwnedBuffer(byteCount: matrix.data.count * 4)
         matrix.data.withUnsafeBytes { buffer.pointer.copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
-        self.init(rows: matrix.rows, cols: matrix.cols, format: .f32, base: UnsafeRawPointer(buffer.pointer), owner: buffer)
+        self.init(
+            rows: matrix.rows, cols: matrix.cols, format: .f32, base: UnsafeRawPointer(buffer.pointer), owner: buffer)
     }
 
     public var byteCount: Int { rows * format.rowBytes(cols: cols) }
@@ -121,14 +124,19 @@ public struct WeightMatrix: @unchecked Sendable {
             let rowBytes = format.rowBytes(cols: cols)
             for i in 0..<range.count {
                 let src = (row + i * rowBytes).assumingMemoryBound(to: UInt8.self)
-                if format == .q8_0 { mk_dequantize_q8_0(src, cols, dst + i * cols) }
-                else { mk_dequantize_q4_0(src, cols, dst + i * cols) }
+                if format == .q8_0 {
+                    mk_dequantize_q8_0(src, cols, dst + i * cols)
+                } else {
+                    mk_dequantize_q4_0(src, cols, dst + i * cols)
+                }
             }
         }
     }
 
     /// This weight block-quantized (rows converted in parallel). `cols` must be a multiple of 32.
-    public func quantized(_ target: WeightFormat, activations: QuantizedActivations = .int16, compute: Compute) -> WeightMatrix {
+    public func quantized(_ target: WeightFormat, activations: QuantizedActivations = .int16, compute: Compute)
+        -> WeightMatrix
+    {
         precondition(target.isQuantized && cols % Int(MK_QBLOCK) == 0)
         let rowBytes = target.rowBytes(cols: cols)
         let buffer = OwnedBuffer(byteCount: rows * rowBytes)
@@ -138,11 +146,15 @@ public struct WeightMatrix: @unchecked Sendable {
             defer { scratch.deallocate() }
             for r in range {
                 widenRows(r..<(r + 1), into: scratch)
-                if target == .q8_0 { mk_quantize_q8_0(scratch, cols, out + r * rowBytes) }
-                else { mk_quantize_q4_0(scratch, cols, out + r * rowBytes) }
+                if target == .q8_0 {
+                    mk_quantize_q8_0(scratch, cols, out + r * rowBytes)
+                } else {
+                    mk_quantize_q4_0(scratch, cols, out + r * rowBytes)
+                }
             }
         }
-        var q = WeightMatrix(rows: rows, cols: cols, format: target, base: UnsafeRawPointer(buffer.pointer), owner: buffer)
+        var q = WeightMatrix(
+            rows: rows, cols: cols, format: target, base: UnsafeRawPointer(buffer.pointer), owner: buffer)
         q.activations = activations
         return q
     }
@@ -178,9 +190,11 @@ public struct WeightMatrix: @unchecked Sendable {
                 let (xp, yp, m, k, n) = (px.baseAddress!, py.baseAddress!, x.rows, cols, rows)
                 switch format {
                 case .f32:
-                    BLAS.sgemm(transA: false, transB: true, m: m, n: n, k: k,
-                               a: xp, lda: k, b: base.assumingMemoryBound(to: Float.self), ldb: k, c: yp, ldc: n)
-                case .bf16 where m <= Self.smallBatch, .q8_0 where m <= Self.smallBatch, .q4_0 where m <= Self.smallBatch:
+                    BLAS.sgemm(
+                        transA: false, transB: true, m: m, n: n, k: k,
+                        a: xp, lda: k, b: base.assumingMemoryBound(to: Float.self), ldb: k, c: yp, ldc: n)
+                case .bf16 where m <= Self.smallBatch, .q8_0 where m <= Self.smallBatch,
+                    .q4_0 where m <= Self.smallBatch:
                     // Decode steps: a memory-bound pass over the stored weight, split by rows.
                     let input = SmallBatchInput(x: xp, rows: m, cols: k, format: format)
                     defer { input.deallocate() }
@@ -193,8 +207,9 @@ public struct WeightMatrix: @unchecked Sendable {
                     gemm(MK_W_BF16, xp, m: m, y: yp, compute: compute)
                 default:
                     forEachWidenedBlock(compute: compute) { r, scratch in
-                        BLAS.sgemm(transA: false, transB: true, m: m, n: r.count, k: k,
-                                   a: xp, lda: k, b: scratch, ldb: k, c: yp + r.lowerBound, ldc: n)
+                        BLAS.sgemm(
+                            transA: false, transB: true, m: m, n: r.count, k: k,
+                            a: xp, lda: k, b: scratch, ldb: k, c: yp + r.lowerBound, ldc: n)
                     }
                 }
                 if let bias {
@@ -214,14 +229,16 @@ public struct WeightMatrix: @unchecked Sendable {
             y.data.withUnsafeMutableBufferPointer { py in
                 let (xp, yp) = (px.baseAddress!, py.baseAddress!)
                 if format == .f32 {
-                    BLAS.sgemm(transA: false, transB: false, m: x.rows, n: cols, k: rows,
-                               a: xp, lda: rows, b: base.assumingMemoryBound(to: Float.self), ldb: cols, c: yp, ldc: cols)
+                    BLAS.sgemm(
+                        transA: false, transB: false, m: x.rows, n: cols, k: rows,
+                        a: xp, lda: rows, b: base.assumingMemoryBound(to: Float.self), ldb: cols, c: yp, ldc: cols)
                     return
                 }
                 forEachWidenedBlock(compute: compute) { r, scratch in
-                    BLAS.sgemm(transA: false, transB: false, m: x.rows, n: cols, k: r.count,
-                               a: xp + r.lowerBound, lda: rows, b: scratch, ldb: cols,
-                               beta: r.lowerBound == 0 ? 0 : 1, c: yp, ldc: cols)
+                    BLAS.sgemm(
+                        transA: false, transB: false, m: x.rows, n: cols, k: r.count,
+                        a: xp + r.lowerBound, lda: rows, b: scratch, ldb: cols,
+                        beta: r.lowerBound == 0 ? 0 : 1, c: yp, ldc: cols)
                 }
             }
         }
@@ -231,7 +248,9 @@ public struct WeightMatrix: @unchecked Sendable {
     /// Many activation rows against bf16 or quantized weights as stored (gemm.h): the
     /// activations are converted once (int8 / int16 blocks or bf16), then the weight rows are
     /// split between threads in whole 192-row panels.
-    private func gemm(_ fmt: mk_wfmt, _ x: UnsafePointer<Float>, m: Int, y: UnsafeMutablePointer<Float>, compute: Compute) {
+    private func gemm(
+        _ fmt: mk_wfmt, _ x: UnsafePointer<Float>, m: Int, y: UnsafeMutablePointer<Float>, compute: Compute
+    ) {
         let act = UnsafeMutableRawPointer.allocate(byteCount: mk_gemm_act_bytes(fmt, m, cols), alignment: 64)
         defer { act.deallocate() }
         compute.parallelFor(m, minChunk: 16) { r in mk_gemm_prepare(fmt, x, m, cols, r.lowerBound, r.upperBound, act) }

@@ -59,7 +59,8 @@ struct AddedTokenSplitter: Sendable {
 
             if token.singleWord {
                 let gluedBefore = start > 0 && UTF8Text.isWordCharacter(UTF8Text.scalar(endingAt: start, in: bytes))
-                let gluedAfter = stop < bytes.count && UTF8Text.isWordCharacter(UTF8Text.scalar(startingAt: stop, in: bytes))
+                let gluedAfter =
+                    stop < bytes.count && UTF8Text.isWordCharacter(UTF8Text.scalar(startingAt: stop, in: bytes))
                 if gluedBefore || gluedAfter { continue }
             }
             if token.leftStrip {

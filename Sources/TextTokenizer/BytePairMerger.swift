@@ -74,7 +74,7 @@ struct BytePairMerger: Sendable {
             // Skip entries made stale by an earlier merge: the slot was merged away, is now
             // last, or now forms a different pair.
             guard ids[slot] >= 0, right < count,
-                  let found = merge(ids[slot], ids[right]), found.rank == rank
+                let found = merge(ids[slot], ids[right]), found.rank == rank
             else { continue }
 
             ids[slot] = found.id

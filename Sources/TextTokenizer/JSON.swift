@@ -30,27 +30,27 @@ enum JSON: Decodable, Equatable {
     }
 
     var string: String? {
-        if case let .string(value) = self { return value }
+        if case .string(let value) = self { return value }
         return nil
     }
 
     var integer: Int? {
-        if case let .integer(value) = self { return value }
+        if case .integer(let value) = self { return value }
         return nil
     }
 
     var bool: Bool? {
-        if case let .bool(value) = self { return value }
+        if case .bool(let value) = self { return value }
         return nil
     }
 
     var array: [JSON]? {
-        if case let .array(value) = self { return value }
+        if case .array(let value) = self { return value }
         return nil
     }
 
     var object: [String: JSON]? {
-        if case let .object(value) = self { return value }
+        if case .object(let value) = self { return value }
         return nil
     }
 
@@ -63,12 +63,12 @@ enum JSON: Decodable, Equatable {
     static func brief(_ value: JSON?) -> String {
         switch value {
         case nil, .null?: return "null"
-        case let .bool(flag)?: return String(flag)
-        case let .integer(number)?: return String(number)
-        case let .number(number)?: return String(number)
-        case let .string(text)?: return "\"\(text)\""
+        case .bool(let flag)?: return String(flag)
+        case .integer(let number)?: return String(number)
+        case .number(let number)?: return String(number)
+        case .string(let text)?: return "\"\(text)\""
         case .array?: return "[...]"
-        case let .object(members)?:
+        case .object(let members)?:
             if let type = members["type"]?.string { return "{type: \(type)}" }
             return "{\(members.keys.sorted().joined(separator: ", "))}"
         }

@@ -52,10 +52,10 @@ enum LossyUTF8 {
         var index = bytes.startIndex
         while index < bytes.endIndex {
             switch step(bytes, at: index) {
-            case let .valid(length):
+            case .valid(let length):
                 repaired.append(contentsOf: bytes[index..<(index + length)])
                 index += length
-            case let .invalid(length):
+            case .invalid(let length):
                 repaired.append(contentsOf: replacement)
                 index += length
             case .incomplete:

@@ -65,7 +65,8 @@ private struct Scanner {
         // non-digit, non-line-break character glues onto a following run of letters.
         if kind == ScalarClass.letter { return letterRunEnd(from: start) }
         if kind == ScalarClass.other || kind == ScalarClass.space,
-           start + 1 < count, classes[start + 1] == ScalarClass.letter {
+            start + 1 < count, classes[start + 1] == ScalarClass.letter
+        {
             return letterRunEnd(from: start + 1)
         }
         // \p{N} : one digit-like character at a time.

@@ -8,9 +8,9 @@ public enum SpecialTokensError: Error, CustomStringConvertible, Equatable {
 
     public var description: String {
         switch self {
-        case let .unreadable(path, reason): return "cannot read tokenizer file \(path): \(reason)"
-        case let .invalid(path, reason): return "tokenizer file \(path) is not valid: \(reason)"
-        case let .unknownToken(name): return "the text tokenizer has no token '\(name)'"
+        case .unreadable(let path, let reason): return "cannot read tokenizer file \(path): \(reason)"
+        case .invalid(let path, let reason): return "tokenizer file \(path) is not valid: \(reason)"
+        case .unknownToken(let name): return "the text tokenizer has no token '\(name)'"
         }
     }
 }

@@ -69,8 +69,9 @@ public final class TextTokenizer: Sendable {
         merges.reserveCapacity(definition.merges.count)
         for (rank, pair) in definition.merges.enumerated() {
             func missing(_ token: String) -> TextTokenizerError {
-                .badMerge(source: source, rank: rank, entry: "\(pair.left) \(pair.right)",
-                          reason: "'\(token)' is not in the vocabulary")
+                .badMerge(
+                    source: source, rank: rank, entry: "\(pair.left) \(pair.right)",
+                    reason: "'\(token)' is not in the vocabulary")
             }
             guard let left = vocabulary[pair.left] else { throw missing(pair.left) }
             guard let right = vocabulary[pair.right] else { throw missing(pair.right) }
@@ -120,8 +121,8 @@ public final class TextTokenizer: Sendable {
             }
             for segment in rawTextSplitter.split(raw) {
                 switch segment {
-                case let .addedToken(id): ids.append(id)
-                case let .text(range): encodeRawText(UnsafeBufferPointer(rebasing: raw[range]), into: &ids)
+                case .addedToken(let id): ids.append(id)
+                case .text(let range): encodeRawText(UnsafeBufferPointer(rebasing: raw[range]), into: &ids)
                 }
             }
         }
@@ -143,8 +144,8 @@ public final class TextTokenizer: Sendable {
         }
         for segment in normalizedTextSplitter.split(bytes) {
             switch segment {
-            case let .addedToken(id): ids.append(id)
-            case let .text(range): encodeOrdinaryText(UnsafeBufferPointer(rebasing: bytes[range]), into: &ids)
+            case .addedToken(let id): ids.append(id)
+            case .text(let range): encodeOrdinaryText(UnsafeBufferPointer(rebasing: bytes[range]), into: &ids)
             }
         }
     }

@@ -28,27 +28,27 @@ public enum TextTokenizerError: Error, CustomStringConvertible, Equatable {
 
     public var description: String {
         switch self {
-        case let .unreadable(path, reason):
+        case .unreadable(let path, let reason):
             return "cannot read tokenizer file \(path): \(reason)"
-        case let .invalidJSON(source, reason):
+        case .invalidJSON(let source, let reason):
             return "\(source) is not a valid tokenizer.json: \(reason)"
-        case let .missingField(source, field):
+        case .missingField(let source, let field):
             return "\(source) lacks the field '\(field)'"
-        case let .invalidField(source, field, reason):
+        case .invalidField(let source, let field, let reason):
             return "\(source): field '\(field)' is invalid: \(reason)"
-        case let .unsupportedModel(source, type):
+        case .unsupportedModel(let source, let type):
             return "\(source): model type '\(type)' is not supported (only BPE)"
-        case let .unsupportedModelOption(source, option, value):
+        case .unsupportedModelOption(let source, let option, let value):
             return "\(source): BPE option \(option) = \(value) is not supported"
-        case let .unsupportedNormalizer(source, description):
+        case .unsupportedNormalizer(let source, let description):
             return "\(source): normalizer \(description) is not supported (only NFC or none)"
-        case let .unsupportedPreTokenizer(source, description):
+        case .unsupportedPreTokenizer(let source, let description):
             return "\(source): pre-tokenizer \(description) is not supported (only the Qwen2 Split regex + ByteLevel)"
-        case let .unsupportedDecoder(source, description):
+        case .unsupportedDecoder(let source, let description):
             return "\(source): decoder \(description) is not supported (only ByteLevel)"
-        case let .badMerge(source, rank, entry, reason):
+        case .badMerge(let source, let rank, let entry, let reason):
             return "\(source): merge #\(rank) '\(entry)' is invalid: \(reason)"
-        case let .invalidAddedToken(source, index, reason):
+        case .invalidAddedToken(let source, let index, let reason):
             return "\(source): added token #\(index) is invalid: \(reason)"
         }
     }

@@ -41,7 +41,7 @@ struct TokenizerDefinitionParser {
         let sections = contents.sections
 
         guard let model = contents.model else { throw TextTokenizerError.missingField(source: source, field: "model") }
-        guard case let .object(fields) = model else {
+        guard case .object(let fields) = model else {
             throw TextTokenizerError.invalidField(source: source, field: "model", reason: "not an object")
         }
 
@@ -93,7 +93,7 @@ struct TokenizerDefinitionParser {
             .unsupportedPreTokenizer(source: source, description: why)
         }
         guard let object = value?.object, object["type"]?.string == "Sequence",
-              let members = object["pretokenizers"]?.array
+            let members = object["pretokenizers"]?.array
         else { throw reject(JSON.brief(value)) }
         guard members.count == 2, let split = members[0].object, let byteLevel = members[1].object else {
             throw reject("Sequence of \(members.count) members, expected [Split, ByteLevel]")
@@ -134,7 +134,9 @@ struct TokenizerDefinitionParser {
     private func checkModelType(_ model: ModelFields) throws {
         guard let type = model.options["type"] else {
             // Old files omit the tag; Hugging Face then recognises BPE by its merges.
-            if case .absent = model.merges { throw TextTokenizerError.missingField(source: source, field: "model.type") }
+            if case .absent = model.merges {
+                throw TextTokenizerError.missingField(source: source, field: "model.type")
+            }
             return
         }
         guard let name = type.string else {
@@ -196,14 +198,16 @@ struct TokenizerDefinitionParser {
         switch field {
         case .absent:
             throw TextTokenizerError.missingField(source: source, field: "model.vocab")
-        case let .valid(vocabulary):
+        case .valid(let vocabulary):
             // Sorted only on the error path, so the reported token does not depend on hashing.
             if vocabulary.values.contains(where: { $0 < 0 || $0 > Int(UInt32.max) }) {
-                let token = vocabulary.keys.sorted().first { vocabulary[$0].map { $0 < 0 || $0 > Int(UInt32.max) } ?? false }
+                let token = vocabulary.keys.sorted().first {
+                    vocabulary[$0].map { $0 < 0 || $0 > Int(UInt32.max) } ?? false
+                }
                 if let token { throw badID(token, vocabulary[token].map(JSON.integer)) }
             }
             return vocabulary
-        case let .invalid(json):
+        case .invalid(let json):
             guard let entries = json.object else { throw invalid("not an object") }
             for token in entries.keys.sorted() {
                 guard let id = entries[token]?.integer, id >= 0, id <= Int(UInt32.max) else {
@@ -219,7 +223,7 @@ struct TokenizerDefinitionParser {
         switch field {
         case .absent:
             throw TextTokenizerError.missingField(source: source, field: "model.merges")
-        case let .strings(lines):
+        case .strings(let lines):
             var merges: [(left: String, right: String)] = []
             merges.reserveCapacity(lines.count)
             // Hugging Face skips merges.txt-style version headers before numbering ranks.
@@ -227,7 +231,7 @@ struct TokenizerDefinitionParser {
                 merges.append(try splitMergeLine(line, rank: merges.count))
             }
             return merges
-        case let .pairs(pairs):
+        case .pairs(let pairs):
             return try pairs.enumerated().map { rank, pair in
                 guard pair.count == 2 else {
                     throw TextTokenizerError.badMerge(
@@ -235,7 +239,7 @@ struct TokenizerDefinitionParser {
                 }
                 return (pair[0], pair[1])
             }
-        case let .invalid(json):
+        case .invalid(let json):
             try diagnoseMerges(json)
             throw TextTokenizerError.invalidField(
                 source: source, field: "model.merges", reason: "mixes \"a b\" strings and [a, b] pairs")
@@ -260,18 +264,19 @@ struct TokenizerDefinitionParser {
         var rank = 0
         for entry in entries {
             switch entry {
-            case let .string(line):
+            case .string(let line):
                 if line.hasPrefix("#version") { continue }
                 _ = try splitMergeLine(line, rank: rank)
-            case let .array(pair) where pair.count == 2 && pair.allSatisfy({ $0.string != nil }):
+            case .array(let pair) where pair.count == 2 && pair.allSatisfy({ $0.string != nil }):
                 break
-            case let .array(pair):
+            case .array(let pair):
                 throw TextTokenizerError.badMerge(
                     source: source, rank: rank, entry: "[\(pair.map { JSON.brief($0) }.joined(separator: ", "))]",
                     reason: "expected a pair of two strings")
             default:
                 throw TextTokenizerError.badMerge(
-                    source: source, rank: rank, entry: JSON.brief(entry), reason: "expected a string \"a b\" or a pair [a, b]")
+                    source: source, rank: rank, entry: JSON.brief(entry),
+                    reason: "expected a string \"a b\" or a pair [a, b]")
             }
             rank += 1
         }

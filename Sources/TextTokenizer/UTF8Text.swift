@@ -21,7 +21,7 @@ enum UTF8Text {
     static func scalar(startingAt offset: Int, in bytes: UnsafeBufferPointer<UInt8>) -> Unicode.Scalar? {
         var iterator = bytes[offset...].makeIterator()
         var decoder = Unicode.UTF8()
-        if case let .scalarValue(scalar) = decoder.decode(&iterator) { return scalar }
+        if case .scalarValue(let scalar) = decoder.decode(&iterator) { return scalar }
         return nil
     }
 

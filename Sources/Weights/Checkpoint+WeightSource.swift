@@ -20,24 +20,29 @@ extension Checkpoint: WeightSource {
         let cols = count / max(rows, 1)
         guard let base = bytes.baseAddress, count > 0 else {
             let empty = OwnedBuffer(byteCount: 0)
-            return WeightMatrix(rows: rows, cols: cols, dtype: info.dtype, base: UnsafeRawPointer(empty.pointer), owner: empty)
+            return WeightMatrix(
+                rows: rows, cols: cols, dtype: info.dtype, base: UnsafeRawPointer(empty.pointer), owner: empty)
         }
         if Int(bitPattern: base) % info.dtype.byteSize == 0 {
             return WeightMatrix(rows: rows, cols: cols, dtype: info.dtype, base: base, owner: file)
         }
         let copy = OwnedBuffer(copying: bytes)
-        return WeightMatrix(rows: rows, cols: cols, dtype: info.dtype, base: UnsafeRawPointer(copy.pointer), owner: copy)
+        return WeightMatrix(
+            rows: rows, cols: cols, dtype: info.dtype, base: UnsafeRawPointer(copy.pointer), owner: copy)
     }
 
     /// A weight stored block-quantized by `convert`: bound in place, no conversion.
-    private func quantizedWeight(_ name: String, shape: [Int], value: String, file: SafeTensorsFile) throws -> WeightMatrix {
+    private func quantizedWeight(_ name: String, shape: [Int], value: String, file: SafeTensorsFile) throws
+        -> WeightMatrix
+    {
         guard let (format, cols) = Quantization.parse(value), let info = file.info(name), info.dtype == .u8 else {
             throw QuantizationError.invalidMetadata(tensor: name, value: value)
         }
         let rows = shape.count > 1 ? shape[0] : 1
         let expectedCols = shape.reduce(1, *) / max(rows, 1)
         guard cols == expectedCols, info.shape == [rows, format.rowBytes(cols: cols)] else {
-            throw QuantizationError.shapeMismatch(tensor: name, expected: shape, stored: "\(value) blocks of shape \(info.shape)")
+            throw QuantizationError.shapeMismatch(
+                tensor: name, expected: shape, stored: "\(value) blocks of shape \(info.shape)")
         }
         let bytes = try file.bytes(name)
         guard let base = bytes.baseAddress else { throw QuantizationError.invalidMetadata(tensor: name, value: value) }

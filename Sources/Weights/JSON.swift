@@ -161,9 +161,15 @@ public struct JSONParser {
         case UInt8(ascii: "{"): return try parseObject()
         case UInt8(ascii: "["): return try parseArray()
         case UInt8(ascii: "\""): return .string(try parseString())
-        case UInt8(ascii: "t"): try parseLiteral("true"); return .bool(true)
-        case UInt8(ascii: "f"): try parseLiteral("false"); return .bool(false)
-        case UInt8(ascii: "n"): try parseLiteral("null"); return .null
+        case UInt8(ascii: "t"):
+            try parseLiteral("true")
+            return .bool(true)
+        case UInt8(ascii: "f"):
+            try parseLiteral("false")
+            return .bool(false)
+        case UInt8(ascii: "n"):
+            try parseLiteral("null")
+            return .null
         case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"): return try parseNumber()
         default: throw failure("unexpected character")
         }
@@ -172,7 +178,7 @@ public struct JSONParser {
     private mutating func parseLiteral(_ literal: StaticString) throws(JSONParseError) {
         let expected = UnsafeBufferPointer(start: literal.utf8Start, count: literal.utf8CodeUnitCount)
         guard bytes.count - position >= expected.count,
-              bytes[position..<position + expected.count].elementsEqual(expected)
+            bytes[position..<position + expected.count].elementsEqual(expected)
         else { throw failure("invalid literal") }
         position += expected.count
     }
@@ -285,7 +291,7 @@ public struct JSONParser {
         var value = UInt32(try parseHexQuad())
         if (0xD800...0xDBFF).contains(value) {
             guard current == UInt8(ascii: "\\"),
-                  position + 1 < bytes.count, bytes[position + 1] == UInt8(ascii: "u")
+                position + 1 < bytes.count, bytes[position + 1] == UInt8(ascii: "u")
             else { throw failure("unpaired surrogate in \\u escape") }
             position += 2
             let low = UInt32(try parseHexQuad())

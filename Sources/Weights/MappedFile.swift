@@ -1,9 +1,9 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Musl)
-import Musl
+    import Musl
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// A whole file mapped read-only.
@@ -49,9 +49,9 @@ final class MappedFile: @unchecked Sendable {
             throw WeightsError.cannotOpen(path: path, reason: "mmap failed: " + MappedFile.describe(errno: errno))
         }
         #if os(Linux)
-        // A hint: where the kernel can back file pages with huge folios, decode's weight stream
-        // is not cut by a TLB miss every 4 KB. Failure changes nothing, so it is ignored.
-        _ = madvise(address, size, MADV_HUGEPAGE)
+            // A hint: where the kernel can back file pages with huge folios, decode's weight stream
+            // is not cut by a TLB miss every 4 KB. Failure changes nothing, so it is ignored.
+            _ = madvise(address, size, MADV_HUGEPAGE)
         #endif
         bytes = UnsafeRawBufferPointer(start: address, count: size)
     }

@@ -12,12 +12,16 @@ public enum Quantization {
     /// The stored layout's version: files of another layout are refused, not misread.
     static let layout = "rows2"
 
-    public static func metadataValue(format: WeightFormat, cols: Int) -> String { "\(format.rawValue):\(cols):\(layout)" }
+    public static func metadataValue(format: WeightFormat, cols: Int) -> String {
+        "\(format.rawValue):\(cols):\(layout)"
+    }
 
     static func parse(_ value: String) -> (WeightFormat, Int)? {
         let parts = value.split(separator: ":")
-        guard parts.count == 3, parts[2] == layout, let format = WeightFormat(rawValue: String(parts[0])), format.isQuantized,
-              let cols = Int(parts[1]), cols > 0, cols % 32 == 0 else { return nil }
+        guard parts.count == 3, parts[2] == layout, let format = WeightFormat(rawValue: String(parts[0])),
+            format.isQuantized,
+            let cols = Int(parts[1]), cols > 0, cols % 32 == 0
+        else { return nil }
         return (format, cols)
     }
 }
@@ -30,10 +34,11 @@ public enum QuantizationError: Error, CustomStringConvertible, Equatable {
     public var description: String {
         switch self {
         case .unsupportedFormat(let f): return "unknown weight format '\(f)' (expected q8 or q4)"
-        case let .invalidMetadata(tensor, value):
-            return "tensor '\(tensor)' has invalid quantization metadata '\(value)' (expected FORMAT:COLUMNS:\(Quantization.layout); "
+        case .invalidMetadata(let tensor, let value):
+            return
+                "tensor '\(tensor)' has invalid quantization metadata '\(value)' (expected FORMAT:COLUMNS:\(Quantization.layout); "
                 + "a checkpoint converted by an older version must be converted again)"
-        case let .shapeMismatch(tensor, expected, stored):
+        case .shapeMismatch(let tensor, let expected, let stored):
             return "quantized tensor '\(tensor)' holds \(stored), expected shape \(expected)"
         }
     }
@@ -61,8 +66,10 @@ public final class QuantizingSource: WeightSource, @unchecked Sendable {
     private let lock = NSLock()
     private var converted: [String: WeightMatrix] = [:]
 
-    public init(_ base: any WeightSource & Sendable, format: WeightFormat, activations: QuantizedActivations = .int16,
-                compute: Compute) {
+    public init(
+        _ base: any WeightSource & Sendable, format: WeightFormat, activations: QuantizedActivations = .int16,
+        compute: Compute
+    ) {
         precondition(format.isQuantized)
         self.base = base
         self.format = format

@@ -47,12 +47,14 @@ public struct RandomWeights: WeightSource, Sendable {
                 if f32 {
                     base.storeBytes(of: v, toByteOffset: i * 4, as: Float.self)
                 } else {
-                    base.storeBytes(of: UInt16(truncatingIfNeeded: v.bitPattern >> 16), toByteOffset: i * 2, as: UInt16.self)
+                    base.storeBytes(
+                        of: UInt16(truncatingIfNeeded: v.bitPattern >> 16), toByteOffset: i * 2, as: UInt16.self)
                 }
             }
         }
         let matrixRows = shape.count > 1 ? rows : 1
-        return WeightMatrix(rows: matrixRows, cols: count / max(matrixRows, 1), dtype: dtype,
-                            base: UnsafeRawPointer(buffer.pointer), owner: buffer)
+        return WeightMatrix(
+            rows: matrixRows, cols: count / max(matrixRows, 1), dtype: dtype,
+            base: UnsafeRawPointer(buffer.pointer), owner: buffer)
     }
 }

@@ -114,8 +114,8 @@ struct SafeTensorsHeader {
         }
 
         guard case .array(let offsetValues)? = fields["data_offsets"], offsetValues.count == 2,
-              case .int(let begin) = offsetValues[0], case .int(let end) = offsetValues[1],
-              begin >= 0, end >= 0
+            case .int(let begin) = offsetValues[0], case .int(let end) = offsetValues[1],
+            begin >= 0, end >= 0
         else {
             throw invalid("'data_offsets' must be two non-negative integers [begin, end]")
         }

@@ -1,8 +1,9 @@
 import Foundation
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Musl)
-import Musl
+    import Musl
 #endif
 
 /// Builds a `.safetensors` file in memory and writes it out.
@@ -79,7 +80,8 @@ public struct SafeTensorsWriter: Sendable {
         case .i8: encoded = ElementEncoding.littleEndianBytes(try narrowed(Int8.self))
         case .u8: encoded = ElementEncoding.littleEndianBytes(try narrowed(UInt8.self))
         default:
-            throw WeightsError.invalidTensorForWriting(tensor: name, reason: "cannot store integers as \(dtype.rawValue)")
+            throw WeightsError.invalidTensorForWriting(
+                tensor: name, reason: "cannot store integers as \(dtype.rawValue)")
         }
         try add(name, dtype: dtype, shape: shape, bytes: Data(encoded))
     }

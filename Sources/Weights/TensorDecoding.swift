@@ -10,9 +10,9 @@ enum TensorDecoding {
         switch dtype {
         case .f32:
             #if _endian(little)
-            return copied(raw, count: count)
+                return copied(raw, count: count)
             #else
-            return (0..<count).map { Float(bitPattern: load(raw, $0, as: UInt32.self)) }
+                return (0..<count).map { Float(bitPattern: load(raw, $0, as: UInt32.self)) }
             #endif
         case .bf16:
             // bf16 is the upper half of an f32, so widening is exact.
@@ -38,9 +38,9 @@ enum TensorDecoding {
         switch dtype {
         case .i64:
             #if _endian(little)
-            return copied(raw, count: count)
+                return copied(raw, count: count)
             #else
-            return (0..<count).map { Int64(bitPattern: load(raw, $0, as: UInt64.self)) }
+                return (0..<count).map { Int64(bitPattern: load(raw, $0, as: UInt64.self)) }
             #endif
         case .i32:
             return mapped(raw, count: count) { raw, index in
@@ -86,7 +86,8 @@ enum TensorDecoding {
     private static func copied<T: BitwiseCopyable>(_ raw: UnsafeRawBufferPointer, count: Int) -> [T] {
         [T](unsafeUninitializedCapacity: count) { buffer, initialized in
             if count > 0 {
-                UnsafeMutableRawBufferPointer(buffer).copyMemory(from: UnsafeRawBufferPointer(rebasing: raw[0..<count * MemoryLayout<T>.stride]))
+                UnsafeMutableRawBufferPointer(buffer).copyMemory(
+                    from: UnsafeRawBufferPointer(rebasing: raw[0..<count * MemoryLayout<T>.stride]))
             }
             initialized = count
         }

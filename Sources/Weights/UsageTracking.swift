@@ -29,6 +29,8 @@ public final class UsageTrackingSource: WeightSource, @unchecked Sendable {
     public func logUnused(_ logger: Logger, model: String) {
         let unused = unusedNames
         guard !unused.isEmpty else { return }
-        logger.debug("\(model): ignoring \(unused.count) unused tensor(s) in \(checkpoint.sourcePath): \(unused.joined(separator: ", "))")
+        logger.debug(
+            "\(model): ignoring \(unused.count) unused tensor(s) in \(checkpoint.sourcePath): \(unused.joined(separator: ", "))"
+        )
     }
 }

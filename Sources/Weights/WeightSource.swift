@@ -22,12 +22,14 @@ extension WeightSource {
     }
 
     public func linear(_ prefix: String, out: Int, in: Int, bias: Bool) throws -> Linear {
-        Linear(weight: try linearWeight(prefix + ".weight", shape: [out, `in`]),
-               bias: bias ? try vector(prefix + ".bias", count: out) : nil)
+        Linear(
+            weight: try linearWeight(prefix + ".weight", shape: [out, `in`]),
+            bias: bias ? try vector(prefix + ".bias", count: out) : nil)
     }
 
     public func layerNorm(_ prefix: String, dim: Int, eps: Float = 1e-5) throws -> LayerNorm {
-        LayerNorm(weight: try vector(prefix + ".weight", count: dim),
-                  bias: try vector(prefix + ".bias", count: dim), eps: eps)
+        LayerNorm(
+            weight: try vector(prefix + ".weight", count: dim),
+            bias: try vector(prefix + ".bias", count: dim), eps: eps)
     }
 }

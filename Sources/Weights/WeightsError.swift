@@ -54,7 +54,8 @@ public enum WeightsError: Error, CustomStringConvertible, Equatable {
             return "tensor '\(tensor)' in \(path) has shape \(TensorShape.describe(shape)) "
                 + "whose byte size overflows"
         case .alreadyQuantized(let tensor, let stored, let requested):
-            return "the checkpoint is already quantized (\(tensor) is \(stored)); it cannot be quantized to \(requested): "
+            return
+                "the checkpoint is already quantized (\(tensor) is \(stored)); it cannot be quantized to \(requested): "
                 + "load it without --quantize, or convert the original weights"
         case .overlappingTensors(let first, let second, let path):
             return "tensors '\(first)' and '\(second)' in \(path) have overlapping data_offsets"

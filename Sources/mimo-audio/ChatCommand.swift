@@ -11,7 +11,10 @@ struct ChatCommand: ParsableCommand {
     @OptionGroup var task: TaskOptions
     @OptionGroup var audioModel: AudioModelOptions
     @OptionGroup var audio: AudioOutputOptions
-    @Option(help: "JSON conversation {\"system\", \"voice\", \"turns\": [{\"role\", \"audio\", \"text\"}]} ending with a user turn.")
+    @Option(
+        help:
+            "JSON conversation {\"system\", \"voice\", \"turns\": [{\"role\", \"audio\", \"text\"}]} ending with a user turn."
+    )
     var conversation: String?
     @Option(help: "Voice prompt WAV for the assistant's speech.") var voice: String?
     @Option(help: "System prompt (the reference puts it into the first user turn).") var system: String?
@@ -19,7 +22,11 @@ struct ChatCommand: ParsableCommand {
     @Flag(help: "Let the model think before answering (with --text-only).") var think = false
 
     struct ConversationFile: Decodable {
-        struct Turn: Decodable { let role: String; let audio: String?; let text: String? }
+        struct Turn: Decodable {
+            let role: String
+            let audio: String?
+            let text: String?
+        }
         let system: String?
         let voice: String?
         let turns: [Turn]
@@ -27,7 +34,9 @@ struct ChatCommand: ParsableCommand {
 
     func validate() throws {
         if think && !textOnly { throw ValidationError("--think applies to --text-only dialogue") }
-        if !textOnly && audio.output == nil { throw ValidationError("spoken dialogue writes audio: give -o OUT.wav (or --text-only)") }
+        if !textOnly && audio.output == nil {
+            throw ValidationError("spoken dialogue writes audio: give -o OUT.wav (or --text-only)")
+        }
     }
 
     func run() throws {
@@ -45,7 +54,9 @@ struct ChatCommand: ParsableCommand {
         do { file = try JSONDecoder().decode(ConversationFile.self, from: Data(contentsOf: url)) } catch {
             throw ValidationError("\(url.path) is not a conversation file: \(error.localizedDescription)")
         }
-        guard file.turns.last?.role == "user" else { throw ValidationError("the conversation must end with a user turn to answer") }
+        guard file.turns.last?.role == "user" else {
+            throw ValidationError("the conversation must end with a user turn to answer")
+        }
         let base = url.deletingLastPathComponent()
         var turns: [DialogueTurn] = []
         for (i, turn) in file.turns.enumerated() {
@@ -58,7 +69,9 @@ struct ChatCommand: ParsableCommand {
                 if textOnly {
                     turns.append(.assistant(text: text, audio: nil))
                 } else {
-                    guard let path = turn.audio else { throw ValidationError("turn \(i): a spoken assistant turn needs \"audio\"") }
+                    guard let path = turn.audio else {
+                        throw ValidationError("turn \(i): a spoken assistant turn needs \"audio\"")
+                    }
                     turns.append(.assistant(text: text, audio: try audioInput(resolve(path, base), engine)))
                 }
             default:
@@ -66,9 +79,11 @@ struct ChatCommand: ParsableCommand {
             }
         }
         let voicePath = voice.map { URL(fileURLWithPath: $0) } ?? file.voice.map { resolve($0, base) }
-        let conversation = MiMoAudio.Conversation(turns: turns, system: textOnly ? nil : system ?? file.system,
-                                                  voice: textOnly ? nil : try voicePath.map { try audioInput($0, engine) })
-        try TaskRunner(engine: engine, options: task, audio: textOnly ? nil : audio).run(dialogue(conversation), seed: task.effectiveSeed)
+        let conversation = MiMoAudio.Conversation(
+            turns: turns, system: textOnly ? nil : system ?? file.system,
+            voice: textOnly ? nil : try voicePath.map { try audioInput($0, engine) })
+        try TaskRunner(engine: engine, options: task, audio: textOnly ? nil : audio).run(
+            dialogue(conversation), seed: task.effectiveSeed)
     }
 
     /// One WAV path per line. Spoken dialogue continues the whole previous sequence (the
@@ -102,18 +117,22 @@ struct ChatCommand: ParsableCommand {
                 let result = try runner.run(dialogue(MiMoAudio.Conversation(turns: turns)), seed: seed &+ UInt64(index))
                 turns.append(.assistant(text: result.text, audio: nil))
             } else {
-                let conversation = MiMoAudio.Conversation(turns: [.user(user)], system: system, voice: voiceAudio, history: history)
+                let conversation = MiMoAudio.Conversation(
+                    turns: [.user(user)], system: system, voice: voiceAudio, history: history)
                 history = try runner.run(dialogue(conversation), seed: seed &+ UInt64(index)).sequence
             }
             answered += 1
         }
-        if index > 0 && answered == 0 { throw RuntimeFailure("no turn was answered: every one of the \(index) WAV paths failed to load") }
+        if index > 0 && answered == 0 {
+            throw RuntimeFailure("no turn was answered: every one of the \(index) WAV paths failed to load")
+        }
     }
     /// `out.wav` → `out-3.wav` for turn 3.
     static func numbered(_ path: String, _ n: Int) -> String {
         let url = URL(fileURLWithPath: path)
         let ext = url.pathExtension
         let stem = url.deletingPathExtension().lastPathComponent
-        return url.deletingLastPathComponent().appendingPathComponent("\(stem)-\(n)" + (ext.isEmpty ? "" : ".\(ext)")).path
+        return url.deletingLastPathComponent().appendingPathComponent("\(stem)-\(n)" + (ext.isEmpty ? "" : ".\(ext)"))
+            .path
     }
 }

@@ -19,8 +19,9 @@ struct CodecCommand: ParsableCommand {
         func load() throws -> AudioTokenizer {
             let start = DispatchTime.now()
             Reporter.always.line("loading tokenizer from \(audioTokenizer)")
-            let tokenizer = try AudioTokenizer(directory: URL(fileURLWithPath: audioTokenizer), compute: runtime.compute(),
-                                               quantize: codecLoading.format())
+            let tokenizer = try AudioTokenizer(
+                directory: URL(fileURLWithPath: audioTokenizer), compute: runtime.compute(),
+                quantize: codecLoading.format())
             Reporter.always.line(String(format: "loaded in %.2f s", seconds(since: start)))
             return tokenizer
         }
@@ -29,9 +30,13 @@ struct CodecCommand: ParsableCommand {
     static func encode(_ input: String, with tokenizer: AudioTokenizer, codebooks: Int) throws -> [[Int]] {
         let samples = try AudioInput.load(URL(fileURLWithPath: input), sampleRate: tokenizer.sampleRate)
         let start = DispatchTime.now()
-        Reporter.always.line(String(format: "encoding %.2f s of audio", Double(samples.count) / Double(tokenizer.sampleRate)))
+        Reporter.always.line(
+            String(format: "encoding %.2f s of audio", Double(samples.count) / Double(tokenizer.sampleRate)))
         let codes = try tokenizer.encode(samples: samples, codebooks: codebooks)
-        Reporter.always.line(String(format: "encoded %d frames × %d codebooks in %.2f s", codes.first?.count ?? 0, codes.count, seconds(since: start)))
+        Reporter.always.line(
+            String(
+                format: "encoded %d frames × %d codebooks in %.2f s", codes.first?.count ?? 0, codes.count,
+                seconds(since: start)))
         return codes
     }
 
@@ -40,27 +45,38 @@ struct CodecCommand: ParsableCommand {
         Reporter.always.line("decoding \(codes.first?.count ?? 0) frames")
         let wav = try tokenizer.decode(codes: codes)
         try target.write(wav, sampleRate: tokenizer.sampleRate)
-        Reporter.always.line(String(format: "wrote %.2f s of audio to %@ (%@) in %.2f s", Double(wav.count) / Double(tokenizer.sampleRate),
-                        target.path == "-" ? "standard output" : target.path, target.format.rawValue, seconds(since: start)))
+        Reporter.always.line(
+            String(
+                format: "wrote %.2f s of audio to %@ (%@) in %.2f s", Double(wav.count) / Double(tokenizer.sampleRate),
+                target.path == "-" ? "standard output" : target.path, target.format.rawValue, seconds(since: start)))
     }
 
     /// `-o` and its format, as the task commands take them.
     struct Output: ParsableArguments {
-        @Option(name: .shortAndLong, help: "Output audio file, its format from the extension (wav, pcm, flac, mp3, opus/ogg, aac, m4a); '-' is stdout (raw s16le PCM unless --audio-format).")
+        @Option(
+            name: .shortAndLong,
+            help:
+                "Output audio file, its format from the extension (wav, pcm, flac, mp3, opus/ogg, aac, m4a); '-' is stdout (raw s16le PCM unless --audio-format)."
+        )
         var output: String
-        @Option(name: .customLong("audio-format"), help: "wav, pcm, flac, mp3, opus, aac or m4a (default: from the output's extension).")
+        @Option(
+            name: .customLong("audio-format"),
+            help: "wav, pcm, flac, mp3, opus, aac or m4a (default: from the output's extension).")
         var audioFormat: AudioFileFormat?
-        @Option(name: .customLong("sample-format"), help: "WAV samples: s16 or f32.") var sampleFormat: WAVWriter.SampleFormat = .s16
+        @Option(name: .customLong("sample-format"), help: "WAV samples: s16 or f32.") var sampleFormat:
+            WAVWriter.SampleFormat = .s16
 
         func validate() throws { _ = try target() }
         func target() throws -> AudioTarget { try AudioTarget(output, format: audioFormat, sampleFormat: sampleFormat) }
     }
 
     struct Encode: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Encode a WAV file (any rate, any channels) to codes JSON.")
+        static let configuration = CommandConfiguration(
+            abstract: "Encode a WAV file (any rate, any channels) to codes JSON.")
 
         @OptionGroup var tokenizer: TokenizerOptions
-        @Argument(help: "Input audio file (WAV, FLAC, MP3, Ogg, Opus, M4A, WebM, ...; - reads stdin).") var input: String
+        @Argument(help: "Input audio file (WAV, FLAC, MP3, Ogg, Opus, M4A, WebM, ...; - reads stdin).") var input:
+            String
         @Option(name: .shortAndLong, help: "Output codes JSON file.") var output: String
         @Option(help: "Codebooks to keep (the LM uses 8; up to 20).") var codebooks: Int = 8
 
@@ -77,7 +93,8 @@ struct CodecCommand: ParsableCommand {
     }
 
     struct Decode: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Decode codes JSON (first 8 codebooks) to a 24 kHz WAV file.")
+        static let configuration = CommandConfiguration(
+            abstract: "Decode codes JSON (first 8 codebooks) to a 24 kHz WAV file.")
 
         static let codebooksUsed = 8
 
@@ -92,17 +109,20 @@ struct CodecCommand: ParsableCommand {
             }
             let model = try tokenizer.load()
             guard file.sampleRate == model.sampleRate else {
-                throw ValidationError("codes are for \(file.sampleRate) Hz but the tokenizer runs at \(model.sampleRate) Hz")
+                throw ValidationError(
+                    "codes are for \(file.sampleRate) Hz but the tokenizer runs at \(model.sampleRate) Hz")
             }
             try CodecCommand.decode(Array(file.codes.prefix(Self.codebooksUsed)), with: model, to: try output.target())
         }
     }
 
     struct Roundtrip: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Encode a WAV file to 8 codebooks and decode it again.")
+        static let configuration = CommandConfiguration(
+            abstract: "Encode a WAV file to 8 codebooks and decode it again.")
 
         @OptionGroup var tokenizer: TokenizerOptions
-        @Argument(help: "Input audio file (WAV, FLAC, MP3, Ogg, Opus, M4A, WebM, ...; - reads stdin).") var input: String
+        @Argument(help: "Input audio file (WAV, FLAC, MP3, Ogg, Opus, M4A, WebM, ...; - reads stdin).") var input:
+            String
         @OptionGroup var output: Output
 
         func run() throws {

@@ -1,6 +1,7 @@
 import Foundation
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// The process's standard output and error, written with checked writes: a closed, broken or
@@ -10,7 +11,8 @@ final class Console: @unchecked Sendable {
     static let shared = Console()
 
     enum Stream: Int32, CustomStringConvertible {
-        case output = 1, error = 2
+        case output = 1
+        case error = 2
         var description: String { self == .output ? "standard output" : "standard error" }
     }
 

@@ -10,18 +10,27 @@ struct GenerateCommand: ParsableCommand {
         abstract: "Generate from a prompt token grid with the MiMo-Audio LM.")
 
     @Option(help: "MiMo-Audio LM checkpoint directory (with its tokenizer.json).") var model: String
-    @Option(name: .customLong("audio-tokenizer"), help: "MiMo-Audio-Tokenizer directory (needed for -o).") var audioTokenizer: String?
-    @Option(name: .customLong("prompt-grid"), help: "JSON {\"input_ids\": [9 rows]} prompt grid.") var promptGrid: String
+    @Option(name: .customLong("audio-tokenizer"), help: "MiMo-Audio-Tokenizer directory (needed for -o).")
+    var audioTokenizer: String?
+    @Option(name: .customLong("prompt-grid"), help: "JSON {\"input_ids\": [9 rows]} prompt grid.") var promptGrid:
+        String
     @Flag(help: "Greedy text and audio sampling (default: the reference's default sampler preset).") var greedy = false
     @Option(help: "Seed for sampling.") var seed: UInt64 = 0
-    @Option(name: .customLong("min-new-tokens"), help: "Groups before a stop token may end generation.") var minNewTokens = 0
+    @Option(name: .customLong("min-new-tokens"), help: "Groups before a stop token may end generation.")
+    var minNewTokens = 0
     @Option(name: .customLong("max-new-tokens"), help: "Maximum groups to generate.") var maxNewTokens = 8192
-    @Option(help: "Stop token, as the tokenizer spells it (<|im_end|>) or an integer id; repeatable.") var stop: [String] = []
+    @Option(help: "Stop token, as the tokenizer spells it (<|im_end|>) or an integer id; repeatable.") var stop:
+        [String] = []
     @Flag(help: "Print the result as JSON on stdout.") var json = false
-    @Option(name: .shortAndLong, help: "Write the generated audio to this file (format from the extension; '-' is stdout).") var output: String?
-    @Option(name: .customLong("audio-format"), help: "wav, pcm, flac, mp3, opus, aac or m4a (default: from the output's extension).")
+    @Option(
+        name: .shortAndLong, help: "Write the generated audio to this file (format from the extension; '-' is stdout).")
+    var output: String?
+    @Option(
+        name: .customLong("audio-format"),
+        help: "wav, pcm, flac, mp3, opus, aac or m4a (default: from the output's extension).")
     var audioFormat: AudioFileFormat?
-    @Option(name: .customLong("sample-format"), help: "WAV samples: s16 or f32.") var sampleFormat: WAVWriter.SampleFormat = .s16
+    @Option(name: .customLong("sample-format"), help: "WAV samples: s16 or f32.") var sampleFormat:
+        WAVWriter.SampleFormat = .s16
     @OptionGroup var runtime: RuntimeOptions
     @OptionGroup var loading: LMLoadOptions
     @OptionGroup var codecLoading: CodecLoadOptions
@@ -31,12 +40,17 @@ struct GenerateCommand: ParsableCommand {
         guard minNewTokens >= 0 else { throw ValidationError("--min-new-tokens must be ≥ 0") }
         guard maxNewTokens >= 1 else { throw ValidationError("--max-new-tokens must be ≥ 1") }
         guard minNewTokens <= maxNewTokens else {
-            throw ValidationError("--min-new-tokens (\(minNewTokens)) must not exceed --max-new-tokens (\(maxNewTokens))")
+            throw ValidationError(
+                "--min-new-tokens (\(minNewTokens)) must not exceed --max-new-tokens (\(maxNewTokens))")
         }
-        if output != nil && audioTokenizer == nil { throw ValidationError("-o needs --audio-tokenizer to decode the audio") }
+        if output != nil && audioTokenizer == nil {
+            throw ValidationError("-o needs --audio-tokenizer to decode the audio")
+        }
         if let output {
             _ = try AudioTarget(output, format: audioFormat, sampleFormat: sampleFormat)
-            if output == "-" && json { throw ValidationError("--json and -o - both write to stdout; write the audio to a file") }
+            if output == "-" && json {
+                throw ValidationError("--json and -o - both write to stdout; write the audio to a file")
+            }
         }
     }
 
@@ -45,15 +59,17 @@ struct GenerateCommand: ParsableCommand {
         let prompt = try PromptGridFile.read(URL(fileURLWithPath: promptGrid))
         let start = DispatchTime.now()
         Reporter.always.line("loading LM from \(model)")
-        let pipeline = try Pipeline(model: URL(fileURLWithPath: model), audioTokenizer: audioTokenizer.map { URL(fileURLWithPath: $0) },
-                                    compute: compute, quantize: loading.format(), kvPrecision: loading.kvPrecision(),
-                                    codecQuantize: codecLoading.format())
+        let pipeline = try Pipeline(
+            model: URL(fileURLWithPath: model), audioTokenizer: audioTokenizer.map { URL(fileURLWithPath: $0) },
+            compute: compute, quantize: loading.format(), kvPrecision: loading.kvPrecision(),
+            codecQuantize: codecLoading.format())
         Reporter.always.line(String(format: "loaded in %.2f s", seconds(since: start)))
         let lm = pipeline.lm
         try lm.config.validate(prompt)
         let stops = try Set(stop.map { try resolve($0, in: lm) })
-        let request = TaskRequest(.grid(prompt, stops: stops), seed: seed, greedy: greedy, minNewTokens: minNewTokens,
-                                  maxNewTokens: maxNewTokens, audioDelivery: output == nil ? .none : .whole)
+        let request = TaskRequest(
+            .grid(prompt, stops: stops), seed: seed, greedy: greedy, minNewTokens: minNewTokens,
+            maxNewTokens: maxNewTokens, audioDelivery: output == nil ? .none : .whole)
         Reporter.always.line("generating after \(prompt.groups(size: lm.config.groupSize)) prompt groups")
         var wav: [Float] = []
         let result = try Engine(pipeline: pipeline).perform(request) { event in
@@ -66,22 +82,30 @@ struct GenerateCommand: ParsableCommand {
         }
         if !json { Reporter.always.line("") }
         let t = result.timings
-        Reporter.always.line(String(format: "prefill %d groups in %.2f s; %d steps (%d audio patches) in %.2f s; stop: %@",
-                        t.prefillGroups, t.prefillSeconds, t.steps, t.patches, t.stepSeconds, result.stopReason.rawValue))
+        Reporter.always.line(
+            String(
+                format: "prefill %d groups in %.2f s; %d steps (%d audio patches) in %.2f s; stop: %@",
+                t.prefillGroups, t.prefillSeconds, t.steps, t.patches, t.stepSeconds, result.stopReason.rawValue))
         if let output, let codec = pipeline.codec {
-            try AudioTarget(output, format: audioFormat, sampleFormat: sampleFormat).write(wav, sampleRate: codec.sampleRate)
+            try AudioTarget(output, format: audioFormat, sampleFormat: sampleFormat).write(
+                wav, sampleRate: codec.sampleRate)
             Reporter.always.line("wrote \(output)")
         }
         if json {
-            let report = GenerateReport(newIDs: result.newIDs.rows, stopReason: result.stopReason.rawValue, stopToken: result.stopToken,
-                                        textTokens: result.textIDs, codes: result.codes, timings: result.timings)
+            let report = GenerateReport(
+                newIDs: result.newIDs.rows, stopReason: result.stopReason.rawValue, stopToken: result.stopToken,
+                textTokens: result.textIDs, codes: result.codes, timings: result.timings)
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys]
             try printOut(String(decoding: try encoder.encode(report), as: UTF8.self) + "\n")
         } else if output == "-" {
-            Reporter.always.line("text tokens: \(result.textIDs.map { lm.specialTokens.namesByID[$0] ?? String($0) }.joined(separator: " "))")
+            Reporter.always.line(
+                "text tokens: \(result.textIDs.map { lm.specialTokens.namesByID[$0] ?? String($0) }.joined(separator: " "))"
+            )
         } else {
-            try printOut("text tokens: \(result.textIDs.map { lm.specialTokens.namesByID[$0] ?? String($0) }.joined(separator: " "))\n")
+            try printOut(
+                "text tokens: \(result.textIDs.map { lm.specialTokens.namesByID[$0] ?? String($0) }.joined(separator: " "))\n"
+            )
             try printOut("audio frames: \(result.codes.first?.count ?? 0)\n")
         }
     }
@@ -106,14 +130,18 @@ struct GenerateReport: Encodable {
     let timings: GenerationTimings
 
     enum CodingKeys: String, CodingKey {
-        case newIDs = "new_ids", stopReason = "stop_reason", stopToken = "stop_token", textTokens = "text_tokens", codes, timings
+        case newIDs = "new_ids"
+        case stopReason = "stop_reason"
+        case stopToken = "stop_token"
+        case textTokens = "text_tokens"
+        case codes, timings
     }
 
     func encode(to encoder: Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
         try c.encode(newIDs, forKey: .newIDs)
         try c.encode(stopReason, forKey: .stopReason)
-        try c.encode(stopToken, forKey: .stopToken)   // null when generation did not stop on a token
+        try c.encode(stopToken, forKey: .stopToken)  // null when generation did not stop on a token
         try c.encode(textTokens, forKey: .textTokens)
         try c.encode(codes, forKey: .codes)
         try c.encode(timings, forKey: .timings)

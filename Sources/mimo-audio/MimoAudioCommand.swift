@@ -22,7 +22,11 @@ struct MimoAudioCommand: ParsableCommand {
         commandName: "mimo-audio",
         abstract: "Native Swift inference for Xiaomi's MiMo-Audio models.",
         version: "mimo-audio 0.3.0",
-        subcommands: [TTSCommand.self, ASRCommand.self, AskCommand.self, ChatCommand.self, TextChatCommand.self, ICLCommand.self, ContinueCommand.self, TextCommand.self, CodecCommand.self, GenerateCommand.self, ConvertCommand.self, BenchCommand.self]
+        subcommands: [
+            TTSCommand.self, ASRCommand.self, AskCommand.self, ChatCommand.self, TextChatCommand.self, ICLCommand.self,
+            ContinueCommand.self, TextCommand.self, CodecCommand.self, GenerateCommand.self, ConvertCommand.self,
+            BenchCommand.self,
+        ]
     )
 }
 
@@ -34,7 +38,10 @@ struct RuntimeOptions: ParsableArguments {
     @Flag(help: "Log details (e.g. checkpoint tensors that are ignored) on stderr.")
     var verbose = false
 
-    @Option(help: "bf16 matrix products over many rows: fast (bf16 dot products, as the reference's bf16 run) or exact (f32 on widened weights).")
+    @Option(
+        help:
+            "bf16 matrix products over many rows: fast (bf16 dot products, as the reference's bf16 run) or exact (f32 on widened weights)."
+    )
     var precision: String = "fast"
 
     func compute() throws -> Compute {
@@ -58,7 +65,6 @@ struct RuntimeOptions: ParsableArguments {
 
 /// Data on stdout, with checked writes (`text` as is: give the newline).
 func printOut(_ text: String) throws { try Console.shared.out(text) }
-
 
 extension WAVWriter.SampleFormat: ExpressibleByArgument {
     public init?(argument: String) {

@@ -9,7 +9,10 @@ struct ASRCommand: ParsableCommand {
     @OptionGroup var task: TaskOptions
     @OptionGroup var audioModel: AudioModelOptions
     @OptionGroup var templates: TemplateOptions
-    @Option(help: "Language of the fixed instruction (en or zh); ignored with --template-index or --seed, which draw as the reference does.")
+    @Option(
+        help:
+            "Language of the fixed instruction (en or zh); ignored with --template-index or --seed, which draw as the reference does."
+    )
     var language: TemplateLanguage = .english
     @Argument(help: "Input audio file (WAV, FLAC, MP3, Ogg, Opus, M4A, WebM, ...; - reads stdin).") var input: String
 
@@ -27,13 +30,17 @@ struct ASRCommand: ParsableCommand {
 
 struct TTSCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "tts", abstract: "Text to speech, with optional style instruction and voice prompt (Instruct model).")
+        commandName: "tts",
+        abstract: "Text to speech, with optional style instruction and voice prompt (Instruct model).")
 
     @OptionGroup var task: TaskOptions
     @OptionGroup var audioModel: AudioModelOptions
     @OptionGroup var templates: TemplateOptions
     @OptionGroup var audio: AudioOutputOptions
-    @Argument(help: "Text to speak (with --natural: the instruction and the text in natural language). Longer than 300 characters, it is spoken in pieces split at sentence ends.")
+    @Argument(
+        help:
+            "Text to speak (with --natural: the instruction and the text in natural language). Longer than 300 characters, it is spoken in pieces split at sentence ends."
+    )
     var text: String?
     @Option(name: .customLong("text-file"), help: "Read the text from a file (- reads stdin).") var textFile: String?
     @Option(help: "Style instruction (instruct-TTS).") var instruct: String?
@@ -49,12 +56,15 @@ struct TTSCommand: ParsableCommand {
     func run() throws {
         guard audio.output != nil else { throw ValidationError("tts writes audio: give -o OUT.wav") }
         let text = try readText(argument: text, file: textFile, what: "text to speak")
-        guard !text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else { throw ValidationError("the text to speak is empty") }
+        guard !text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else {
+            throw ValidationError("the text to speak is empty")
+        }
         let engine = try task.loadEngine(audio: audioModel)
         let voiceAudio = try voice.map { try audioInput($0, engine) }
         var runner = TaskRunner(engine: engine, options: task, audio: audio)
         runner.templateIndex = templates.templateIndex
-        try runner.run(.tts(text: text, instruct: instruct, voice: voiceAudio, natural: natural), seed: task.effectiveSeed)
+        try runner.run(
+            .tts(text: text, instruct: instruct, voice: voiceAudio, natural: natural), seed: task.effectiveSeed)
     }
 }
 
@@ -71,13 +81,16 @@ struct AskCommand: ParsableCommand {
     func run() throws {
         let engine = try task.loadEngine(audio: audioModel)
         try TaskRunner(engine: engine, options: task, audio: nil)
-            .run(.audioQuestion(try audioInput(input, engine), question: question, thinking: think), seed: task.effectiveSeed)
+            .run(
+                .audioQuestion(try audioInput(input, engine), question: question, thinking: think),
+                seed: task.effectiveSeed)
     }
 }
 
 struct TextChatCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "text-chat", abstract: "Text dialogue: one message, or interactive with no message (one line per turn).")
+        commandName: "text-chat",
+        abstract: "Text dialogue: one message, or interactive with no message (one line per turn).")
 
     @OptionGroup var task: TaskOptions
     @Argument(help: "The message (omit, and no --text-file, for an interactive session on stdin).") var message: String?
@@ -95,7 +108,9 @@ struct TextChatCommand: ParsableCommand {
             let result = try runner.run(.textDialogue(history, thinking: think), seed: seed &+ UInt64(history.count))
             history.append(.assistant(result.text))
         }
-        if message != nil || textFile != nil { return try turn(try readText(argument: message, file: textFile, what: "message")) }
+        if message != nil || textFile != nil {
+            return try turn(try readText(argument: message, file: textFile, what: "message"))
+        }
         let prompt = isatty(0) == 1 && isatty(2) == 1
         while true {
             if prompt { Console.shared.err("you> ") }
@@ -109,34 +124,46 @@ struct TextChatCommand: ParsableCommand {
 
 struct ICLCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "icl", abstract: "Few-shot in-context speech-to-speech (voice/style conversion) with the Base model.")
+        commandName: "icl",
+        abstract: "Few-shot in-context speech-to-speech (voice/style conversion) with the Base model.")
 
     @OptionGroup var task: TaskOptions
     @OptionGroup var audioModel: AudioModelOptions
     @OptionGroup var audio: AudioOutputOptions
-    @Option(help: "JSON list of {\"input\": a.wav, \"output\": b.wav, \"transcript\": text of b} (paths relative to it).")
+    @Option(
+        help: "JSON list of {\"input\": a.wav, \"output\": b.wav, \"transcript\": text of b} (paths relative to it).")
     var examples: String
     @Option(help: "Instruction after the [Int]: prefix.") var instruction = ""
     @Argument(help: "Input audio file to convert (any format; - reads stdin).") var input: String
 
-    struct Example: Decodable { let input: String; let output: String; let transcript: String }
+    struct Example: Decodable {
+        let input: String
+        let output: String
+        let transcript: String
+    }
 
     func run() throws {
         guard audio.output != nil else { throw ValidationError("icl writes audio: give -o OUT.wav") }
         let url = URL(fileURLWithPath: examples)
         let list: [Example]
         do { list = try JSONDecoder().decode([Example].self, from: Data(contentsOf: url)) } catch {
-            throw ValidationError("--examples \(examples) must be a JSON list of {\"input\", \"output\", \"transcript\"}: \(error.localizedDescription)")
+            throw ValidationError(
+                "--examples \(examples) must be a JSON list of {\"input\", \"output\", \"transcript\"}: \(error.localizedDescription)"
+            )
         }
         guard !list.isEmpty else { throw ValidationError("--examples \(examples) has no examples") }
         let engine = try task.loadEngine(audio: audioModel)
         let base = url.deletingLastPathComponent()
         let shots = try list.map {
-            ICLExample(input: try audioInput(resolve($0.input, base), engine), output: try audioInput(resolve($0.output, base), engine),
-                       transcript: $0.transcript)
+            ICLExample(
+                input: try audioInput(resolve($0.input, base), engine),
+                output: try audioInput(resolve($0.output, base), engine),
+                transcript: $0.transcript)
         }
         try TaskRunner(engine: engine, options: task, audio: audio)
-            .run(.inContextLearning(instruction: instruction, examples: shots, query: try audioInput(input, engine)), seed: task.effectiveSeed)
+            .run(
+                .inContextLearning(instruction: instruction, examples: shots, query: try audioInput(input, engine)),
+                seed: task.effectiveSeed)
     }
 }
 

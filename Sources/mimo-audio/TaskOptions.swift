@@ -5,17 +5,26 @@ import MiMoAudio
 /// Options every task command shares.
 struct TaskOptions: ParsableArguments {
     @Option(help: "MiMo-Audio LM checkpoint directory (with tokenizer.json).") var model: String
-    @Option(parsing: .unconditional, help: "Seed for sampling and for the instruction template draw (default: random).") var seed: UInt64?
+    @Option(parsing: .unconditional, help: "Seed for sampling and for the instruction template draw (default: random).")
+    var seed: UInt64?
     @Flag(help: "Greedy decoding for text and audio.") var greedy = false
-    @Option(parsing: .unconditional, help: "Text sampler temperature (default: the task's preset).") var temperature: Float?
+    @Option(parsing: .unconditional, help: "Text sampler temperature (default: the task's preset).") var temperature:
+        Float?
     @Option(name: .customLong("top-p"), parsing: .unconditional, help: "Text sampler top-p.") var topP: Float?
     @Option(name: .customLong("top-k"), parsing: .unconditional, help: "Text sampler top-k.") var topK: Int?
-    @Option(name: .customLong("audio-temperature"), parsing: .unconditional, help: "Patch-decoder temperature.") var audioTemperature: Float?
-    @Option(name: .customLong("audio-top-p"), parsing: .unconditional, help: "Patch-decoder top-p.") var audioTopP: Float?
+    @Option(name: .customLong("audio-temperature"), parsing: .unconditional, help: "Patch-decoder temperature.")
+    var audioTemperature: Float?
+    @Option(name: .customLong("audio-top-p"), parsing: .unconditional, help: "Patch-decoder top-p.") var audioTopP:
+        Float?
     @Option(name: .customLong("audio-top-k"), parsing: .unconditional, help: "Patch-decoder top-k.") var audioTopK: Int?
-    @Option(name: .customLong("min-new-tokens"), parsing: .unconditional, help: "Groups before a stop token may end generation.") var minNewTokens = 0
-    @Option(name: .customLong("max-new-tokens"), parsing: .unconditional, help: "Maximum groups to generate.") var maxNewTokens = 8192
-    @Option(name: .customLong("prefix-cache"), parsing: .unconditional, help: "MiB of KV prefixes kept so a turn that repeats earlier context prefills only what is new (0: none).")
+    @Option(
+        name: .customLong("min-new-tokens"), parsing: .unconditional,
+        help: "Groups before a stop token may end generation.") var minNewTokens = 0
+    @Option(name: .customLong("max-new-tokens"), parsing: .unconditional, help: "Maximum groups to generate.")
+    var maxNewTokens = 8192
+    @Option(
+        name: .customLong("prefix-cache"), parsing: .unconditional,
+        help: "MiB of KV prefixes kept so a turn that repeats earlier context prefills only what is new (0: none).")
     var prefixCache = 1024
     @Flag(help: "Print one JSON object with the result on stdout.") var json = false
     @Flag(help: "No progress on stderr.") var quiet = false
@@ -35,10 +44,15 @@ struct TaskOptions: ParsableArguments {
             if let k, k < 1 { throw ValidationError("\(flag) must be ≥ 1, got \(k)") }
         }
         guard minNewTokens <= maxNewTokens else {
-            throw ValidationError("--min-new-tokens (\(minNewTokens)) must not exceed --max-new-tokens (\(maxNewTokens))")
+            throw ValidationError(
+                "--min-new-tokens (\(minNewTokens)) must not exceed --max-new-tokens (\(maxNewTokens))")
         }
-        if let seed, seed > Self.maxSeed { throw ValidationError("--seed must be in 0...\(Self.maxSeed) (2^53 − 1, exact in JSON)") }
-        guard (0...(1 << 20)).contains(prefixCache) else { throw ValidationError("--prefix-cache must be in 0...1048576 MiB") }
+        if let seed, seed > Self.maxSeed {
+            throw ValidationError("--seed must be in 0...\(Self.maxSeed) (2^53 − 1, exact in JSON)")
+        }
+        guard (0...(1 << 20)).contains(prefixCache) else {
+            throw ValidationError("--prefix-cache must be in 0...1048576 MiB")
+        }
     }
 
     /// Seeds stay below 2^53 so the one reported in --json is exact in any JSON reader.
@@ -49,10 +63,11 @@ struct TaskOptions: ParsableArguments {
 
     /// The request these options describe for `task` (the engine applies the task's presets).
     func request(_ task: TaskRequest.Task, seed: UInt64) -> TaskRequest {
-        TaskRequest(task, seed: seed, greedy: greedy,
-                    text: .init(temperature: temperature, topP: topP, topK: topK),
-                    audio: .init(temperature: audioTemperature, topP: audioTopP, topK: audioTopK),
-                    minNewTokens: minNewTokens, maxNewTokens: maxNewTokens)
+        TaskRequest(
+            task, seed: seed, greedy: greedy,
+            text: .init(temperature: temperature, topP: topP, topK: topK),
+            audio: .init(temperature: audioTemperature, topP: audioTopP, topK: audioTopK),
+            minNewTokens: minNewTokens, maxNewTokens: maxNewTokens)
     }
 
     /// Loads the models (the codec too for `audio`) and starts the engine.
@@ -60,9 +75,10 @@ struct TaskOptions: ParsableArguments {
         let start = DispatchTime.now()
         let reporter = Reporter(quiet: quiet)
         reporter.line("loading \(model)\(audio.map { " and \($0.audioTokenizer)" } ?? "")")
-        let pipeline = try Pipeline(model: URL(fileURLWithPath: model), audioTokenizer: audio.map { URL(fileURLWithPath: $0.audioTokenizer) },
-                                    compute: runtime.compute(), quantize: loading.format(), kvPrecision: loading.kvPrecision(),
-                                    codecQuantize: audio?.codecLoading.format())
+        let pipeline = try Pipeline(
+            model: URL(fileURLWithPath: model), audioTokenizer: audio.map { URL(fileURLWithPath: $0.audioTokenizer) },
+            compute: runtime.compute(), quantize: loading.format(), kvPrecision: loading.kvPrecision(),
+            codecQuantize: audio?.codecLoading.format())
         reporter.line(String(format: "loaded in %.1f s", seconds(since: start)))
         return Engine(pipeline: pipeline, options: EngineOptions(prefixCacheBytes: prefixCache << 20))
     }
@@ -77,7 +93,9 @@ struct AudioModelOptions: ParsableArguments {
 
 /// The instruction template, for the tasks whose prompt the reference draws one for (ASR, TTS).
 struct TemplateOptions: ParsableArguments {
-    @Option(name: .customLong("template-index"), parsing: .unconditional, help: "Pin entry N of the instruction-template list the reference draws from.")
+    @Option(
+        name: .customLong("template-index"), parsing: .unconditional,
+        help: "Pin entry N of the instruction-template list the reference draws from.")
     var templateIndex: Int?
 
     func validate() throws {
@@ -91,28 +109,42 @@ func audioInput(_ path: String, _ engine: Engine) throws -> AudioSource {
     // Decoding stops a little past the longest audio the context could hold; the engine refuses
     // what is still too long, with the limit.
     let contextSeconds = Double(lm.maxPositions * lm.groupSize) / engine.pipeline.frameRate
-    return .samples(try AudioInput.load(URL(fileURLWithPath: path), sampleRate: try engine.pipeline.requireCodec().sampleRate,
-                                        maxSeconds: contextSeconds + 1))
+    return .samples(
+        try AudioInput.load(
+            URL(fileURLWithPath: path), sampleRate: try engine.pipeline.requireCodec().sampleRate,
+            maxSeconds: contextSeconds + 1))
 }
 
 func audioInput(_ url: URL, _ engine: Engine) throws -> AudioSource { try audioInput(url.path, engine) }
 
 /// Where audio output goes.
 struct AudioOutputOptions: ParsableArguments {
-    @Option(name: .shortAndLong, help: "Output audio file, its format from the extension (wav, pcm, flac, mp3, opus/ogg, aac, m4a); '-' is stdout (raw s16le 24 kHz PCM unless --audio-format).")
+    @Option(
+        name: .shortAndLong,
+        help:
+            "Output audio file, its format from the extension (wav, pcm, flac, mp3, opus/ogg, aac, m4a); '-' is stdout (raw s16le 24 kHz PCM unless --audio-format)."
+    )
     var output: String?
-    @Option(name: .customLong("audio-format"), help: "wav, pcm, flac, mp3, opus, aac or m4a (default: from the output's extension).")
+    @Option(
+        name: .customLong("audio-format"),
+        help: "wav, pcm, flac, mp3, opus, aac or m4a (default: from the output's extension).")
     var audioFormat: AudioFileFormat?
-    @Option(name: .customLong("sample-format"), help: "WAV samples: s16 or f32.") var sampleFormat: WAVWriter.SampleFormat = .s16
+    @Option(name: .customLong("sample-format"), help: "WAV samples: s16 or f32.") var sampleFormat:
+        WAVWriter.SampleFormat = .s16
     @Flag(help: "Write audio while it is generated (the reference's streaming-decode schedule).") var stream = false
-    @Option(name: .customLong("stream-chunk"), parsing: .unconditional, help: "Frames per streaming-decode call.") var streamChunk = 20
+    @Option(name: .customLong("stream-chunk"), parsing: .unconditional, help: "Frames per streaming-decode call.")
+    var streamChunk = 20
 
     func validate() throws {
-        guard streamChunk >= 1 && streamChunk <= 1500 else { throw ValidationError("--stream-chunk must be in 1...1500") }
+        guard streamChunk >= 1 && streamChunk <= 1500 else {
+            throw ValidationError("--stream-chunk must be in 1...1500")
+        }
         if let output { _ = try AudioTarget(output, format: audioFormat, sampleFormat: sampleFormat) }
     }
 
-    func target(_ path: String) throws -> AudioTarget { try AudioTarget(path, format: audioFormat, sampleFormat: sampleFormat) }
+    func target(_ path: String) throws -> AudioTarget {
+        try AudioTarget(path, format: audioFormat, sampleFormat: sampleFormat)
+    }
 }
 
 /// A file (or stdout, `-`) and the format audio is written in there: `--audio-format`, else the
@@ -132,29 +164,36 @@ struct AudioTarget {
             let ext = URL(fileURLWithPath: path).pathExtension
             let named = AudioFileFormat(fileExtension: ext)
             if let explicit, let named, explicit != named {
-                throw ValidationError("'\(path)' is named as \(named.rawValue) but --audio-format is \(explicit.rawValue)")
+                throw ValidationError(
+                    "'\(path)' is named as \(named.rawValue) but --audio-format is \(explicit.rawValue)")
             }
             guard let chosen = explicit ?? named else {
-                throw ValidationError("cannot tell the audio format of '\(path)' from its extension; give --audio-format (\(formats))")
+                throw ValidationError(
+                    "cannot tell the audio format of '\(path)' from its extension; give --audio-format (\(formats))")
             }
             format = chosen
         }
         if sampleFormat == .f32 && format != .wav {
-            throw ValidationError("--sample-format f32 applies to WAV; \(format.rawValue) output is written from 16-bit or float by its encoder")
+            throw ValidationError(
+                "--sample-format f32 applies to WAV; \(format.rawValue) output is written from 16-bit or float by its encoder"
+            )
         }
     }
 
     /// A writer that takes samples as they come.
     func writer(sampleRate: Int) throws -> AudioStreamWriter {
-        let destination: AudioStreamWriter.Destination = path == "-" ? .stream { try Console.shared.write($0, to: .output) } : .file(path)
-        return try AudioStreamWriter(format: format, sampleRate: sampleRate, destination: destination, sampleFormat: sampleFormat)
+        let destination: AudioStreamWriter.Destination =
+            path == "-" ? .stream { try Console.shared.write($0, to: .output) } : .file(path)
+        return try AudioStreamWriter(
+            format: format, sampleRate: sampleRate, destination: destination, sampleFormat: sampleFormat)
     }
 
     /// All of it at once; a WAV file is written beside its destination and renamed into place.
     func write(_ samples: [Float], sampleRate: Int) throws {
         if let bad = samples.firstIndex(where: { !$0.isFinite }) { throw AudioWriteError.nonFiniteSample(index: bad) }
         if format == .wav && path != "-" {
-            return try WAVWriter.write(samples: samples, sampleRate: sampleRate, format: sampleFormat, to: URL(fileURLWithPath: path))
+            return try WAVWriter.write(
+                samples: samples, sampleRate: sampleRate, format: sampleFormat, to: URL(fileURLWithPath: path))
         }
         let writer = try writer(sampleRate: sampleRate)
         try writer.write(samples)
@@ -208,7 +247,8 @@ func readText(argument: String?, file: String?, what: String) throws -> String {
         switch strictUTF8(data) {
         case .success(let text): return text
         case .failure(let bad):
-            throw RuntimeFailure("\(path == "-" ? "standard input" : path) is not UTF-8 text (invalid byte at offset \(bad.offset))")
+            throw RuntimeFailure(
+                "\(path == "-" ? "standard input" : path) is not UTF-8 text (invalid byte at offset \(bad.offset))")
         }
     case (_?, _?): throw ValidationError("give the \(what) or --text-file, not both")
     case (nil, nil): throw ValidationError("give the \(what), or --text-file PATH (- reads stdin)")

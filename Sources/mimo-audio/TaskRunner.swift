@@ -60,10 +60,12 @@ struct TaskRunner {
                 switch event {
                 case .progress(.prefill(let done, let total)):
                     status("prefill: \(done)/\(total) groups")
-                case let .progress(.step(groups, audioSeconds, elapsed)):
-                    status(String(format: "generating: %d steps, %.1f steps/s, %.2f s of audio%@", groups,
-                                           Double(groups) / max(elapsed, 1e-9), audioSeconds,
-                                           audioSeconds > 0 ? String(format: ", real-time factor %.2f", elapsed / audioSeconds) : ""))
+                case .progress(.step(let groups, let audioSeconds, let elapsed)):
+                    status(
+                        String(
+                            format: "generating: %d steps, %.1f steps/s, %.2f s of audio%@", groups,
+                            Double(groups) / max(elapsed, 1e-9), audioSeconds,
+                            audioSeconds > 0 ? String(format: ", real-time factor %.2f", elapsed / audioSeconds) : ""))
                 case .thinking(let text):
                     thought = true
                     try show(text)
@@ -77,7 +79,9 @@ struct TaskRunner {
                     reporter.warning(message)
                 case .finished(let r):
                     // The marker closed the thinking but no answer text followed it.
-                    if thought && r.thinking != nil && r.text.contains(ThinkingMarker.close) { try show(ThinkingMarker.close) }
+                    if thought && r.thinking != nil && r.text.contains(ThinkingMarker.close) {
+                        try show(ThinkingMarker.close)
+                    }
                 }
             }
         } catch let EngineError.templateIndexOutOfRange(_, count) {
@@ -86,25 +90,37 @@ struct TaskRunner {
         if liveText { try printOut("\n") }
         if !(textOnTerminal && textStarted) { reporter.status("") }
         let t = result.timings
-        reporter.line(String(format: "prefill %d groups in %.2f s (%d from the prefix cache); %d steps in %.2f s (%.2f steps/s, %d speech patches); stop: %@",
-                             t.prefillGroups, t.prefillSeconds, result.usage.cachedGroups, t.steps, t.stepSeconds,
-                             Double(t.steps) / max(t.stepSeconds, 1e-9), t.patches, result.stopReason.rawValue))
+        reporter.line(
+            String(
+                format:
+                    "prefill %d groups in %.2f s (%d from the prefix cache); %d steps in %.2f s (%.2f steps/s, %d speech patches); stop: %@",
+                t.prefillGroups, t.prefillSeconds, result.usage.cachedGroups, t.steps, t.stepSeconds,
+                Double(t.steps) / max(t.stepSeconds, 1e-9), t.patches, result.stopReason.rawValue))
         if let sink {
             try sink.finish()
             if let stream = result.stream {
-                reporter.line(String(format: "streamed %.2f s of audio; streaming decode took %.2f s (real-time factor %.2f)",
-                                     stream.audioSeconds, stream.decodeSeconds, stream.decodeSeconds / max(stream.audioSeconds, 1e-9)))
+                reporter.line(
+                    String(
+                        format: "streamed %.2f s of audio; streaming decode took %.2f s (real-time factor %.2f)",
+                        stream.audioSeconds, stream.decodeSeconds, stream.decodeSeconds / max(stream.audioSeconds, 1e-9)
+                    ))
             }
         } else if let target {
             let rate = try engine.pipeline.requireCodec().sampleRate
             try target.write(whole, sampleRate: rate)
-            reporter.line(String(format: "wrote %.2f s of audio to %@ (%@)", Double(whole.count) / Double(rate), target.path, target.format.rawValue))
+            reporter.line(
+                String(
+                    format: "wrote %.2f s of audio to %@ (%@)", Double(whole.count) / Double(rate), target.path,
+                    target.format.rawValue))
         }
         if options.json {
-            let report = TaskReport(text: result.text, newIDs: result.newIDs.rows, codes: result.codes,
-                                    stopReason: result.stopReason.rawValue, stopToken: result.stopToken,
-                                    timings: result.timings, seed: seed,
-                                    stream: result.stream.map { StreamReport(audioSeconds: $0.audioSeconds, decodeSeconds: $0.decodeSeconds) })
+            let report = TaskReport(
+                text: result.text, newIDs: result.newIDs.rows, codes: result.codes,
+                stopReason: result.stopReason.rawValue, stopToken: result.stopToken,
+                timings: result.timings, seed: seed,
+                stream: result.stream.map {
+                    StreamReport(audioSeconds: $0.audioSeconds, decodeSeconds: $0.decodeSeconds)
+                })
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
             try printOut(String(decoding: try encoder.encode(report), as: UTF8.self) + "\n")
@@ -122,7 +138,10 @@ enum ThinkingMarker {
 struct StreamReport: Encodable {
     let audioSeconds: Double
     let decodeSeconds: Double
-    enum CodingKeys: String, CodingKey { case audioSeconds = "audio_seconds", decodeSeconds = "decode_seconds" }
+    enum CodingKeys: String, CodingKey {
+        case audioSeconds = "audio_seconds"
+        case decodeSeconds = "decode_seconds"
+    }
 }
 
 struct TaskReport: Encodable {
@@ -136,7 +155,12 @@ struct TaskReport: Encodable {
     let stream: StreamReport?
 
     enum CodingKeys: String, CodingKey {
-        case text, newIDs = "new_ids", codes, stopReason = "stop_reason", stopToken = "stop_token", timings, seed, stream
+        case text
+        case newIDs = "new_ids"
+        case codes
+        case stopReason = "stop_reason"
+        case stopToken = "stop_token"
+        case timings, seed, stream
     }
 
     func encode(to encoder: Encoder) throws {

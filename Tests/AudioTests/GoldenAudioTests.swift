@@ -30,7 +30,8 @@ final class GoldenAudioTests: XCTestCase {
     func testTokenizerTestAudioMatchesTorchExactly() throws {
         let audio = try WAVReader.readMono(contentsOf: fixture("test_audio.wav"))
         XCTAssertEqual(audio.sampleRate, 24000)
-        XCTAssertEqual(audio.samples, try GoldenFile(contentsOf: fixture("tokenizer_goldens.safetensors")).floats("wav"))
+        XCTAssertEqual(
+            audio.samples, try GoldenFile(contentsOf: fixture("tokenizer_goldens.safetensors")).floats("wav"))
     }
 
     // Tolerance 5e-7: we rebuild torchaudio's float32 kernel step by step, but sin/cos come from glibc

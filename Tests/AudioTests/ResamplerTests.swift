@@ -53,7 +53,8 @@ final class ResamplerTests: XCTestCase {
     private func denseTorchOutput(_ x: [Float], m: Int, from inputRate: Int, to outputRate: Int) -> Float {
         let r = ReducedRates(inputRate, outputRate)
         let (q, j) = m.quotientAndRemainder(dividingBy: r.n)
-        let pi = Float(Double.pi), base = Float(r.base)
+        let pi = Float(Double.pi)
+        let base = Float(r.base)
         var sum = 0.0
         for k in 0..<(2 * r.width + r.o) {
             let i = q * r.o + k - r.width
@@ -80,7 +81,9 @@ final class ResamplerTests: XCTestCase {
             for length in [0, 1, 2, 3, 7, 999, 1000, 1001, 4410] {
                 let expected = (length * to + from - 1) / from
                 XCTAssertEqual(resampler.outputLength(forInputLength: length), expected, "\(from)->\(to) len \(length)")
-                XCTAssertEqual(resampler.process(signal(count: length, rate: from)).count, expected, "\(from)->\(to) len \(length)")
+                XCTAssertEqual(
+                    resampler.process(signal(count: length, rate: from)).count, expected, "\(from)->\(to) len \(length)"
+                )
             }
         }
     }
@@ -96,7 +99,9 @@ final class ResamplerTests: XCTestCase {
     // The trimmed polyphase table must reproduce torchaudio's dense float32 conv1d up to summation order
     // and the dropped clamped taps (< 1e-21): a few float32 ulps, as against the goldens.
     func testMatchesDenseTorchaudioFormula() throws {
-        for (from, to) in [(44100, 24000), (48000, 24000), (8000, 24000), (22050, 16000), (44099, 24000), (24000, 44099)] {
+        for (from, to) in [
+            (44100, 24000), (48000, 24000), (8000, 24000), (22050, 16000), (44099, 24000), (24000, 44099),
+        ] {
             let x = signal(count: 3000, rate: from)
             let y = try resample(x, from: from, to: to)
             var error: Float = 0

@@ -17,7 +17,9 @@ struct WAVBytes {
         return out
     }
 
-    static func fmtBody(tag: UInt16, channels: UInt16, sampleRate: UInt32, bits: UInt16, blockAlign: UInt16? = nil) -> [UInt8] {
+    static func fmtBody(tag: UInt16, channels: UInt16, sampleRate: UInt32, bits: UInt16, blockAlign: UInt16? = nil)
+        -> [UInt8]
+    {
         let align = blockAlign ?? channels * (bits / 8)
         return u16(tag) + u16(channels) + u32(sampleRate) + u32(sampleRate * UInt32(align)) + u16(align) + u16(bits)
     }
@@ -36,7 +38,9 @@ struct WAVBytes {
     }
 
     static func simple(tag: UInt16, channels: UInt16, sampleRate: UInt32 = 16000, bits: UInt16, data: [UInt8]) -> Data {
-        riff(chunk("fmt ", fmtBody(tag: tag, channels: channels, sampleRate: sampleRate, bits: bits)), chunk("data", data))
+        riff(
+            chunk("fmt ", fmtBody(tag: tag, channels: channels, sampleRate: sampleRate, bits: bits)),
+            chunk("data", data))
     }
 
     static func int16LE(_ values: [Int16]) -> [UInt8] { values.flatMap { u16(UInt16(bitPattern: $0)) } }

@@ -64,21 +64,27 @@ final class WAVMalformedInputTests: XCTestCase {
     }
 
     func testUnsupportedFormatTagAndBits() {
-        assertError(WAVBytes.simple(tag: 2, channels: 1, bits: 4, data: [1, 2]), .unsupportedFormat(tag: 2, bitsPerSample: 4))
-        assertError(WAVBytes.simple(tag: 1, channels: 1, bits: 12, data: [1, 2]), .unsupportedFormat(tag: 1, bitsPerSample: 12))
-        assertError(WAVBytes.simple(tag: 3, channels: 1, bits: 16, data: [1, 2]), .unsupportedFormat(tag: 3, bitsPerSample: 16))
+        assertError(
+            WAVBytes.simple(tag: 2, channels: 1, bits: 4, data: [1, 2]), .unsupportedFormat(tag: 2, bitsPerSample: 4))
+        assertError(
+            WAVBytes.simple(tag: 1, channels: 1, bits: 12, data: [1, 2]), .unsupportedFormat(tag: 1, bitsPerSample: 12))
+        assertError(
+            WAVBytes.simple(tag: 3, channels: 1, bits: 16, data: [1, 2]), .unsupportedFormat(tag: 3, bitsPerSample: 16))
         // The extensible sub-format's tag is what gets reported.
         let adpcm = WAVBytes.extensibleFmtBody(subTag: 2, channels: 1, sampleRate: 16000, bits: 16)
-        assertError(WAVBytes.riff(WAVBytes.chunk("fmt ", adpcm), someData), .unsupportedFormat(tag: 2, bitsPerSample: 16))
+        assertError(
+            WAVBytes.riff(WAVBytes.chunk("fmt ", adpcm), someData), .unsupportedFormat(tag: 2, bitsPerSample: 16))
         var foreignGUID = WAVBytes.extensibleFmtBody(subTag: 1, channels: 1, sampleRate: 16000, bits: 16)
         foreignGUID[foreignGUID.count - 1] = 0
-        assertError(WAVBytes.riff(WAVBytes.chunk("fmt ", foreignGUID), someData),
-                    .unsupportedExtensibleSubFormat(guid: "0100000000001000800000aa00389b00"))
+        assertError(
+            WAVBytes.riff(WAVBytes.chunk("fmt ", foreignGUID), someData),
+            .unsupportedExtensibleSubFormat(guid: "0100000000001000800000aa00389b00"))
     }
 
     func testBlockAlignMismatch() {
         let wrongAlign = WAVBytes.fmtBody(tag: 1, channels: 2, sampleRate: 16000, bits: 16, blockAlign: 2)
-        assertError(WAVBytes.riff(WAVBytes.chunk("fmt ", wrongAlign), someData), .blockAlignMismatch(declared: 2, expected: 4))
+        assertError(
+            WAVBytes.riff(WAVBytes.chunk("fmt ", wrongAlign), someData), .blockAlignMismatch(declared: 2, expected: 4))
     }
 
     func testNoSamples() {
@@ -88,29 +94,35 @@ final class WAVMalformedInputTests: XCTestCase {
     }
 
     func testNonFiniteFloatSamples() {
-        assertError(WAVBytes.simple(tag: 3, channels: 1, bits: 32, data: WAVBytes.float32LE([0, 0.5, .nan])),
-                    .nonFiniteSample(index: 2))
-        assertError(WAVBytes.simple(tag: 3, channels: 1, bits: 64, data: WAVBytes.float64LE([-.infinity])),
-                    .nonFiniteSample(index: 0))
+        assertError(
+            WAVBytes.simple(tag: 3, channels: 1, bits: 32, data: WAVBytes.float32LE([0, 0.5, .nan])),
+            .nonFiniteSample(index: 2))
+        assertError(
+            WAVBytes.simple(tag: 3, channels: 1, bits: 64, data: WAVBytes.float64LE([-.infinity])),
+            .nonFiniteSample(index: 0))
         // A finite double beyond Float's range also becomes infinite.
-        assertError(WAVBytes.simple(tag: 3, channels: 1, bits: 64, data: WAVBytes.float64LE([0, 1e300])),
-                    .nonFiniteSample(index: 1))
+        assertError(
+            WAVBytes.simple(tag: 3, channels: 1, bits: 64, data: WAVBytes.float64LE([0, 1e300])),
+            .nonFiniteSample(index: 1))
     }
 
     func testHugeDeclaredSizesAreRejectedWithoutAllocating() {
         let hugeData = Array("data".utf8) + WAVBytes.u32(0xFFFF_FFF0) + WAVBytes.int16LE([1, 2])
         assertError(WAVBytes.riff(fmt16, hugeData), .truncatedData(expected: 0xFFFF_FFF0, got: 4))
         let hugeList = Array("LIST".utf8) + WAVBytes.u32(0x7FFF_FFFF) + [1, 2, 3, 4]
-        assertError(WAVBytes.riff(hugeList, fmt16, someData),
-                    .truncatedChunk(id: "LIST", offset: 12, declaredSize: 0x7FFF_FFFF, available: 4 + fmt16.count + someData.count))
+        assertError(
+            WAVBytes.riff(hugeList, fmt16, someData),
+            .truncatedChunk(
+                id: "LIST", offset: 12, declaredSize: 0x7FFF_FFFF, available: 4 + fmt16.count + someData.count))
         let hugeFmt = Array("fmt ".utf8) + WAVBytes.u32(0xFFFF_FFFE) + [1, 0]
-        assertError(WAVBytes.riff(hugeFmt), .truncatedChunk(id: "fmt ", offset: 12, declaredSize: 0xFFFF_FFFE, available: 2))
+        assertError(
+            WAVBytes.riff(hugeFmt), .truncatedChunk(id: "fmt ", offset: 12, declaredSize: 0xFFFF_FFFE, available: 2))
     }
 
     func testUnreadableFile() {
         let url = URL(fileURLWithPath: "/nonexistent/definitely-missing.wav")
         XCTAssertThrowsError(try WAVReader.read(contentsOf: url)) { error in
-            guard case let .unreadableFile(path, _)? = error as? WAVError else { return XCTFail("\(error)") }
+            guard case .unreadableFile(let path, _)? = error as? WAVError else { return XCTFail("\(error)") }
             XCTAssertEqual(path, url.path)
         }
     }
@@ -122,7 +134,8 @@ final class WAVMalformedInputTests: XCTestCase {
         let valid = WAVBytes.riff(WAVBytes.chunk("LIST", [1, 2, 3]), fmt16, someData)
         XCTAssertNoThrow(try WAVReader.read(data: valid))
         for length in 0..<valid.count {
-            XCTAssertThrowsError(try WAVReader.read(data: valid.prefix(length)), "a \(length)-byte prefix was accepted") {
+            XCTAssertThrowsError(try WAVReader.read(data: valid.prefix(length)), "a \(length)-byte prefix was accepted")
+            {
                 XCTAssertTrue($0 is WAVError, "prefix \(length): \($0)")
             }
         }

@@ -62,7 +62,8 @@ final class WAVRoundTripTests: XCTestCase {
             XCTAssertEqual(try WAVReader.read(contentsOf: url).frameCount, probe.count)
             try writer.finalize()
             XCTAssertEqual(writer.samplesWritten, probe.count)
-            XCTAssertEqual(try Data(contentsOf: url), try WAVWriter.encode(samples: probe, sampleRate: 24000, format: format))
+            XCTAssertEqual(
+                try Data(contentsOf: url), try WAVWriter.encode(samples: probe, sampleRate: 24000, format: format))
             XCTAssertThrowsError(try writer.append([0])) { XCTAssertEqual($0 as? WAVError, .streamAlreadyFinalized) }
         }
     }
@@ -103,7 +104,8 @@ final class WAVRoundTripTests: XCTestCase {
 
     func testFloat64IsRoundedToFloat() throws {
         let values: [Double] = [0.1, -0.75, 1e-40, 3.0]
-        let wav = try WAVReader.read(data: WAVBytes.simple(tag: 3, channels: 1, bits: 64, data: WAVBytes.float64LE(values)))
+        let wav = try WAVReader.read(
+            data: WAVBytes.simple(tag: 3, channels: 1, bits: 64, data: WAVBytes.float64LE(values)))
         XCTAssertEqual(wav.format, .float64)
         XCTAssertEqual(wav.interleavedSamples, values.map { Float($0) })
     }
@@ -129,7 +131,8 @@ final class WAVRoundTripTests: XCTestCase {
 
     func testThreeChannelsDownmixInChannelOrder() throws {
         let frames: [[Int16]] = [[3, 5, 7], [-32768, 32767, 1], [100, -100, 9]]
-        let wav = try WAVReader.read(data: WAVBytes.simple(tag: 1, channels: 3, bits: 16, data: WAVBytes.int16LE(frames.flatMap { $0 })))
+        let wav = try WAVReader.read(
+            data: WAVBytes.simple(tag: 1, channels: 3, bits: 16, data: WAVBytes.int16LE(frames.flatMap { $0 })))
         XCTAssertEqual(wav.channels, 3)
         XCTAssertEqual(wav.frameCount, 3)
         XCTAssertEqual(wav.channelSamples(2), [7, 1, 9].map { Float($0) / 32768 })
@@ -156,8 +159,10 @@ final class WAVRoundTripTests: XCTestCase {
         let fmt = WAVBytes.chunk("fmt ", WAVBytes.fmtBody(tag: 1, channels: 1, sampleRate: 8000, bits: 16))
         // A partial trailing frame (the lone 0x7F) is ignored, as libsndfile does.
         let samples = WAVBytes.int16LE([100, 200, 300]) + [0x7F]
-        let ffmpegStyle = WAVBytes.riff(fmt, Array("data".utf8) + WAVBytes.u32(0xFFFF_FFFF) + samples, riffSize: 0xFFFF_FFFF)
-        XCTAssertEqual(try WAVReader.read(data: ffmpegStyle).interleavedSamples, [100, 200, 300].map { Float($0) / 32768 })
+        let ffmpegStyle = WAVBytes.riff(
+            fmt, Array("data".utf8) + WAVBytes.u32(0xFFFF_FFFF) + samples, riffSize: 0xFFFF_FFFF)
+        XCTAssertEqual(
+            try WAVReader.read(data: ffmpegStyle).interleavedSamples, [100, 200, 300].map { Float($0) / 32768 })
         let zeroSized = WAVBytes.riff(fmt, Array("data".utf8) + WAVBytes.u32(0) + samples, riffSize: 0)
         XCTAssertEqual(try WAVReader.read(data: zeroSized).frameCount, 3)
     }

@@ -30,32 +30,50 @@ class CLITestCase: XCTestCase {
 
     /// Runs `executable`, with standard input from `stdin` (none by default); after `timeout`
     /// seconds it is killed and `hung` reported, so a hang fails the test instead of the suite.
-    func launch(_ executable: URL, _ arguments: [String], stdin: FileHandle = .nullDevice,
-                timeout: Double = 300) throws -> Run {
+    func launch(
+        _ executable: URL, _ arguments: [String], stdin: FileHandle = .nullDevice,
+        timeout: Double = 300
+    ) throws -> Run {
         let process = Process()
         process.executableURL = executable
         process.arguments = arguments
         process.standardInput = stdin
-        let out = Pipe(), err = Pipe()
+        let out = Pipe()
+        let err = Pipe()
         process.standardOutput = out
         process.standardError = err
         try process.run()
         let hung = Flag()
-        let watchdog = DispatchWorkItem { if process.isRunning { hung.set(); process.terminate() } }
+        let watchdog = DispatchWorkItem {
+            if process.isRunning {
+                hung.set()
+                process.terminate()
+            }
+        }
         DispatchQueue.global().asyncAfter(deadline: .now() + timeout, execute: watchdog)
         let stdout = out.fileHandleForReading.readDataToEndOfFile()
         let stderr = err.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
         watchdog.cancel()
-        return Run(status: process.terminationStatus, exited: process.terminationReason == .exit, stdout: String(decoding: stdout, as: UTF8.self),
-                   stderr: String(decoding: stderr, as: UTF8.self), hung: hung.value)
+        return Run(
+            status: process.terminationStatus, exited: process.terminationReason == .exit,
+            stdout: String(decoding: stdout, as: UTF8.self),
+            stderr: String(decoding: stderr, as: UTF8.self), hung: hung.value)
     }
 
     final class Flag: @unchecked Sendable {
         private let lock = NSLock()
         private var flag = false
-        func set() { lock.lock(); flag = true; lock.unlock() }
-        var value: Bool { lock.lock(); defer { lock.unlock() }; return flag }
+        func set() {
+            lock.lock()
+            flag = true
+            lock.unlock()
+        }
+        var value: Bool {
+            lock.lock()
+            defer { lock.unlock() }
+            return flag
+        }
     }
 
     func file(_ name: String) -> String { scratch.appendingPathComponent(name).path }

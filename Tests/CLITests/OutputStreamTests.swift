@@ -11,7 +11,9 @@ final class OutputStreamTests: CLITestCase {
         try launch(URL(fileURLWithPath: "/bin/sh"), ["-c", script, binary.path] + arguments)
     }
 
-    func assertFailed(_ r: Run, saying expected: String?, _ what: String, file: StaticString = #filePath, line: UInt = #line) {
+    func assertFailed(
+        _ r: Run, saying expected: String?, _ what: String, file: StaticString = #filePath, line: UInt = #line
+    ) {
         // `sh` exits 128 + n when the binary dies by signal n; a trap is SIGILL or SIGTRAP.
         XCTAssertTrue(r.exited, "\(what): killed by a signal", file: file, line: line)
         XCTAssertEqual(r.status, 1, "\(what): \(r.stderr)", file: file, line: line)
@@ -19,29 +21,37 @@ final class OutputStreamTests: CLITestCase {
     }
 
     func testClosedStandardStreams() throws {
-        assertFailed(try shell(#"exec "$0" "$@" >&-"#, ["text", "encode", "--model", lm, "Hello"]),
-                     saying: "cannot write to standard output: it is closed", "closed stdout")
+        assertFailed(
+            try shell(#"exec "$0" "$@" >&-"#, ["text", "encode", "--model", lm, "Hello"]),
+            saying: "cannot write to standard output: it is closed", "closed stdout")
         // The codec commands always print progress; with stderr closed the exit code says it failed.
-        let r = try shell(#"exec "$0" "$@" 2>&-"#, ["codec", "encode", "--audio-tokenizer", tokenizer, wav, "-o", file("c.json")])
+        let r = try shell(
+            #"exec "$0" "$@" 2>&-"#, ["codec", "encode", "--audio-tokenizer", tokenizer, wav, "-o", file("c.json")])
         assertFailed(r, saying: nil, "closed stderr")
         // Nothing the program opened took the closed stream's place.
         XCTAssertTrue(FileManager.default.fileExists(atPath: file("c.json")))
     }
 
     func testBrokenPipeWithSIGPIPEDefaultOrIgnored() throws {
-        for (what, script) in [("SIGPIPE default", #"exec "$0" "$@""#), ("SIGPIPE ignored", #"trap "" PIPE; exec "$0" "$@""#)] {
+        for (what, script) in [
+            ("SIGPIPE default", #"exec "$0" "$@""#), ("SIGPIPE ignored", #"trap "" PIPE; exec "$0" "$@""#),
+        ] {
             let process = Process()
             process.executableURL = URL(fileURLWithPath: "/bin/sh")
             process.arguments = ["-c", script, binary.path, "text", "encode", "--model", lm, "Hello"]
-            let out = Pipe(), err = Pipe()
-            try out.fileHandleForReading.close()   // nobody will ever read: every write is EPIPE
+            let out = Pipe()
+            let err = Pipe()
+            try out.fileHandleForReading.close()  // nobody will ever read: every write is EPIPE
             process.standardOutput = out
             process.standardError = err
             try process.run()
             let stderr = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
             process.waitUntilExit()
-            assertFailed(Run(status: process.terminationStatus, exited: process.terminationReason == .exit, stdout: "", stderr: stderr),
-                         saying: "cannot write to standard output: Broken pipe", what)
+            assertFailed(
+                Run(
+                    status: process.terminationStatus, exited: process.terminationReason == .exit, stdout: "",
+                    stderr: stderr),
+                saying: "cannot write to standard output: Broken pipe", what)
         }
     }
 
@@ -50,17 +60,25 @@ final class OutputStreamTests: CLITestCase {
     func testAFullFileSystem() throws {
         let limited = #"trap "" XFSZ; ulimit -f 1; out="$1"; shift; exec "$0" "$@" > "$out""#
         let long = String(repeating: "Hello world ", count: 200)
-        assertFailed(try shell(limited, [file("ids.json"), "text", "encode", "--model", lm, long, "--json"]),
-                     saying: "cannot write to standard output: File too large", "text encode --json > full")
-        let tts = ["tts", "--model", lm, "--audio-tokenizer", tokenizer, "Hello from the tiny MiMo fixture.", "--greedy",
-                   "--template-index", "1", "--min-new-tokens", "6", "--max-new-tokens", "16"]
-        assertFailed(try shell(limited, [file("tts.json")] + tts + ["--json", "-o", file("small-enough-to-fail.wav")]),
-                     saying: "File too large", "tts --json > full")
-        assertFailed(try shell(limited, [file("log.txt"), "codec", "roundtrip", "--audio-tokenizer", tokenizer, wav, "-o", file("rt.wav")]),
-                     saying: "cannot write '\(file("rt.wav"))': File too large", "codec roundtrip -o full")
+        assertFailed(
+            try shell(limited, [file("ids.json"), "text", "encode", "--model", lm, long, "--json"]),
+            saying: "cannot write to standard output: File too large", "text encode --json > full")
+        let tts = [
+            "tts", "--model", lm, "--audio-tokenizer", tokenizer, "Hello from the tiny MiMo fixture.", "--greedy",
+            "--template-index", "1", "--min-new-tokens", "6", "--max-new-tokens", "16",
+        ]
+        assertFailed(
+            try shell(limited, [file("tts.json")] + tts + ["--json", "-o", file("small-enough-to-fail.wav")]),
+            saying: "File too large", "tts --json > full")
+        assertFailed(
+            try shell(
+                limited,
+                [file("log.txt"), "codec", "roundtrip", "--audio-tokenizer", tokenizer, wav, "-o", file("rt.wav")]),
+            saying: "cannot write '\(file("rt.wav"))': File too large", "codec roundtrip -o full")
         XCTAssertFalse(FileManager.default.fileExists(atPath: file("rt.wav")), "no partial file left behind")
-        assertFailed(try shell(limited, [file("log2.txt")] + tts + ["-o", file("s.wav"), "--stream"]),
-                     saying: "cannot write '\(file("s.wav"))': File too large", "tts --stream -o full")
+        assertFailed(
+            try shell(limited, [file("log2.txt")] + tts + ["-o", file("s.wav"), "--stream"]),
+            saying: "cannot write '\(file("s.wav"))': File too large", "tts --stream -o full")
     }
 
     func testAnOutputPathThatIsADirectory() throws {
@@ -74,8 +92,10 @@ final class OutputStreamTests: CLITestCase {
     /// screen. `script` gives the program a pseudo-terminal; the screen is rebuilt from its
     /// output, honouring carriage returns and erase-to-end-of-line.
     func testProgressNeverErasesStreamedText() throws {
-        let args = ["asr", "--model", lm, "--audio-tokenizer", tokenizer, wav, "--greedy", "--template-index", "3",
-                    "--min-new-tokens", "4", "--max-new-tokens", "16"]
+        let args = [
+            "asr", "--model", lm, "--audio-tokenizer", tokenizer, wav, "--greedy", "--template-index", "3",
+            "--min-new-tokens", "4", "--max-new-tokens", "16",
+        ]
         let piped = try run(args)
         XCTAssertEqual(piped.status, 0, piped.stderr)
         let transcript = piped.stdout.trimmingCharacters(in: .newlines)
@@ -85,7 +105,8 @@ final class OutputStreamTests: CLITestCase {
         XCTAssertEqual(r.status, 0, r.stderr)
         XCTAssertTrue(r.stdout.contains("\u{1B}[K"), "progress was shown on the terminal")
         let screen = Self.screen(r.stdout)
-        XCTAssertTrue(screen.contains(transcript), "the transcript was erased; screen:\n\(screen.joined(separator: "\n"))")
+        XCTAssertTrue(
+            screen.contains(transcript), "the transcript was erased; screen:\n\(screen.joined(separator: "\n"))")
     }
 
     /// The lines a terminal shows for `output`: "\r" returns to the line's start, "ESC[K" erases
@@ -106,7 +127,11 @@ final class OutputStreamTests: CLITestCase {
                 lines[lines.count - 1].removeSubrange(min(column, lines[lines.count - 1].count)...)
                 i += 2
             } else {
-                if column < lines[lines.count - 1].count { lines[lines.count - 1][column] = c } else { lines[lines.count - 1].append(c) }
+                if column < lines[lines.count - 1].count {
+                    lines[lines.count - 1][column] = c
+                } else {
+                    lines[lines.count - 1].append(c)
+                }
                 column += 1
             }
             i += 1

@@ -7,11 +7,14 @@ final class TaskCLITests: CLITestCase {
     var lm: String { Self.fixtures.appendingPathComponent("lm").path }
     var wav: String { Self.fixtures.appendingPathComponent("test_audio.wav").path }
     var clip2: String { Self.fixtures.appendingPathComponent("tasks/clip2.wav").path }
-    var golden: SafeTensorsFile { try! SafeTensorsFile(url: Self.fixtures.appendingPathComponent("generation_goldens.safetensors")) }
+    var golden: SafeTensorsFile {
+        try! SafeTensorsFile(url: Self.fixtures.appendingPathComponent("generation_goldens.safetensors"))
+    }
 
     func json(_ r: Run, file: StaticString = #filePath, line: UInt = #line) throws -> [String: Any] {
         XCTAssertEqual(r.status, 0, r.stderr, file: file, line: line)
-        let object = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any], r.stdout, file: file, line: line)
+        let object = try XCTUnwrap(
+            JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any], r.stdout, file: file, line: line)
         for key in ["text", "new_ids", "codes", "stop_reason", "stop_token", "timings"] {
             XCTAssertNotNil(object[key], "missing \(key)", file: file, line: line)
         }
@@ -24,15 +27,21 @@ final class TaskCLITests: CLITestCase {
     }
 
     func snr(_ a: [Float], _ b: [Float]) -> Double {
-        var s = 0.0, n = 0.0
-        for (x, y) in zip(a, b) { s += Double(y * y); n += Double((x - y) * (x - y)) }
+        var s = 0.0
+        var n = 0.0
+        for (x, y) in zip(a, b) {
+            s += Double(y * y)
+            n += Double((x - y) * (x - y))
+        }
         return 10 * log10(s / max(n, 1e-30))
     }
 
     /// The reference's greedy ASR generation (template 3) reproduced through `asr`.
     func testASRReproducesTheGreedyGolden() throws {
-        let r = try run(["asr", "--model", lm, "--audio-tokenizer", tokenizer, wav, "--greedy", "--template-index", "3",
-                         "--min-new-tokens", "4", "--max-new-tokens", "16", "--json"])
+        let r = try run([
+            "asr", "--model", lm, "--audio-tokenizer", tokenizer, wav, "--greedy", "--template-index", "3",
+            "--min-new-tokens", "4", "--max-new-tokens", "16", "--json",
+        ])
         let j = try json(r)
         XCTAssertEqual(j["new_ids"] as? [[Int]], try rows("gen_asr.new_ids", columns: 32))
         XCTAssertEqual(j["stop_reason"] as? String, "stop_token")
@@ -43,8 +52,10 @@ final class TaskCLITests: CLITestCase {
     /// The reference's greedy TTS generation (English template 1), its waveform, and the same
     /// audio streamed to a WAV file and to stdout.
     func testTTSReproducesTheGreedyGoldenAndStreams() throws {
-        let args = ["tts", "--model", lm, "--audio-tokenizer", tokenizer, "Hello from the tiny MiMo fixture.", "--greedy",
-                    "--template-index", "1", "--min-new-tokens", "6", "--max-new-tokens", "16", "--json"]
+        let args = [
+            "tts", "--model", lm, "--audio-tokenizer", tokenizer, "Hello from the tiny MiMo fixture.", "--greedy",
+            "--template-index", "1", "--min-new-tokens", "6", "--max-new-tokens", "16", "--json",
+        ]
         let j = try json(try run(args + ["-o", file("tts.wav"), "--sample-format", "f32"]))
         XCTAssertEqual(j["new_ids"] as? [[Int]], try rows("gen_tts.new_ids", columns: 28))
         let reference = try golden.floats("gen_tts.wav")
@@ -63,8 +74,10 @@ final class TaskCLITests: CLITestCase {
     func testRawPCMOnStdoutHasTheExpectedLength() throws {
         let process = Process()
         process.executableURL = Bundle.main.bundleURL.appendingPathComponent("mimo-audio")
-        process.arguments = ["tts", "--model", lm, "--audio-tokenizer", tokenizer, "Hello from the tiny MiMo fixture.", "--greedy",
-                             "--template-index", "1", "--min-new-tokens", "6", "--max-new-tokens", "16", "-o", "-", "--stream"]
+        process.arguments = [
+            "tts", "--model", lm, "--audio-tokenizer", tokenizer, "Hello from the tiny MiMo fixture.", "--greedy",
+            "--template-index", "1", "--min-new-tokens", "6", "--max-new-tokens", "16", "-o", "-", "--stream",
+        ]
         let out = Pipe()
         process.standardOutput = out
         process.standardError = Pipe()
@@ -78,10 +91,14 @@ final class TaskCLITests: CLITestCase {
     func testEveryOtherTaskRunsEndToEnd() throws {
         let common = ["--model", lm, "--audio-tokenizer", tokenizer, "--seed", "7", "--max-new-tokens", "6", "--json"]
         // TTS variants.
-        for extra in [["--instruct", "Speak slowly."], ["--instruct", "Speak slowly.", "--voice", clip2], ["--natural"], ["--natural", "--voice", clip2]] {
+        for extra in [
+            ["--instruct", "Speak slowly."], ["--instruct", "Speak slowly.", "--voice", clip2], ["--natural"],
+            ["--natural", "--voice", clip2],
+        ] {
             let j = try json(try run(["tts", "Hello there."] + common + extra + ["-o", file("v.wav")]))
             XCTAssertNotNil(j["text"])
-            XCTAssertEqual(try WAVReader.read(contentsOf: URL(fileURLWithPath: file("v.wav"))).interleavedSamples.count % 960, 0)
+            XCTAssertEqual(
+                try WAVReader.read(contentsOf: URL(fileURLWithPath: file("v.wav"))).interleavedSamples.count % 960, 0)
         }
         let plainWithVoice = try run(["tts", "Hello there."] + common + ["--voice", clip2, "-o", file("p.wav")])
         XCTAssertTrue(plainWithVoice.stderr.contains("ignores the voice prompt"), plainWithVoice.stderr)
@@ -94,7 +111,10 @@ final class TaskCLITests: CLITestCase {
         let conversation = file("conversation.json")
         try JSONSerialization.data(withJSONObject: [
             "system": "Be brief.", "voice": clip2,
-            "turns": [["role": "user", "audio": wav], ["role": "assistant", "text": "Hi.", "audio": clip2], ["role": "user", "audio": clip2]],
+            "turns": [
+                ["role": "user", "audio": wav], ["role": "assistant", "text": "Hi.", "audio": clip2],
+                ["role": "user", "audio": clip2],
+            ],
         ]).write(to: URL(fileURLWithPath: conversation))
         _ = try json(try run(["chat", "--conversation", conversation] + common + ["-o", file("c.wav")]))
         XCTAssertTrue(FileManager.default.fileExists(atPath: file("c.wav")))
@@ -103,16 +123,25 @@ final class TaskCLITests: CLITestCase {
         let examples = file("examples.json")
         try JSONSerialization.data(withJSONObject: [["input": wav, "output": clip2, "transcript": "Yes."]])
             .write(to: URL(fileURLWithPath: examples))
-        _ = try json(try run(["icl", "--examples", examples, "--instruction", "Convert the voice.", clip2] + common + ["-o", file("i.wav")]))
+        _ = try json(
+            try run(
+                ["icl", "--examples", examples, "--instruction", "Convert the voice.", clip2] + common + [
+                    "-o", file("i.wav"),
+                ]))
         let cont = try json(try run(["continue", wav, "--seconds", "0.5"] + common + ["-o", file("k.wav")]))
-        XCTAssertLessThanOrEqual(((cont["new_ids"] as? [[Int]])?.first?.count ?? 0) / 4, 4, "0.5 s caps generation at 4 groups")
+        XCTAssertLessThanOrEqual(
+            ((cont["new_ids"] as? [[Int]])?.first?.count ?? 0) / 4, 4, "0.5 s caps generation at 4 groups")
     }
 
     func testInteractiveChatTakesAWAVPathPerTurn() throws {
         let process = Process()
         process.executableURL = Bundle.main.bundleURL.appendingPathComponent("mimo-audio")
-        process.arguments = ["chat", "--model", lm, "--audio-tokenizer", tokenizer, "--seed", "3", "--max-new-tokens", "5", "-o", file("turn.wav")]
-        let input = Pipe(), out = Pipe()
+        process.arguments = [
+            "chat", "--model", lm, "--audio-tokenizer", tokenizer, "--seed", "3", "--max-new-tokens", "5", "-o",
+            file("turn.wav"),
+        ]
+        let input = Pipe()
+        let out = Pipe()
         process.standardInput = input
         process.standardOutput = out
         process.standardError = Pipe()
@@ -129,10 +158,14 @@ final class TaskCLITests: CLITestCase {
     /// Audio comes out in the format the output's name (or --audio-format) says, whole or
     /// streamed, to a file or to stdout.
     func testAudioOutputFormats() throws {
-        let tts = ["tts", "--model", lm, "--audio-tokenizer", tokenizer, "Hello from the tiny MiMo fixture.", "--greedy",
-                   "--template-index", "1", "--min-new-tokens", "6", "--max-new-tokens", "16"]
-        let magic: [String: [UInt8]] = ["mp3": Array("ID3".utf8), "flac": Array("fLaC".utf8), "opus": Array("OggS".utf8),
-                                        "ogg": Array("OggS".utf8), "m4a": Array("ftyp".utf8), "aac": [0xFF], "wav": Array("RIFF".utf8)]
+        let tts = [
+            "tts", "--model", lm, "--audio-tokenizer", tokenizer, "Hello from the tiny MiMo fixture.", "--greedy",
+            "--template-index", "1", "--min-new-tokens", "6", "--max-new-tokens", "16",
+        ]
+        let magic: [String: [UInt8]] = [
+            "mp3": Array("ID3".utf8), "flac": Array("fLaC".utf8), "opus": Array("OggS".utf8),
+            "ogg": Array("OggS".utf8), "m4a": Array("ftyp".utf8), "aac": [0xFF], "wav": Array("RIFF".utf8),
+        ]
         for (ext, bytes) in magic {
             for streamed in [false, true] {
                 let out = file("out-\(streamed).\(ext)")
@@ -149,7 +182,9 @@ final class TaskCLITests: CLITestCase {
         // stdout: raw PCM by default, any format with --audio-format.
         let raw = try run(["codec", "roundtrip", "--audio-tokenizer", tokenizer, wav, "-o", "-"])
         XCTAssertEqual(raw.status, 0, raw.stderr)
-        let flac = try run(["codec", "roundtrip", "--audio-tokenizer", tokenizer, wav, "-o", "-", "--audio-format", "flac"])
+        let flac = try run([
+            "codec", "roundtrip", "--audio-tokenizer", tokenizer, wav, "-o", "-", "--audio-format", "flac",
+        ])
         XCTAssertTrue(flac.stdout.hasPrefix("fLaC"), "codec roundtrip --audio-format flac to stdout")
     }
 
@@ -157,7 +192,9 @@ final class TaskCLITests: CLITestCase {
     func testHelpListsWhatApplies() throws {
         let textChat = try run(["text-chat", "--help"])
         XCTAssertEqual(textChat.status, 0)
-        XCTAssertFalse(textChat.stdout.contains("--audio-tokenizer") || textChat.stdout.contains("--template-index"), textChat.stdout)
+        XCTAssertFalse(
+            textChat.stdout.contains("--audio-tokenizer") || textChat.stdout.contains("--template-index"),
+            textChat.stdout)
         let ask = try run(["ask", "--help"])
         XCTAssertFalse(ask.stdout.contains("--template-index"), ask.stdout)
         let asr = try run(["asr", "--help"])
@@ -173,12 +210,18 @@ final class TaskCLITests: CLITestCase {
     func testTextFromAFileOrStandardInput() throws {
         let textFile = file("text.txt")
         try Data("Hello from the tiny MiMo fixture.".utf8).write(to: URL(fileURLWithPath: textFile))
-        let base = ["--model", lm, "--audio-tokenizer", tokenizer, "--greedy", "--template-index", "1", "--min-new-tokens", "6",
-                    "--max-new-tokens", "16", "--json"]
+        let base = [
+            "--model", lm, "--audio-tokenizer", tokenizer, "--greedy", "--template-index", "1", "--min-new-tokens", "6",
+            "--max-new-tokens", "16", "--json",
+        ]
         let fromFile = try json(try run(["tts", "--text-file", textFile] + base + ["-o", file("a.wav")]))
-        XCTAssertEqual(fromFile["new_ids"] as? [[Int]], try rows("gen_tts.new_ids", columns: 28), "the same as the text given as an argument")
-        let ids = try launch(binary, ["text", "encode", "--model", lm, "--text-file", "-"],
-                             stdin: try XCTUnwrap(FileHandle(forReadingAtPath: textFile))).stdout
+        XCTAssertEqual(
+            fromFile["new_ids"] as? [[Int]], try rows("gen_tts.new_ids", columns: 28),
+            "the same as the text given as an argument")
+        let ids = try launch(
+            binary, ["text", "encode", "--model", lm, "--text-file", "-"],
+            stdin: try XCTUnwrap(FileHandle(forReadingAtPath: textFile))
+        ).stdout
         XCTAssertEqual(ids, "421 481 339 488 32 77 105 77 111 416 271 348 101 46\n")
         let invalid = file("bad.txt")
         try Data([0x48, 0x69, 0xC3, 0x28]).write(to: URL(fileURLWithPath: invalid))
@@ -204,8 +247,10 @@ final class TaskCLITests: CLITestCase {
     func testChatFailsWhenNoTurnIsAnswered() throws {
         let turns = file("turns.txt")
         try Data("\(file("missing-1.wav"))\n\(file("missing-2.wav"))\n".utf8).write(to: URL(fileURLWithPath: turns))
-        let r = try launch(binary, ["chat", "--model", lm, "--audio-tokenizer", tokenizer, "--max-new-tokens", "2", "-o", file("t.wav")],
-                           stdin: try XCTUnwrap(FileHandle(forReadingAtPath: turns)))
+        let r = try launch(
+            binary,
+            ["chat", "--model", lm, "--audio-tokenizer", tokenizer, "--max-new-tokens", "2", "-o", file("t.wav")],
+            stdin: try XCTUnwrap(FileHandle(forReadingAtPath: turns)))
         XCTAssertEqual(r.status, 1, r.stderr)
         XCTAssertTrue(r.stderr.contains("missing-1.wav") && r.stderr.contains("no turn was answered"), r.stderr)
     }
@@ -226,30 +271,78 @@ final class TaskCLITests: CLITestCase {
     func testTaskCommandsRejectBadInput() throws {
         // A WAV whose header declares 1 Hz: refused before resampling (it would upsample 24,000×).
         let oneHertz = file("1hz.wav")
-        try WAVWriter.write(samples: [Float](repeating: 0.1, count: 20_000), sampleRate: 1, format: .s16, to: URL(fileURLWithPath: oneHertz))
+        try WAVWriter.write(
+            samples: [Float](repeating: 0.1, count: 20_000), sampleRate: 1, format: .s16,
+            to: URL(fileURLWithPath: oneHertz))
         let cases: [([String], String)] = [
             (["asr", "--model", lm, "--audio-tokenizer", tokenizer, oneHertz], "sample rate of 1 Hz"),
-            (["asr", "--model", lm, "--audio-tokenizer", tokenizer, wav, "--min-new-tokens", "9", "--max-new-tokens", "3"], "--min-new-tokens"),
+            (
+                [
+                    "asr", "--model", lm, "--audio-tokenizer", tokenizer, wav, "--min-new-tokens", "9",
+                    "--max-new-tokens", "3",
+                ], "--min-new-tokens"
+            ),
             (["asr", "--model", lm, "--audio-tokenizer", tokenizer, wav, "--seed", "9007199254740992"], "--seed"),
             (["asr", "--model", lm, "--audio-tokenizer", tokenizer, scratch.path], "directory"),
-            (["tts", "--model", lm, "--audio-tokenizer", tokenizer, "Hi", "--natural", "--instruct", "x", "-o", file("x.wav")], "--natural"),
+            (
+                [
+                    "tts", "--model", lm, "--audio-tokenizer", tokenizer, "Hi", "--natural", "--instruct", "x", "-o",
+                    file("x.wav"),
+                ], "--natural"
+            ),
             (["asr", "--model", lm, wav], "audio-tokenizer"),
             (["asr", "--model", lm, "--audio-tokenizer", tokenizer, file("missing.wav")], "missing.wav"),
             (["asr", "--model", lm, "--audio-tokenizer", tokenizer, wav, "--template-index", "22"], "template-index"),
             (["tts", "--model", lm, "--audio-tokenizer", tokenizer, "Hi"], "-o"),
             (["tts", "--model", lm, "--audio-tokenizer", tokenizer, "Hi", "-o", file("x.xyz")], "--audio-format"),
-            (["tts", "--model", lm, "--audio-tokenizer", tokenizer, "Hi", "-o", file("x.mp3"), "--audio-format", "wav"], "named as mp3"),
-            (["tts", "--model", lm, "--audio-tokenizer", tokenizer, "Hi", "-o", file("x.mp3"), "--sample-format", "f32"], "f32 applies to WAV"),
-            (["tts", "--model", lm, "--audio-tokenizer", tokenizer, "Hi", "-o", file("x.wav"), "--audio-format", "vorbis"], "audio-format"),
-            (["tts", "--model", lm, "--audio-tokenizer", tokenizer, "Hi", "-o", file("x.wav"), "--temperature", "0"], "temperature"),
+            (
+                [
+                    "tts", "--model", lm, "--audio-tokenizer", tokenizer, "Hi", "-o", file("x.mp3"), "--audio-format",
+                    "wav",
+                ], "named as mp3"
+            ),
+            (
+                [
+                    "tts", "--model", lm, "--audio-tokenizer", tokenizer, "Hi", "-o", file("x.mp3"), "--sample-format",
+                    "f32",
+                ], "f32 applies to WAV"
+            ),
+            (
+                [
+                    "tts", "--model", lm, "--audio-tokenizer", tokenizer, "Hi", "-o", file("x.wav"), "--audio-format",
+                    "vorbis",
+                ], "audio-format"
+            ),
+            (
+                [
+                    "tts", "--model", lm, "--audio-tokenizer", tokenizer, "Hi", "-o", file("x.wav"), "--temperature",
+                    "0",
+                ], "temperature"
+            ),
             (["chat", "--model", lm, "--audio-tokenizer", tokenizer, "--think", "-o", file("x.wav")], "text-only"),
-            (["chat", "--model", lm, "--audio-tokenizer", tokenizer, "--conversation", file("none.json"), "--text-only"], "none.json"),
-            (["icl", "--model", lm, "--audio-tokenizer", tokenizer, "--examples", wav, wav, "-o", file("x.wav")], "examples"),
-            (["continue", "--model", lm, "--audio-tokenizer", tokenizer, wav, "--seconds", "-1", "-o", file("x.wav")], "seconds"),
+            (
+                [
+                    "chat", "--model", lm, "--audio-tokenizer", tokenizer, "--conversation", file("none.json"),
+                    "--text-only",
+                ], "none.json"
+            ),
+            (
+                ["icl", "--model", lm, "--audio-tokenizer", tokenizer, "--examples", wav, wav, "-o", file("x.wav")],
+                "examples"
+            ),
+            (
+                [
+                    "continue", "--model", lm, "--audio-tokenizer", tokenizer, wav, "--seconds", "-1", "-o",
+                    file("x.wav"),
+                ], "seconds"
+            ),
             (["asr", "--model", lm, "--audio-tokenizer", tokenizer, wav, "--kv-cache", "f8"], "--kv-cache"),
             (["asr", "--model", lm, "--audio-tokenizer", tokenizer, wav, "--precision", "sloppy"], "--precision"),
             (["asr", "--model", lm, "--audio-tokenizer", tokenizer, wav, "--quantize", "q3"], "q3"),
-            (["asr", "--model", lm, "--audio-tokenizer", tokenizer, wav, "--codec-quantize", "q4"], "--codec-quantize"),
+            (
+                ["asr", "--model", lm, "--audio-tokenizer", tokenizer, wav, "--codec-quantize", "q4"],
+                "--codec-quantize"
+            ),
         ]
         for (arguments, expected) in cases {
             let r = try run(arguments)

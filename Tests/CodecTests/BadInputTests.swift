@@ -37,7 +37,7 @@ final class BadInputTests: XCTestCase {
         let tokenizer = try Fixtures.tokenizer()
         let good = Array(repeating: [1, 2, 3], count: 8)
         var outOfRange = good
-        outOfRange[2][1] = 128   // codebook 2 has 128 entries
+        outOfRange[2][1] = 128  // codebook 2 has 128 entries
         XCTAssertThrowsError(try tokenizer.decode(codes: outOfRange)) { error in
             XCTAssertEqual(error as? CodecError, .codeOutOfRange(codebook: 2, frame: 1, value: 128, bins: 128))
         }

@@ -29,8 +29,10 @@ final class CheckpointVariantsTests: XCTestCase {
             try writer.add(name, floats: t.floats, shape: t.shape, as: t.dtype)
         }
         try writer.write(to: scratch.appendingPathComponent("model.safetensors"))
-        var json = try XCTUnwrap(JSONSerialization.jsonObject(
-            with: Data(contentsOf: Fixtures.tokenizerDirectory.appendingPathComponent("config.json"))) as? [String: Any])
+        var json = try XCTUnwrap(
+            JSONSerialization.jsonObject(
+                with: Data(contentsOf: Fixtures.tokenizerDirectory.appendingPathComponent("config.json")))
+                as? [String: Any])
         config(&json)
         try JSONSerialization.data(withJSONObject: json).write(to: scratch.appendingPathComponent("config.json"))
         return scratch
@@ -59,7 +61,8 @@ final class CheckpointVariantsTests: XCTestCase {
         let f32 = try Fixtures.tokenizer()
         let wav = try AudioInput.load(Fixtures.url("test_audio.wav"), sampleRate: 24000)
         let codes = try f32.encode(samples: wav, codebooks: 8)
-        let same = zip(codes.joined(), try tokenizer.encode(samples: wav, codebooks: 8).joined()).filter { $0 == $1 }.count
+        let same = zip(codes.joined(), try tokenizer.encode(samples: wav, codebooks: 8).joined()).filter { $0 == $1 }
+            .count
         let agreement = Double(same) / Double(codes.joined().count)
         let quality = snr(try tokenizer.decode(codes: codes), reference: try f32.decode(codes: codes))
         print("\(label): \(agreement * 100)% of codes equal the f32 path's; decode SNR \(quality) dB")
@@ -109,8 +112,9 @@ final class CheckpointVariantsTests: XCTestCase {
         }
         try JSONSerialization.data(withJSONObject: ["metadata": [:], "weight_map": map])
             .write(to: scratch.appendingPathComponent("model.safetensors.index.json"))
-        try FileManager.default.copyItem(at: Fixtures.tokenizerDirectory.appendingPathComponent("config.json"),
-                                         to: scratch.appendingPathComponent("config.json"))
+        try FileManager.default.copyItem(
+            at: Fixtures.tokenizerDirectory.appendingPathComponent("config.json"),
+            to: scratch.appendingPathComponent("config.json"))
         let sharded = try AudioTokenizer(directory: scratch, compute: Compute(threads: 2))
         let g = try Fixtures.goldens("tokenizer_goldens.safetensors")
         let wav = try g.floats("wav")
@@ -128,11 +132,13 @@ final class CheckpointVariantsTests: XCTestCase {
 
     func testMisshapedTensorNamesBothShapes() throws {
         let dir = try writeVariant(edit: { name, floats, shape in
-            name == "encoder.conv1.weight" ? (Array(floats.prefix(64 * 128 * 2)), [64, 128, 2], .f32) : (floats, shape, .f32)
+            name == "encoder.conv1.weight"
+                ? (Array(floats.prefix(64 * 128 * 2)), [64, 128, 2], .f32) : (floats, shape, .f32)
         })
         XCTAssertThrowsError(try AudioTokenizer(directory: dir, compute: Compute(threads: 1))) { error in
-            XCTAssertEqual(error as? WeightsError,
-                           .shapeMismatch(name: "encoder.conv1.weight", expected: [64, 128, 3], found: [64, 128, 2]))
+            XCTAssertEqual(
+                error as? WeightsError,
+                .shapeMismatch(name: "encoder.conv1.weight", expected: [64, 128, 3], found: [64, 128, 2]))
             XCTAssertTrue("\(error)".contains("[64, 128, 2]") && "\(error)".contains("[64, 128, 3]"), "\(error)")
         }
     }
@@ -158,7 +164,8 @@ final class CheckpointVariantsTests: XCTestCase {
         // The stored ISTFT window plus each of the 20 levels' EMA buffers (inited, cluster_size, embed_avg).
         XCTAssertEqual(unused.count, 1 + 20 * 3)
         XCTAssertTrue(unused.contains("decoder.vocoder.head.istft.window"))
-        XCTAssertTrue(unused.allSatisfy { $0 == "decoder.vocoder.head.istft.window" || !$0.hasSuffix("_codebook.embed") })
+        XCTAssertTrue(
+            unused.allSatisfy { $0 == "decoder.vocoder.head.istft.window" || !$0.hasSuffix("_codebook.embed") })
     }
 
     func testConfigMissingKeyIsNamed() throws {
@@ -172,7 +179,9 @@ final class CheckpointVariantsTests: XCTestCase {
     func testConfigDefaultsApplyToBehaviouralKeys() throws {
         // Keys whose reference default equals the released value may be absent.
         let dir = try writeVariant(config: {
-            for key in ["rope_theta", "vocoder_attn_window_size", "decoder_causal", "ln_type", "fmax"] { $0.removeValue(forKey: key) }
+            for key in ["rope_theta", "vocoder_attn_window_size", "decoder_causal", "ln_type", "fmax"] {
+                $0.removeValue(forKey: key)
+            }
         })
         let tokenizer = try AudioTokenizer(directory: dir, compute: Compute(threads: 1))
         XCTAssertEqual(tokenizer.config.vocoderWindow, [40, 10])

@@ -13,9 +13,11 @@ final class DecoderParityTests: XCTestCase {
         let wav = tokenizer.decode(features: q) { taps[$0] = $1 }
         // Same reasoning as the encoder taps: f32 re-association only (measured ≤ 2.9e-6), so
         // 2e-5 everywhere, a 7× margin.
-        let names = ["decoder.dconv1_out", "decoder.layer0_out", "decoder.layer1_out", "decoder.layer_norm_out",
-                     "decoder.coarse_mel", "vocoder.embeddings_out", "vocoder.layer0_out", "vocoder.layer1_out",
-                     "vocoder.layer_norm_out", "vocoder.head_out"]
+        let names = [
+            "decoder.dconv1_out", "decoder.layer0_out", "decoder.layer1_out", "decoder.layer_norm_out",
+            "decoder.coarse_mel", "vocoder.embeddings_out", "vocoder.layer0_out", "vocoder.layer1_out",
+            "vocoder.layer_norm_out", "vocoder.head_out",
+        ]
         for name in names {
             let tap = try XCTUnwrap(taps[name], "no tap \(name)")
             assertClose(tap, try g.matrix(name), tolerance: 2e-5, name)

@@ -26,8 +26,10 @@ final class EncoderParityTests: XCTestCase {
         // rational erf (rel. error < 1.2e-7) leave a few f32 ulps per op (measured ≤ 2.4e-6).
         // 2e-5 keeps a 10× margin and is far below any real error (a wrong mask, RoPE or norm
         // moves values by > 1e-2).
-        for name in ["encoder.conv1_out", "encoder.conv2_out", "encoder.layer0_out", "encoder.layer1_out",
-                     "encoder.layer2_out", "encoder.layer_norm_out", "encoder.down_sample_out", "encoder.features"] {
+        for name in [
+            "encoder.conv1_out", "encoder.conv2_out", "encoder.layer0_out", "encoder.layer1_out",
+            "encoder.layer2_out", "encoder.layer_norm_out", "encoder.down_sample_out", "encoder.features",
+        ] {
             let tap = try XCTUnwrap(taps[name], "no tap \(name)")
             assertClose(tap, try g.matrix(name), tolerance: 2e-5, name)
         }
@@ -35,7 +37,8 @@ final class EncoderParityTests: XCTestCase {
         // Codes are an argmax: they must match exactly, every level.
         XCTAssertEqual(result.codes, try g.intRows("rvq.codes"))
         // Dequantised sum of 20 codebook rows: the same f32 additions in the same order, so exact.
-        assertClose(try tokenizer.dequantize(result.codes), try g.matrix("rvq.dequantized"), tolerance: 0, "rvq.dequantized")
+        assertClose(
+            try tokenizer.dequantize(result.codes), try g.matrix("rvq.dequantized"), tolerance: 0, "rvq.dequantized")
     }
 
     func testEndToEndEncodeFromWAV() throws {
@@ -56,8 +59,9 @@ final class EncoderParityTests: XCTestCase {
         let result = tokenizer.encodePacked(mel: mel, lengths: lengths, codebooks: 20)
         XCTAssertEqual(result.tokens, try g.ints("two_segments.output_length"))
         XCTAssertEqual(result.codes, try g.intRows("two_segments.codes"))
-        assertClose(try tokenizer.dequantize(result.codes), try g.matrix("two_segments.dequantized"),
-                    tolerance: 0, "two_segments.dequantized")
+        assertClose(
+            try tokenizer.dequantize(result.codes), try g.matrix("two_segments.dequantized"),
+            tolerance: 0, "two_segments.dequantized")
     }
 
     func testResampledInputsEncodeLikeTheReference() throws {

@@ -5,9 +5,11 @@ import XCTest
 
 /// The tiny fixtures loaded once for every engine test (an engine per test, sharing them).
 enum TinyModels {
-    static let pipeline: Pipeline = try! Pipeline(model: Fixtures.url("lm"), audioTokenizer: Fixtures.tokenizerDirectory,
-                                                  compute: Compute(threads: 2))
-    static let testAudio: AudioSource = .samples(try! AudioInput.load(Fixtures.url("test_audio.wav"), sampleRate: 24000))
+    static let pipeline: Pipeline = try! Pipeline(
+        model: Fixtures.url("lm"), audioTokenizer: Fixtures.tokenizerDirectory,
+        compute: Compute(threads: 2))
+    static let testAudio: AudioSource = .samples(
+        try! AudioInput.load(Fixtures.url("test_audio.wav"), sampleRate: 24000))
     static let clip2: AudioSource = .samples(try! AudioInput.load(Fixtures.url("tasks/clip2.wav"), sampleRate: 24000))
     static let generationGoldens = try! Fixtures.goldens("generation_goldens.safetensors")
 }
@@ -70,7 +72,9 @@ final class TraceRecorder: @unchecked Sendable {
 }
 
 /// Polls `condition` every millisecond; fails after `seconds` instead of hanging the suite.
-func waitUntil(_ what: String, seconds: Double = 30, file: StaticString = #filePath, line: UInt = #line, _ condition: () -> Bool) {
+func waitUntil(
+    _ what: String, seconds: Double = 30, file: StaticString = #filePath, line: UInt = #line, _ condition: () -> Bool
+) {
     let deadline = Date().addingTimeInterval(seconds)
     while !condition() {
         guard Date() < deadline else { return XCTFail("timed out waiting for \(what)", file: file, line: line) }

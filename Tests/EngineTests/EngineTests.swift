@@ -15,8 +15,11 @@ final class EngineTests: XCTestCase {
     /// TTS audio decoded whole and streamed.
     func testGreedyGoldensThroughTheEngine() async throws {
         let engine = Engine(pipeline: pipeline)
-        let asr = try await collect(engine, TaskRequest(.asr(TinyModels.testAudio), greedy: true, minNewTokens: 4, maxNewTokens: 16,
-                                                        templateIndex: 3))
+        let asr = try await collect(
+            engine,
+            TaskRequest(
+                .asr(TinyModels.testAudio), greedy: true, minNewTokens: 4, maxNewTokens: 16,
+                templateIndex: 3))
         let r = try XCTUnwrap(asr.result)
         let prompt = try goldens.intRows("gen_asr.prompt_input_ids")
         XCTAssertEqual(r.sequence.slice(0..<prompt[0].count).rows, prompt, "the engine's ASR recipe")
@@ -29,12 +32,16 @@ final class EngineTests: XCTestCase {
         XCTAssertEqual(asr.thinking, "")
         XCTAssertNil(r.thinking)
         XCTAssertEqual(r.answer, r.text)
-        XCTAssertEqual(r.usage, TaskUsage(promptGroups: prompt[0].count / 4, cachedGroups: 0, generatedGroups: r.newIDs.groups(size: 4),
-                                          audioSecondsIn: 1.5, audioSecondsOut: Double(r.codes[0].count) / 25))
+        XCTAssertEqual(
+            r.usage,
+            TaskUsage(
+                promptGroups: prompt[0].count / 4, cachedGroups: 0, generatedGroups: r.newIDs.groups(size: 4),
+                audioSecondsIn: 1.5, audioSecondsOut: Double(r.codes[0].count) / 25))
         XCTAssertTrue(asr.audio.isEmpty, "ASR does not speak")
 
-        let tts = TaskRequest(.tts(text: "Hello from the tiny MiMo fixture."), greedy: true, minNewTokens: 6, maxNewTokens: 16,
-                              templateIndex: 1, audioDelivery: .whole)
+        let tts = TaskRequest(
+            .tts(text: "Hello from the tiny MiMo fixture."), greedy: true, minNewTokens: 6, maxNewTokens: 16,
+            templateIndex: 1, audioDelivery: .whole)
         let whole = try await collect(engine, tts)
         XCTAssertEqual(whole.result?.newIDs.rows, try goldens.intRows("gen_tts.new_ids"))
         XCTAssertEqual(whole.audio.count, 1)
@@ -49,8 +56,9 @@ final class EngineTests: XCTestCase {
         let samples = Array(streamed.audio.joined())
         XCTAssertEqual(samples.count, 960 * 16, "960 samples per frame, 16 frames")
         XCTAssertEqual(streamed.result?.stream?.audioSeconds, Double(960 * 16) / 24000)
-        XCTAssertEqual(streamed.result?.usage.cachedGroups, streamed.result.map { $0.usage.promptGroups - 1 },
-                       "the same prompt again: all but its last group come from the prefix cache")
+        XCTAssertEqual(
+            streamed.result?.usage.cachedGroups, streamed.result.map { $0.usage.promptGroups - 1 },
+            "the same prompt again: all but its last group come from the prefix cache")
         XCTAssertEqual(streamed.result?.newIDs, whole.result?.newIDs)
     }
 
@@ -66,22 +74,38 @@ final class EngineTests: XCTestCase {
             ("tts plain, voice ignored", .tts(text: "Hello there.", voice: b), true, false),
             ("audio question", .audioQuestion(a, question: "What is this?"), false, false),
             ("audio question, thinking", .audioQuestion(a, question: "What is this?", thinking: true), false, true),
-            ("spoken dialogue", .spokenDialogue(Conversation(turns: [.user(a), .assistant(text: "Hi.", audio: b), .user(b)],
-                                                             system: "Be brief.", voice: b)), true, false),
-            ("speech-to-text dialogue", .speechToTextDialogue(Conversation(turns: [.user(a), .assistant(text: "Hi.", audio: nil), .user(b)])),
-             false, false),
-            ("speech-to-text dialogue, thinking", .speechToTextDialogue(Conversation(turns: [.user(a)]), thinking: true), false, true),
+            (
+                "spoken dialogue",
+                .spokenDialogue(
+                    Conversation(
+                        turns: [.user(a), .assistant(text: "Hi.", audio: b), .user(b)],
+                        system: "Be brief.", voice: b)), true, false
+            ),
+            (
+                "speech-to-text dialogue",
+                .speechToTextDialogue(Conversation(turns: [.user(a), .assistant(text: "Hi.", audio: nil), .user(b)])),
+                false, false
+            ),
+            (
+                "speech-to-text dialogue, thinking",
+                .speechToTextDialogue(Conversation(turns: [.user(a)]), thinking: true), false, true
+            ),
             ("text dialogue", .textDialogue([.user("Hello!")]), false, false),
             ("text dialogue, thinking", .textDialogue([.user("Hello!")], thinking: true), false, true),
-            ("in-context learning", .inContextLearning(instruction: "Convert the voice.",
-                                                       examples: [ICLExample(input: a, output: b, transcript: "Yes.")], query: b), true, false),
+            (
+                "in-context learning",
+                .inContextLearning(
+                    instruction: "Convert the voice.",
+                    examples: [ICLExample(input: a, output: b, transcript: "Yes.")], query: b), true, false
+            ),
             ("continuation", .continuation(a), true, false),
         ]
         for c in cases {
             let run = try await collect(engine, TaskRequest(c.task, seed: 7, maxNewTokens: 6, audioDelivery: .whole))
             let r = try XCTUnwrap(run.result, c.name)
             guard case .finished? = run.events.last else { return XCTFail("\(c.name): finished is not last") }
-            XCTAssertTrue(run.events.contains { if case .progress(.prefill) = $0 { return true } else { return false } }, c.name)
+            XCTAssertTrue(
+                run.events.contains { if case .progress(.prefill) = $0 { return true } else { return false } }, c.name)
             let steps = run.events.filter { if case .progress(.step) = $0 { return true } else { return false } }.count
             XCTAssertEqual(steps, r.newIDs.groups(size: 4), "\(c.name): a step event per group")
             // Live text is the generated text channel, with the thinking apart and the marker taken out.
@@ -102,12 +126,16 @@ final class EngineTests: XCTestCase {
             if c.speaks {
                 XCTAssertEqual(run.audio.count, 1, c.name)
                 let frames = r.codes[0].count
-                XCTAssertEqual(run.audio.first?.count, frames > 0 ? 960 * frames : 24000, "\(c.name): the decode, or 1 s of silence")
+                XCTAssertEqual(
+                    run.audio.first?.count, frames > 0 ? 960 * frames : 24000,
+                    "\(c.name): the decode, or 1 s of silence")
                 if frames == 0 { XCTAssertTrue(run.warnings.contains { $0.contains("silence") }, c.name) }
             } else {
                 XCTAssertTrue(run.audio.isEmpty, c.name)
             }
-            XCTAssertEqual(c.name == "tts plain, voice ignored", run.warnings.contains { $0.contains("ignores the voice prompt") }, c.name)
+            XCTAssertEqual(
+                c.name == "tts plain, voice ignored", run.warnings.contains { $0.contains("ignores the voice prompt") },
+                c.name)
         }
     }
 
@@ -123,7 +151,8 @@ final class EngineTests: XCTestCase {
             if seen == 2 { break }
         }
         recorder.waitForEnds(1)
-        try assertStopped(recorder.all, request: 1, counting: { if case .step = $0 { return true } else { return false } })
+        try assertStopped(
+            recorder.all, request: 1, counting: { if case .step = $0 { return true } else { return false } })
 
         // The same when the consuming task is cancelled.
         let task = Task { for try await _ in engine.run(request) {} }
@@ -131,7 +160,8 @@ final class EngineTests: XCTestCase {
         task.cancel()
         _ = await task.result
         recorder.waitForEnds(1)
-        try assertStopped(recorder.all, request: 2, counting: { if case .step = $0 { return true } else { return false } })
+        try assertStopped(
+            recorder.all, request: 2, counting: { if case .step = $0 { return true } else { return false } })
     }
 
     /// A long prefill is abandoned within one chunk, before any step.
@@ -146,30 +176,42 @@ final class EngineTests: XCTestCase {
         recorder.waitForEnds(1)
         let traces = recorder.all
         try assertStopped(traces, request: 1, counting: { if case .prefill = $0 { return true } else { return false } })
-        XCTAssertFalse(traces.contains { if case .step = $0 { return true } else { return false } }, "no step after a cancelled prefill")
-        let total = traces.compactMap { if case let .prefill(_, _, total) = $0 { return total } else { return nil } }.first
+        XCTAssertFalse(
+            traces.contains { if case .step = $0 { return true } else { return false } },
+            "no step after a cancelled prefill")
+        let total = traces.compactMap { if case .prefill(_, _, let total) = $0 { return total } else { return nil } }
+            .first
         XCTAssertGreaterThan(total ?? 0, 10, "the prompt needed many chunks")
     }
 
     /// Cancelled (`outcome`), and at most one `counted` trace after the cancel was requested:
     /// the flag is read before every step (or chunk), so only the one in flight may finish.
-    func assertStopped(_ traces: [EngineTrace], request id: Int, counting counted: (EngineTrace) -> Bool,
-                       file: StaticString = #filePath, line: UInt = #line) throws {
+    func assertStopped(
+        _ traces: [EngineTrace], request id: Int, counting counted: (EngineTrace) -> Bool,
+        file: StaticString = #filePath, line: UInt = #line
+    ) throws {
         let mine = traces.filter { trace in
             switch trace {
-            case .queued(let r), .started(let r), .prefill(let r, _, _), .step(let r, _), .cancelRequested(let r), .ended(let r, _): return r == id
+            case .queued(let r), .started(let r), .prefill(let r, _, _), .step(let r, _), .cancelRequested(let r),
+                .ended(let r, _):
+                return r == id
             }
         }
-        let cancel = try XCTUnwrap(mine.firstIndex(of: .cancelRequested(request: id)), "no cancel", file: file, line: line)
-        XCTAssertLessThanOrEqual(mine[cancel...].filter(counted).count, 1, "work after the cancel", file: file, line: line)
+        let cancel = try XCTUnwrap(
+            mine.firstIndex(of: .cancelRequested(request: id)), "no cancel", file: file, line: line)
+        XCTAssertLessThanOrEqual(
+            mine[cancel...].filter(counted).count, 1, "work after the cancel", file: file, line: line)
         XCTAssertEqual(mine.last, .ended(request: id, outcome: .cancelled), file: file, line: line)
     }
 
     /// A prompt prefilled in chunks gives the one-pass result (the greedy golden).
     func testChunkedPrefillReproducesTheGolden() async throws {
         let engine = Engine(pipeline: pipeline, options: EngineOptions(prefixCacheBytes: 0, prefillChunk: 3))
-        let run = try await collect(engine, TaskRequest(.asr(TinyModels.testAudio), greedy: true, minNewTokens: 4, maxNewTokens: 16,
-                                                        templateIndex: 3))
+        let run = try await collect(
+            engine,
+            TaskRequest(
+                .asr(TinyModels.testAudio), greedy: true, minNewTokens: 4, maxNewTokens: 16,
+                templateIndex: 3))
         XCTAssertEqual(run.result?.newIDs.rows, try goldens.intRows("gen_asr.new_ids"))
         let chunks = run.events.filter { if case .progress(.prefill) = $0 { return true } else { return false } }.count
         XCTAssertEqual(chunks, ((run.result?.usage.promptGroups ?? 0) + 2) / 3)
@@ -200,7 +242,8 @@ final class EngineTests: XCTestCase {
         XCTAssertEqual(started, queued, "first come, first served")
         for (previous, next) in zip(started, started.dropFirst()) {
             let ended = try XCTUnwrap(traces.firstIndex(of: .ended(request: previous, outcome: .completed)))
-            XCTAssertLessThan(ended, try XCTUnwrap(traces.firstIndex(of: .started(request: next))), "one request at a time")
+            XCTAssertLessThan(
+                ended, try XCTUnwrap(traces.firstIndex(of: .started(request: next))), "one request at a time")
         }
         XCTAssertEqual(results[0].newIDs.rows, try goldens.intRows("gen_asr.new_ids"))
         let cold = Engine(pipeline: pipeline, options: EngineOptions(prefixCacheBytes: 0))
@@ -220,7 +263,8 @@ final class EngineTests: XCTestCase {
             do { try session.generate(prompt: prompt, options: options) } catch { inner = error }
         }
         XCTAssertEqual(inner as? GenerationError, .busy)
-        XCTAssertEqual(outer.newIDs, try LMSession(model: pipeline.lm).generate(prompt: prompt, options: options).newIDs)
+        XCTAssertEqual(
+            outer.newIDs, try LMSession(model: pipeline.lm).generate(prompt: prompt, options: options).newIDs)
     }
 
     /// A second turn that continues the first (the reference's `add_history`) prefills only its
@@ -229,11 +273,15 @@ final class EngineTests: XCTestCase {
         let engine = Engine(pipeline: pipeline)
         let cold = Engine(pipeline: pipeline, options: EngineOptions(prefixCacheBytes: 0))
         var last: TaskEvent?
-        let first = try engine.perform(TaskRequest(.spokenDialogue(Conversation(turns: [.user(TinyModels.testAudio)])),
-                                                   greedy: true, maxNewTokens: 6)) { last = $0 }
+        let first = try engine.perform(
+            TaskRequest(
+                .spokenDialogue(Conversation(turns: [.user(TinyModels.testAudio)])),
+                greedy: true, maxNewTokens: 6)
+        ) { last = $0 }
         guard case .finished? = last else { return XCTFail("perform hands over finished last") }
-        let second = TaskRequest(.spokenDialogue(Conversation(turns: [.user(TinyModels.clip2)], history: first.sequence)),
-                                 greedy: true, maxNewTokens: 6)
+        let second = TaskRequest(
+            .spokenDialogue(Conversation(turns: [.user(TinyModels.clip2)], history: first.sequence)),
+            greedy: true, maxNewTokens: 6)
         let warm = try engine.perform(second) { _ in }
         let newTurn = warm.usage.promptGroups - first.sequence.groups(size: 4)
         XCTAssertGreaterThan(newTurn, 0)
@@ -245,12 +293,17 @@ final class EngineTests: XCTestCase {
         XCTAssertEqual(warm.newIDs, reference.newIDs)
 
         // Text chat as HTTP clients send it: the whole history again, the reply as text.
-        let turn1 = try engine.perform(TaskRequest(.textDialogue([.user("Hello!")]), greedy: true, maxNewTokens: 5)) { _ in }
-        let resent = TaskRequest(.textDialogue([.user("Hello!"), .assistant(turn1.text), .user("And then?")]), greedy: true, maxNewTokens: 5)
+        let turn1 = try engine.perform(TaskRequest(.textDialogue([.user("Hello!")]), greedy: true, maxNewTokens: 5)) {
+            _ in
+        }
+        let resent = TaskRequest(
+            .textDialogue([.user("Hello!"), .assistant(turn1.text), .user("And then?")]), greedy: true, maxNewTokens: 5)
         let hit = try engine.perform(resent) { _ in }
         // Everything up to the reply's header is shared (the prompt's think-off block is not in the history).
-        let header = try pipeline.prompts.grid([.text("<|im_start|>user\n"), .text("Hello!"), .text("<|im_end|>\n"),
-                                                .text("<|im_start|>assistant\n")]).groups(size: 4)
+        let header = try pipeline.prompts.grid([
+            .text("<|im_start|>user\n"), .text("Hello!"), .text("<|im_end|>\n"),
+            .text("<|im_start|>assistant\n"),
+        ]).groups(size: 4)
         XCTAssertGreaterThanOrEqual(hit.usage.cachedGroups, header)
         XCTAssertEqual(hit.timings.prefillGroups, hit.usage.promptGroups - hit.usage.cachedGroups)
         XCTAssertEqual(hit.newIDs, try cold.perform(resent) { _ in }.newIDs)
@@ -286,11 +339,13 @@ final class EngineTests: XCTestCase {
         let recorder = TraceRecorder()
         let engine = Engine(pipeline: pipeline, options: recorder.options)
         let request = TaskRequest(.textDialogue([.user("Hello!")]), minNewTokens: 50, maxNewTokens: 50)
-        XCTAssertThrowsError(try engine.perform(request) { event in if case .progress(.step) = event { throw Full() } }) {
+        XCTAssertThrowsError(try engine.perform(request) { event in if case .progress(.step) = event { throw Full() } })
+        {
             XCTAssertTrue($0 is Full, "\($0)")
         }
         recorder.waitForEnds(1)
-        try assertStopped(recorder.all, request: 1, counting: { if case .step = $0 { return true } else { return false } })
+        try assertStopped(
+            recorder.all, request: 1, counting: { if case .step = $0 { return true } else { return false } })
     }
 
     /// ASR with a fixed template is the same every run; a pinned index wins over it.
@@ -312,8 +367,11 @@ final class EngineTests: XCTestCase {
         let text = String(repeating: "This is one sentence of a long text. ", count: 20)
         let pieces = TextSplitter.pieces(text)
         XCTAssertEqual(pieces.count, 3)
-        var audio = 0, prefills = 0
-        let result = try engine.perform(TaskRequest(.tts(text: text), seed: 3, minNewTokens: 3, maxNewTokens: 3, audioDelivery: .whole)) { event in
+        var audio = 0
+        var prefills = 0
+        let result = try engine.perform(
+            TaskRequest(.tts(text: text), seed: 3, minNewTokens: 3, maxNewTokens: 3, audioDelivery: .whole)
+        ) { event in
             if case .audio = event { audio += 1 }
             if case .progress(.prefill(let done, let total)) = event, done == total { prefills += 1 }
         }
@@ -327,11 +385,17 @@ final class EngineTests: XCTestCase {
     func testBadRequestsAreRefusedWithTheirReason() throws {
         let engine = Engine(pipeline: pipeline)
         let cases: [(TaskRequest, EngineError)] = [
-            (TaskRequest(.asr(TinyModels.testAudio), templateIndex: 22), .templateIndexOutOfRange(index: 22, count: 22)),
+            (
+                TaskRequest(.asr(TinyModels.testAudio), templateIndex: 22),
+                .templateIndexOutOfRange(index: 22, count: 22)
+            ),
             (TaskRequest(.textDialogue([.user("Hi"), .assistant("Hello")])), .noUserTurn),
             (TaskRequest(.spokenDialogue(Conversation(turns: [.assistant(text: "Hi", audio: nil)]))), .noUserTurn),
             (TaskRequest(.inContextLearning(instruction: "", examples: [], query: TinyModels.clip2)), .noExamples),
-            (TaskRequest(.grid(TokenGrid(rows: []), stops: [99_999])), .stopTokenOutOfRange(id: 99_999, vocab: pipeline.lm.config.vocabSize)),
+            (
+                TaskRequest(.grid(TokenGrid(rows: []), stops: [99_999])),
+                .stopTokenOutOfRange(id: 99_999, vocab: pipeline.lm.config.vocabSize)
+            ),
             (TaskRequest(.tts(text: "Hi"), audioDelivery: .streamed(chunkFrames: 0)), .invalidChunk(0)),
         ]
         for (request, expected) in cases {

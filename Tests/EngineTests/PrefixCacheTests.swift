@@ -1,6 +1,7 @@
-@testable import MiMoAudio
 import TestSupport
 import XCTest
+
+@testable import MiMoAudio
 
 final class PrefixCacheTests: XCTestCase {
     /// States of three unrelated prompts, and of a prompt extending the first.
@@ -70,7 +71,8 @@ final class ThinkingSplitterTests: XCTestCase {
 
     func testTheMarkerIsFoundAcrossPieces() {
         XCTAssertTrue(run(["Hmm, é", "</th", "ink>\n\nThe ", "answer"]) == ("Hmm, é", "\n\nThe answer"))
-        XCTAssertTrue(run(["a<", "/", "t", "hink", ">b</think>c"]) == ("a", "b</think>c"), "only the first marker splits")
+        XCTAssertTrue(
+            run(["a<", "/", "t", "hink", ">b</think>c"]) == ("a", "b</think>c"), "only the first marker splits")
         XCTAssertTrue(run(["a </thing>"]) == ("a </thing>", ""), "a near miss is thinking text")
         XCTAssertTrue(run(["ends in </thi"]) == ("ends in </thi", ""), "a held-back tail is flushed at the end")
         XCTAssertTrue(run(["no </think> here"], startsThinking: false) == ("", "no </think> here"))

@@ -5,9 +5,10 @@ import XCTest
 /// Greedy generations against the reference's `MimoAudio.forward` (fp32 tiny LM and codec).
 final class GenerationParityTests: XCTestCase {
     func options(_ model: MiMoAudioLM, stops: [String], min: Int, max: Int) throws -> GenerationOptions {
-        GenerationOptions(minNewTokens: min, maxNewTokens: max,
-                          stopTokens: Set(try stops.map { try model.specialTokens.id($0) }),
-                          textSampler: .greedy, audioSampler: .greedy, recordLogits: true)
+        GenerationOptions(
+            minNewTokens: min, maxNewTokens: max,
+            stopTokens: Set(try stops.map { try model.specialTokens.id($0) }),
+            textSampler: .greedy, audioSampler: .greedy, recordLogits: true)
     }
 
     func check(_ task: String, stops: [String], min: Int, max: Int) throws -> (MiMoAudioLM, GenerationResult) {
@@ -15,13 +16,16 @@ final class GenerationParityTests: XCTestCase {
         let model = try MiMoAudioLM(directory: Fixtures.url("lm"), compute: Compute(threads: 2))
         let prompt = TokenGrid(rows: try g.intRows("gen_\(task).prompt_input_ids"))
         var events: [GenerationEvent] = []
-        let result = try LMSession(model: model).generate(prompt: prompt, options: try options(model, stops: stops, min: min, max: max)) {
+        let result = try LMSession(model: model).generate(
+            prompt: prompt, options: try options(model, stops: stops, min: min, max: max)
+        ) {
             events.append($0)
         }
         // Token for token and code for code.
         XCTAssertEqual(result.newIDs.rows, try g.intRows("gen_\(task).new_ids"), task)
-        XCTAssertEqual((0..<result.newIDs.groups(size: 4)).map { result.newIDs.text(group: $0, size: 4) },
-                       try g.ints("gen_\(task).new_text_tokens"))
+        XCTAssertEqual(
+            (0..<result.newIDs.groups(size: 4)).map { result.newIDs.text(group: $0, size: 4) },
+            try g.ints("gen_\(task).new_text_tokens"))
         XCTAssertEqual(result.stopReason, .stopToken)
         XCTAssertEqual(result.stopToken, try model.specialTokens.id("<|im_end|>"))
         // Each step's logits: f32 re-association only, as in the forward parity test (≤ 2e-5).
@@ -32,7 +36,8 @@ final class GenerationParityTests: XCTestCase {
         }
         let texts = events.compactMap { if case .text(let t) = $0 { return t } else { return nil } }
         XCTAssertEqual(texts, try g.ints("gen_\(task).new_text_tokens"), "one text event per group")
-        XCTAssertEqual(events.filter { if case .audio = $0 { return true } else { return false } }.count, result.timings.patches)
+        XCTAssertEqual(
+            events.filter { if case .audio = $0 { return true } else { return false } }.count, result.timings.patches)
         if case .finished? = events.last {} else { XCTFail("\(task): finished is not the last event") }
         return (model, result)
     }
@@ -68,7 +73,8 @@ final class GenerationParityTests: XCTestCase {
         sequence.append(turn)
         let groupsBefore = session.cachedGroups
         let cached = try session.generate(prompt: sequence, options: opts)
-        XCTAssertEqual(groupsBefore, sequence.groups(size: 4) - 3 - 1, "everything but the stop group and the new turn was cached")
+        XCTAssertEqual(
+            groupsBefore, sequence.groups(size: 4) - 3 - 1, "everything but the stop group and the new turn was cached")
         let fresh = try LMSession(model: model).generate(prompt: sequence, options: opts)
         XCTAssertEqual(cached.newIDs, fresh.newIDs)
         XCTAssertEqual(cached.timings.prefillGroups, 4)
@@ -84,9 +90,10 @@ final class GenerationStreamTests: XCTestCase {
         let g = try Fixtures.goldens("generation_goldens.safetensors")
         let model = try MiMoAudioLM(directory: Fixtures.url("lm"), compute: Compute(threads: 2))
         let prompt = TokenGrid(rows: try g.intRows("gen_tts.prompt_input_ids"))
-        let opts = GenerationOptions(minNewTokens: 6, maxNewTokens: 16,
-                                     stopTokens: Set(try ["<|endoftext|>", "<|eostm|>", "<|im_end|>"].map { try model.specialTokens.id($0) }),
-                                     textSampler: .greedy, audioSampler: .greedy)
+        let opts = GenerationOptions(
+            minNewTokens: 6, maxNewTokens: 16,
+            stopTokens: Set(try ["<|endoftext|>", "<|eostm|>", "<|im_end|>"].map { try model.specialTokens.id($0) }),
+            textSampler: .greedy, audioSampler: .greedy)
         var texts: [Int] = []
         var patches = 0
         var finished: GenerationResult?

@@ -26,8 +26,9 @@ final class SamplerTests: XCTestCase {
 
     func testSamplingIsSeededAndFollowsTheDistribution() throws {
         let s = try Sampler(SamplerSettings(doSample: true, temperature: 1))
-        let logits: [Float] = [0, log(3)]   // probabilities 1/4, 3/4
-        var a = SeededGenerator(seed: 42), b = SeededGenerator(seed: 42)
+        let logits: [Float] = [0, log(3)]  // probabilities 1/4, 3/4
+        var a = SeededGenerator(seed: 42)
+        var b = SeededGenerator(seed: 42)
         let first = (0..<200).map { _ in s.sample(logits, using: &a) }
         XCTAssertEqual(first, (0..<200).map { _ in s.sample(logits, using: &b) }, "same seed, same draws")
         var rng = SeededGenerator(seed: 7)
@@ -45,12 +46,12 @@ final class SamplerTests: XCTestCase {
 
         // Logit shapes: flat to very peaked, heavy ties, −inf entries, exps underflowing (spread
         // of thousands), all equal.
-        func uniform() -> Float { Float(rng.next() >> 40) * 0x1p-24 }   // [0, 1), cheap in debug builds
+        func uniform() -> Float { Float(rng.next() >> 40) * 0x1p-24 }  // [0, 1), cheap in debug builds
         func logits(_ n: Int) -> [Float] {
             let width = pick([Float(0.01), 1, 8, 40, 2000])
             var xs = (0..<n).map { _ in (2 * uniform() - 1) * width }
             switch Int.random(in: 0..<6, using: &rng) {
-            case 0: xs = xs.map { ($0 / width * 4).rounded() / 2 }   // few distinct values
+            case 0: xs = xs.map { ($0 / width * 4).rounded() / 2 }  // few distinct values
             case 1: for _ in 0..<3 { xs[Int.random(in: 0..<n, using: &rng)] += 25 }
             case 2: for i in xs.indices where uniform() < 0.3 { xs[i] = -.infinity }
             case 3: xs = [Float](repeating: 1.5, count: n)
@@ -59,13 +60,17 @@ final class SamplerTests: XCTestCase {
             return xs
         }
         func settings(_ n: Int) -> SamplerSettings {
-            SamplerSettings(doSample: Int.random(in: 0..<8, using: &rng) > 0,
-                            temperature: pick([nil, 0.3, 0.6, 0.9, 1.0, 1.5]),
-                            topK: pick([nil, nil, 1, 50, 300, n / 2, n + 5]),
-                            topP: pick([nil, 0.5, 0.95, 0.95, 1.0, Float.random(in: 0.01...1, using: &rng)]))
+            SamplerSettings(
+                doSample: Int.random(in: 0..<8, using: &rng) > 0,
+                temperature: pick([nil, 0.3, 0.6, 0.9, 1.0, 1.5]),
+                topK: pick([nil, nil, 1, 50, 300, n / 2, n + 5]),
+                topP: pick([nil, 0.5, 0.95, 0.95, 1.0, Float.random(in: 0.01...1, using: &rng)]))
         }
         func removed(_ xs: [Float]) -> [Int] {
-            pick([[], [Int.random(in: 0..<xs.count, using: &rng)], [xs.indices.max { xs[$0] < xs[$1] }!, xs.count + 3, -1]])
+            pick([
+                [], [Int.random(in: 0..<xs.count, using: &rng)],
+                [xs.indices.max { xs[$0] < xs[$1] }!, xs.count + 3, -1],
+            ])
         }
 
         var cases: [(logits: [Float], settings: SamplerSettings, removed: [Int])] = []
@@ -81,9 +86,11 @@ final class SamplerTests: XCTestCase {
         // makes the longest walk.
         let text = (0..<151_680).map { _ in (2 * uniform() - 1) * 8 }
         let ramp = (0..<151_680).map { Float($0 / 4) / 2370 - 8 }
-        cases += [(text, SamplerSettings(doSample: true, temperature: 0.6, topP: 0.95), removed(text)),
-                  (ramp, SamplerSettings(doSample: true, temperature: 0.6, topP: 1.0), removed(ramp)),
-                  (text, SamplerSettings(doSample: true, temperature: 0.6, topK: 50, topP: 0.95), removed(text))]
+        cases += [
+            (text, SamplerSettings(doSample: true, temperature: 0.6, topP: 0.95), removed(text)),
+            (ramp, SamplerSettings(doSample: true, temperature: 0.6, topP: 1.0), removed(ramp)),
+            (text, SamplerSettings(doSample: true, temperature: 0.6, topK: 50, topP: 0.95), removed(text)),
+        ]
         // Edge cases: the running sum crosses q within rounding (ties across the boundary: the exact
         // sum is 1/2, the reference's rounds above it); p so small that 1 − p rounds to 1; exps of 0
         // at p = 1, and subnormal ones (exp(−744.5) / 1025 rounds to 0, so the reference drops that
@@ -103,13 +110,17 @@ final class SamplerTests: XCTestCase {
         ]
 
         for (c, (xs, settings, removed)) in cases.enumerated() {
-            let sampler = try Sampler(settings), reference = FullSortSampler(settings: settings)
-            let got = sampler.filtered(xs, removing: removed), want = reference.filtered(xs, removing: removed)
+            let sampler = try Sampler(settings)
+            let reference = FullSortSampler(settings: settings)
+            let got = sampler.filtered(xs, removing: removed)
+            let want = reference.filtered(xs, removing: removed)
             let same = got.count == want.count && memcmp(got, want, got.count * MemoryLayout<Float>.size) == 0
             XCTAssertTrue(same, "case \(c) (n \(xs.count), \(settings)): filtered scores differ (bit for bit)")
-            var a = SeededGenerator(seed: UInt64(c)), b = a
-            XCTAssertEqual(sampler.sample(xs, removing: removed, using: &a),
-                           reference.pick(from: want, logits: xs, removing: removed, using: &b), "case \(c)")
+            var a = SeededGenerator(seed: UInt64(c))
+            var b = a
+            XCTAssertEqual(
+                sampler.sample(xs, removing: removed, using: &a),
+                reference.pick(from: want, logits: xs, removing: removed, using: &b), "case \(c)")
             XCTAssertEqual(a.next(), b.next(), "case \(c): same random draws consumed")
         }
     }
@@ -144,8 +155,10 @@ private struct FullSortSampler {
 
     /// `sample`, given its first line's `filtered(logits, removing: removed)` so that the test
     /// filters once (the full sorts are slow in debug builds).
-    func pick<G: RandomNumberGenerator>(from scores: [Float], logits: [Float], removing removed: [Int],
-                                        using rng: inout G) -> Int {
+    func pick<G: RandomNumberGenerator>(
+        from scores: [Float], logits: [Float], removing removed: [Int],
+        using rng: inout G
+    ) -> Int {
         guard let best = Self.argmax(scores), scores[best] > -.infinity else {
             var fallback = logits
             for t in removed where fallback.indices.contains(t) { fallback[t] = -.infinity }

@@ -15,7 +15,8 @@ final class AudioFormatTests: XCTestCase {
         // Lossless 16-bit: FFmpeg's s16 → float is the same exact scaling by 2^-15 as our WAV reader's.
         XCTAssertEqual(flac, reference)
         let codec = try Fixtures.tokenizer()
-        XCTAssertEqual(try codec.encode(samples: flac, codebooks: 8), try codec.encode(samples: reference, codebooks: 8))
+        XCTAssertEqual(
+            try codec.encode(samples: flac, codebooks: 8), try codec.encode(samples: reference, codebooks: 8))
     }
 
     /// Lossy codecs give the same clip back, aligned and at the right rate (Opus decodes at 48 kHz

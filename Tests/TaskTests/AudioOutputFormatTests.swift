@@ -19,7 +19,8 @@ final class AudioOutputFormatTests: XCTestCase {
     func write(_ samples: [Float], _ format: AudioFileFormat, to destination: AudioStreamWriter.Destination) throws {
         let writer = try AudioStreamWriter(format: format, sampleRate: 24000, destination: destination)
         // Uneven chunks, as a streaming decoder hands them over.
-        var offset = 0, chunk = 700
+        var offset = 0
+        var chunk = 700
         while offset < samples.count {
             try writer.write(Array(samples[offset..<min(samples.count, offset + chunk)]))
             offset += chunk
@@ -41,8 +42,9 @@ final class AudioOutputFormatTests: XCTestCase {
             switch format {
             case .wav, .flac:
                 XCTAssertEqual(back.count, samples.count, format.rawValue)
-                XCTAssertLessThanOrEqual(maxAbsDifference(back, format == .wav ? Array(sixteenBit) : sixteenBit), 1.0 / 32768,
-                                         "\(format): 16-bit rounding of the WAV's own (32767-scaled) writer at most")
+                XCTAssertLessThanOrEqual(
+                    maxAbsDifference(back, format == .wav ? Array(sixteenBit) : sixteenBit), 1.0 / 32768,
+                    "\(format): 16-bit rounding of the WAV's own (32767-scaled) writer at most")
             default:
                 XCTAssertGreaterThanOrEqual(back.count, samples.count - 1152, format.rawValue)
                 XCTAssertLessThanOrEqual(back.count, samples.count + 2048, format.rawValue)
@@ -50,7 +52,8 @@ final class AudioOutputFormatTests: XCTestCase {
                 // does), so its decode starts 1024 samples early; measured 20.3 dB once aligned.
                 let shift = format == .aac ? 1024 : 0
                 let n = min(back.count - shift, samples.count)
-                XCTAssertGreaterThan(snr(Array(back[shift..<(shift + n)]), reference: Array(samples[0..<n])), 10, format.rawValue)
+                XCTAssertGreaterThan(
+                    snr(Array(back[shift..<(shift + n)]), reference: Array(samples[0..<n])), 10, format.rawValue)
             }
         }
         let pcm = scratch.appendingPathComponent("out.pcm")
@@ -66,7 +69,8 @@ final class AudioOutputFormatTests: XCTestCase {
             try write(samples, format, to: .stream { bytes.append($0) })
             let whole = scratch.appendingPathComponent("whole.\(format.rawValue)")
             try bytes.write(to: whole)
-            XCTAssertGreaterThan(try AudioInput.load(whole, sampleRate: 24000).count, samples.count / 2, format.rawValue)
+            XCTAssertGreaterThan(
+                try AudioInput.load(whole, sampleRate: 24000).count, samples.count / 2, format.rawValue)
             let cut = scratch.appendingPathComponent("cut.\(format.rawValue)")
             try bytes.prefix(bytes.count / 2).write(to: cut)
             let partial = try AudioInput.load(cut, sampleRate: 24000)
@@ -84,6 +88,11 @@ final class AudioOutputFormatTests: XCTestCase {
     func testAFailingStreamEndsTheWriting() throws {
         struct Gone: Error {}
         let writer = try AudioStreamWriter(format: .mp3, sampleRate: 24000, destination: .stream { _ in throw Gone() })
-        XCTAssertThrowsError(try { try writer.write(try self.clip()); try writer.finish() }()) { XCTAssertTrue($0 is Gone, "\($0)") }
+        XCTAssertThrowsError(
+            try {
+                try writer.write(try self.clip())
+                try writer.finish()
+            }()
+        ) { XCTAssertTrue($0 is Gone, "\($0)") }
     }
 }

@@ -7,11 +7,12 @@ import XCTest
 final class OutputExtractionTests: XCTestCase {
     func testTextAndAudioAreExtractedAsTheReferenceDoes() throws {
         let g = try Fixtures.goldens("tasks/forward_extraction.safetensors")
-        let pipeline = try Pipeline(model: Fixtures.url("lm"), audioTokenizer: Fixtures.tokenizerDirectory, compute: Compute(threads: 2))
+        let pipeline = try Pipeline(
+            model: Fixtures.url("lm"), audioTokenizer: Fixtures.tokenizerDirectory, compute: Compute(threads: 2))
         let cases: [(String, String, Bool)] = [
             ("span", "Sure,<|sostm|>HiBye", true),
             ("tts_style_no_sostm", "Hi", true),
-            ("max_new_tokens_no_stop", "Hi", true),   // the last real group is dropped too (reference quirk)
+            ("max_new_tokens_no_stop", "Hi", true),  // the last real group is dropped too (reference quirk)
             ("text_only", "Sure,Hi", false),
         ]
         for (name, text, hasAudio) in cases {
@@ -35,10 +36,13 @@ final class OutputExtractionTests: XCTestCase {
             return TokenGrid(rows: (0..<9).map { r in (0..<frames).map { flat[$0 * 9 + r] } })
         }
         var sequence = grid(flat: try g.ints("forward.add_history.history_flat"))
-        let builder = try PromptBuilder(tokenizer: try TextTokenizer(directory: Fixtures.url("lm")),
-                                        config: try LMConfig(contentsOf: Fixtures.url("lm/config.json")))
+        let builder = try PromptBuilder(
+            tokenizer: try TextTokenizer(directory: Fixtures.url("lm")),
+            config: try LMConfig(contentsOf: Fixtures.url("lm/config.json")))
         let codec = try Fixtures.tokenizer()
-        let audio = try LMAudio(samples: try AudioInput.load(Fixtures.url("tasks/clip2.wav"), sampleRate: 24000), codec: codec, config: builder.config)
+        let audio = try LMAudio(
+            samples: try AudioInput.load(Fixtures.url("tasks/clip2.wav"), sampleRate: 24000), codec: codec,
+            config: builder.config)
         let turn = try builder.grid(TaskPrompts.spokenDialogueNextTurn(audio))
         XCTAssertEqual(turn.rows, try g.intRows("forward.add_history.prompt_input_ids"))
         sequence.append(turn)

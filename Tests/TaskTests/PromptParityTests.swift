@@ -8,7 +8,10 @@ import XCTest
 /// real 151k vocabulary.
 final class PromptParityTests: XCTestCase {
     struct Task: Decodable {
-        struct Choice: Decodable { let picked: String; let picked_index: Int }
+        struct Choice: Decodable {
+            let picked: String
+            let picked_index: Int
+        }
         let name: String
         let method: String
         let kwargs: [String: JSONValue]
@@ -18,14 +21,24 @@ final class PromptParityTests: XCTestCase {
 
     /// A minimal JSON value for the heterogeneous kwargs.
     enum JSONValue: Decodable {
-        case string(String), bool(Bool), array([JSONValue]), object([String: JSONValue]), null
+        case string(String)
+        case bool(Bool)
+        case array([JSONValue])
+        case object([String: JSONValue])
+        case null
         init(from decoder: Decoder) throws {
             let c = try decoder.singleValueContainer()
-            if c.decodeNil() { self = .null }
-            else if let b = try? c.decode(Bool.self) { self = .bool(b) }
-            else if let s = try? c.decode(String.self) { self = .string(s) }
-            else if let a = try? c.decode([JSONValue].self) { self = .array(a) }
-            else { self = .object(try c.decode([String: JSONValue].self)) }
+            if c.decodeNil() {
+                self = .null
+            } else if let b = try? c.decode(Bool.self) {
+                self = .bool(b)
+            } else if let s = try? c.decode(String.self) {
+                self = .string(s)
+            } else if let a = try? c.decode([JSONValue].self) {
+                self = .array(a)
+            } else {
+                self = .object(try c.decode([String: JSONValue].self))
+            }
         }
         var string: String? { if case .string(let s) = self { return s } else { return nil } }
         var bool: Bool? { if case .bool(let b) = self { return b } else { return nil } }
@@ -91,36 +104,51 @@ final class PromptParityTests: XCTestCase {
             case "MimoAudio.get_asr_sft_prompt":
                 request = .asr(try source(k["input"]?.string))
             case "MimoAudio.get_tts_sft_prompt":
-                request = .tts(text: try XCTUnwrap(k["input"]?.string), instruct: k["instruct"]?.string,
-                               voice: try k["prompt_speech"]?.string.map { try source($0) }, natural: k["read_text_only"]?.bool == false)
+                request = .tts(
+                    text: try XCTUnwrap(k["input"]?.string), instruct: k["instruct"]?.string,
+                    voice: try k["prompt_speech"]?.string.map { try source($0) },
+                    natural: k["read_text_only"]?.bool == false)
             case "MimoAudio.get_audio_understanding_sft_prompt":
-                request = .audioQuestion(try source(k["input_speech"]?.string), question: try XCTUnwrap(k["input_text"]?.string),
-                                         thinking: k["thinking"]?.bool ?? false)
+                request = .audioQuestion(
+                    try source(k["input_speech"]?.string), question: try XCTUnwrap(k["input_text"]?.string),
+                    thinking: k["thinking"]?.bool ?? false)
             case "MimoAudio.get_s2t_dialogue_sft_prompt":
-                request = .speechToTextDialogue(Conversation(turns: [.user(try source(k["input_speech"]?.string))]), thinking: k["thinking"]?.bool ?? false)
+                request = .speechToTextDialogue(
+                    Conversation(turns: [.user(try source(k["input_speech"]?.string))]),
+                    thinking: k["thinking"]?.bool ?? false)
             case "MimoAudio.get_s2t_dialogue_sft_multiturn_prompt":
                 let turns: [DialogueTurn] = try k["message_list"]!.array.map {
-                    $0["role"]?.string == "user" ? .user(try source($0["content"]?.string)) : .assistant(text: try XCTUnwrap($0["content"]?.string), audio: nil)
+                    $0["role"]?.string == "user"
+                        ? .user(try source($0["content"]?.string))
+                        : .assistant(text: try XCTUnwrap($0["content"]?.string), audio: nil)
                 }
                 request = .speechToTextDialogue(Conversation(turns: turns), thinking: k["thinking"]?.bool ?? false)
             case "MimoAudio.get_spoken_dialogue_sft_prompt":
                 let user = DialogueTurn.user(try source(k["input_speech"]?.string))
                 if k["add_history"]?.bool == true {
                     // The golden holds the appended turn only: continue an empty history.
-                    request = .spokenDialogue(Conversation(turns: [user], history: TokenGrid(rows: Array(repeating: [], count: 9))))
+                    request = .spokenDialogue(
+                        Conversation(turns: [user], history: TokenGrid(rows: Array(repeating: [], count: 9))))
                 } else {
-                    request = .spokenDialogue(Conversation(turns: [user], system: k["system_prompt"]?.string,
-                                                           voice: try k["prompt_speech"]?.string.map { try source($0) }))
+                    request = .spokenDialogue(
+                        Conversation(
+                            turns: [user], system: k["system_prompt"]?.string,
+                            voice: try k["prompt_speech"]?.string.map { try source($0) }))
                 }
             case "MimoAudio.get_spoken_dialogue_sft_multiturn_prompt":
                 let turns: [DialogueTurn] = try k["message_list"]!.array.map { m in
                     if m["role"]?.string == "user" { return .user(try source(m["content"]?.string)) }
-                    return .assistant(text: try XCTUnwrap(m["content"]?["text"]?.string), audio: try source(m["content"]?["audio"]?.string))
+                    return .assistant(
+                        text: try XCTUnwrap(m["content"]?["text"]?.string),
+                        audio: try source(m["content"]?["audio"]?.string))
                 }
-                request = .spokenDialogue(Conversation(turns: turns, system: k["system_prompt"]?.string,
-                                                       voice: try k["prompt_speech"]?.string.map { try source($0) }))
+                request = .spokenDialogue(
+                    Conversation(
+                        turns: turns, system: k["system_prompt"]?.string,
+                        voice: try k["prompt_speech"]?.string.map { try source($0) }))
             case "MimoAudio.get_text_dialogue_sft_prompt":
-                request = .textDialogue([.user(try XCTUnwrap(k["input_text"]?.string))], thinking: k["thinking"]?.bool ?? false)
+                request = .textDialogue(
+                    [.user(try XCTUnwrap(k["input_text"]?.string))], thinking: k["thinking"]?.bool ?? false)
             case "MimoAudio.get_text_dialogue_sft_multiturn_prompt":
                 let messages: [TaskPrompts.ChatMessage] = try k["message_list"]!.array.map {
                     let text = try XCTUnwrap($0["content"]?.string)
@@ -129,11 +157,13 @@ final class PromptParityTests: XCTestCase {
                 request = .textDialogue(messages, thinking: k["thinking"]?.bool ?? false)
             case "MimoAudio.get_in_context_learning_s2s_prompt":
                 let examples = try k["prompt_examples"]!.array.map {
-                    ICLExample(input: try source($0["input_audio"]?.string), output: try source($0["output_audio"]?.string),
-                               transcript: try XCTUnwrap($0["output_transcription"]?.string))
+                    ICLExample(
+                        input: try source($0["input_audio"]?.string), output: try source($0["output_audio"]?.string),
+                        transcript: try XCTUnwrap($0["output_transcription"]?.string))
                 }
-                request = .inContextLearning(instruction: try XCTUnwrap(k["instruction"]?.string), examples: examples,
-                                             query: try source(k["audio"]?.string))
+                request = .inContextLearning(
+                    instruction: try XCTUnwrap(k["instruction"]?.string), examples: examples,
+                    query: try source(k["audio"]?.string))
             default:
                 XCTFail("no recipe for \(task.method)")
                 continue

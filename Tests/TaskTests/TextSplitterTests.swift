@@ -22,7 +22,8 @@ final class TextSplitterTests: XCTestCase {
 
     func testDecimalsStayWholeAndChineseSplitsWithoutSpaces() {
         let english = String(repeating: "Pi is 3.14 and e is 2.71, roughly. ", count: 12)
-        XCTAssertTrue(TextSplitter.pieces(english, maxCharacters: 100).allSatisfy { !$0.hasSuffix("3.") && !$0.hasSuffix("2.") })
+        XCTAssertTrue(
+            TextSplitter.pieces(english, maxCharacters: 100).allSatisfy { !$0.hasSuffix("3.") && !$0.hasSuffix("2.") })
         let chinese = String(repeating: "今天天气真好。我们去公园散步吧！", count: 30)
         let pieces = TextSplitter.pieces(chinese, maxCharacters: 50)
         XCTAssertTrue(pieces.allSatisfy { $0.count <= 50 && ($0.hasSuffix("。") || $0.hasSuffix("！")) })

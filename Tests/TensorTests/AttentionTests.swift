@@ -16,21 +16,26 @@ final class AttentionTests: XCTestCase {
     }
 
     /// softmax(q·kᵀ/√d) v per head, queries at positions m − n + i, in f64.
-    func reference(q: [Float], k: [Float], v: [Float], n: Int, m: Int, heads: Int, kvHeads: Int, d: Int, causal: Bool) -> [Float] {
+    func reference(q: [Float], k: [Float], v: [Float], n: Int, m: Int, heads: Int, kvHeads: Int, d: Int, causal: Bool)
+        -> [Float]
+    {
         var out = [Float](repeating: 0, count: n * heads * d)
         for h in 0..<heads {
             let kvh = h / (heads / kvHeads)
             for i in 0..<n {
                 let visible = causal ? m - n + i + 1 : m
                 var w = (0..<visible).map { j in
-                    (0..<d).reduce(0.0) { $0 + Double(q[i * heads * d + h * d + $1]) * Double(k[j * kvHeads * d + kvh * d + $1]) }
+                    (0..<d).reduce(0.0) {
+                        $0 + Double(q[i * heads * d + h * d + $1]) * Double(k[j * kvHeads * d + kvh * d + $1])
+                    }
                         / Double(d).squareRoot()
                 }
                 let top = w.max()!
                 w = w.map { exp($0 - top) }
                 let total = w.reduce(0, +)
                 for c in 0..<d {
-                    out[i * heads * d + h * d + c] = Float((0..<visible).reduce(0.0) { $0 + w[$1] * Double(v[$1 * kvHeads * d + kvh * d + c]) } / total)
+                    out[i * heads * d + h * d + c] = Float(
+                        (0..<visible).reduce(0.0) { $0 + w[$1] * Double(v[$1 * kvHeads * d + kvh * d + c]) } / total)
                 }
             }
         }
@@ -39,21 +44,27 @@ final class AttentionTests: XCTestCase {
 
     func run(n: Int, m: Int, causal: Bool, half: Bool, seed: UInt64) -> (got: [Float], want: [Float]) {
         let (heads, kvHeads, d) = (4, 2, 16)
-        let q = random(n * heads * d, seed: seed), k = random(m * kvHeads * d, seed: seed + 1), v = random(m * kvHeads * d, seed: seed + 2)
+        let q = random(n * heads * d, seed: seed)
+        let k = random(m * kvHeads * d, seed: seed + 1)
+        let v = random(m * kvHeads * d, seed: seed + 2)
         let got: Matrix
         if half {
-            var k16 = [UInt16](repeating: 0, count: k.count), v16 = k16
+            var k16 = [UInt16](repeating: 0, count: k.count)
+            var v16 = k16
             mk_f32_to_f16(k, &k16, k.count)
             mk_f32_to_f16(v, &v16, v.count)
             got = k16.withUnsafeBufferPointer { kp in
                 v16.withUnsafeBufferPointer { vp in
-                    Attention.grouped(q: Matrix(rows: n, cols: heads * d, data: q), kv: .f16(keys: kp.baseAddress!, values: vp.baseAddress!),
-                                      keyCount: m, heads: heads, kvHeads: kvHeads, headDim: d, causal: causal, compute: compute)
+                    Attention.grouped(
+                        q: Matrix(rows: n, cols: heads * d, data: q),
+                        kv: .f16(keys: kp.baseAddress!, values: vp.baseAddress!),
+                        keyCount: m, heads: heads, kvHeads: kvHeads, headDim: d, causal: causal, compute: compute)
                 }
             }
         } else {
-            got = Attention.grouped(q: Matrix(rows: n, cols: heads * d, data: q), keys: k, values: v, keyCount: m,
-                                    heads: heads, kvHeads: kvHeads, headDim: d, causal: causal, compute: compute)
+            got = Attention.grouped(
+                q: Matrix(rows: n, cols: heads * d, data: q), keys: k, values: v, keyCount: m,
+                heads: heads, kvHeads: kvHeads, headDim: d, causal: causal, compute: compute)
         }
         return (got.data, reference(q: q, k: k, v: v, n: n, m: m, heads: heads, kvHeads: kvHeads, d: d, causal: causal))
     }
@@ -65,7 +76,8 @@ final class AttentionTests: XCTestCase {
         // causal tail (300 queries after 100 cached keys). f32 sums of ≤ 400 terms of |·| ≤ 4:
         // rounding stays below 1e-5 on outputs of magnitude ≤ 2.
         for (n, m, causal) in [(1, 40, true), (3, 9, false), (40, 200, true), (300, 400, true), (280, 280, false)] {
-            XCTAssertLessThanOrEqual(maxError(run(n: n, m: m, causal: causal, half: false, seed: UInt64(n + m))), 1e-5, "n \(n) m \(m)")
+            XCTAssertLessThanOrEqual(
+                maxError(run(n: n, m: m, causal: causal, half: false, seed: UInt64(n + m))), 1e-5, "n \(n) m \(m)")
         }
     }
 
@@ -74,7 +86,8 @@ final class AttentionTests: XCTestCase {
         // scores move by ≤ 16·2·2·2.4e-4/4 ≈ 4e-3, outputs by about |v|·(that + 2.4e-4) ≈ 1e-2
         // at worst; measured ≤ 5e-4. A wrong row, head or position errs by O(1).
         for (n, m, causal) in [(1, 1, true), (1, 300, true), (8, 64, true), (2, 50, false), (40, 200, true)] {
-            XCTAssertLessThanOrEqual(maxError(run(n: n, m: m, causal: causal, half: true, seed: UInt64(7 * n + m))), 1e-2, "n \(n) m \(m)")
+            XCTAssertLessThanOrEqual(
+                maxError(run(n: n, m: m, causal: causal, half: true, seed: UInt64(7 * n + m))), 1e-2, "n \(n) m \(m)")
         }
     }
 

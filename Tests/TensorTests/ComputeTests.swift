@@ -16,7 +16,8 @@ final class ComputeTests: XCTestCase {
         for threads in [1, 2, 3, 8] {
             let compute = Compute(threads: threads)
             for n in [0, 1, 2, 7, 64, 1000] {
-                XCTAssertEqual(counts(compute, n, minChunk: 3), Array(repeating: 1, count: n), "\(threads) threads, \(n)")
+                XCTAssertEqual(
+                    counts(compute, n, minChunk: 3), Array(repeating: 1, count: n), "\(threads) threads, \(n)")
             }
             // Many short loops back to back: the workers' spin-then-sleep hand-off.
             for _ in 0..<2000 { XCTAssertEqual(counts(compute, 5).reduce(0, +), 5) }
@@ -68,7 +69,7 @@ final class ComputeTests: XCTestCase {
     func testIdleWorkersSleepAndWakeUp() {
         let compute = Compute(threads: 2)
         XCTAssertEqual(counts(compute, 100).reduce(0, +), 100)
-        Thread.sleep(forTimeInterval: 0.2)   // well past the spin window
+        Thread.sleep(forTimeInterval: 0.2)  // well past the spin window
         XCTAssertEqual(counts(compute, 100).reduce(0, +), 100)
     }
 }

@@ -55,19 +55,23 @@ final class KernelTests: XCTestCase {
         let v = Matrix(rows: t, cols: heads * d, data: random(t * heads * d, seed: 4))
         let mask = AttentionMask(causal: false, left: 5, right: 2)
         let segments = [0..<60, 60..<97]
-        let banded = Attention.multiHead(q: q, k: k, v: v, heads: heads, segments: segments, mask: mask, compute: compute)
+        let banded = Attention.multiHead(
+            q: q, k: k, v: v, heads: heads, segments: segments, mask: mask, compute: compute)
         let reference = naiveAttention(q, k, v, heads: heads, segments: segments, mask: mask)
         // f32 sums of ≤ 8 keys in a different order.
         XCTAssertLessThan(zip(banded.data, reference).map { abs(Double($0) - $1) }.max()!, 1e-5)
         for dense in [AttentionMask.full, .causal] {
-            let out = Attention.multiHead(q: q, k: k, v: v, heads: heads, segments: segments, mask: dense, compute: compute)
+            let out = Attention.multiHead(
+                q: q, k: k, v: v, heads: heads, segments: segments, mask: dense, compute: compute)
             let ref = naiveAttention(q, k, v, heads: heads, segments: segments, mask: dense)
             // f32 softmax and sums over ≤ 60 keys against f64: ≤ 60 · 2^-24 relative on O(1) values ≈ 4e-6.
             XCTAssertLessThan(zip(out.data, ref).map { abs(Double($0) - $1) }.max()!, 1e-5)
         }
     }
 
-    func naiveAttention(_ q: Matrix, _ k: Matrix, _ v: Matrix, heads: Int, segments: [Range<Int>], mask: AttentionMask) -> [Double] {
+    func naiveAttention(_ q: Matrix, _ k: Matrix, _ v: Matrix, heads: Int, segments: [Range<Int>], mask: AttentionMask)
+        -> [Double]
+    {
         let d = q.cols / heads
         var out = [Double](repeating: 0, count: q.data.count)
         for seg in segments {
@@ -81,7 +85,10 @@ final class KernelTests: XCTestCase {
                         if mask.causal && rj > ri { continue }
                         keys.append(j)
                     }
-                    let scores = keys.map { j in (0..<d).reduce(0.0) { $0 + Double(q[i, h * d + $1]) * Double(k[j, h * d + $1]) } / Double(d).squareRoot() }
+                    let scores = keys.map { j in
+                        (0..<d).reduce(0.0) { $0 + Double(q[i, h * d + $1]) * Double(k[j, h * d + $1]) }
+                            / Double(d).squareRoot()
+                    }
                     let m = scores.max()!
                     let e = scores.map { exp($0 - m) }
                     let sum = e.reduce(0, +)
@@ -99,8 +106,9 @@ final class KernelTests: XCTestCase {
         let x = Matrix(rows: t, cols: cin, data: random(t * cin, seed: 5))
         let w = random(cout * cin * kernel, seed: 6)
         let b = random(cout, seed: 7)
-        let conv = Conv1d(weight: WeightMatrix(Matrix(rows: cout, cols: cin * kernel, data: w)), bias: b,
-                          inChannels: cin, kernel: kernel, stride: 2, padding: 1)
+        let conv = Conv1d(
+            weight: WeightMatrix(Matrix(rows: cout, cols: cin * kernel, data: w)), bias: b,
+            inChannels: cin, kernel: kernel, stride: 2, padding: 1)
         let y = conv(x, compute)
         XCTAssertEqual(y.rows, (t + 2 - kernel) / 2 + 1)
         for o in 0..<y.rows {
@@ -118,8 +126,9 @@ final class KernelTests: XCTestCase {
         }
         // Transposed: weight [in, out, k].
         let wt = random(cin * cout * kernel, seed: 8)
-        let tconv = ConvTranspose1d(weight: WeightMatrix(Matrix(rows: cin, cols: cout * kernel, data: wt)), bias: b,
-                                    outChannels: cout, kernel: kernel, stride: 2)
+        let tconv = ConvTranspose1d(
+            weight: WeightMatrix(Matrix(rows: cin, cols: cout * kernel, data: wt)), bias: b,
+            outChannels: cout, kernel: kernel, stride: 2)
         let z = tconv(x, compute)
         XCTAssertEqual(z.rows, (t - 1) * 2 + kernel)
         for p in 0..<z.rows {
@@ -147,23 +156,27 @@ final class KernelTests: XCTestCase {
             let widened = bits.map { Float(bitPattern: UInt32($0) << 16) }
             let buffer = OwnedBuffer(byteCount: bits.count * 2)
             bits.withUnsafeBytes { buffer.pointer.copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
-            let bf16 = WeightMatrix(rows: rows, cols: cols, dtype: .bf16, base: UnsafeRawPointer(buffer.pointer), owner: buffer)
+            let bf16 = WeightMatrix(
+                rows: rows, cols: cols, dtype: .bf16, base: UnsafeRawPointer(buffer.pointer), owner: buffer)
             let f32 = WeightMatrix(Matrix(rows: rows, cols: cols, data: widened))
             let bias = random(rows, seed: 11)
             // Many rows: the widened GEMM. One block is the very same GEMM (exact); with two, BLAS
             // may block K differently per output-column range: sums of magnitude ~20
             // re-associated, a few ulps (ulp(20) ≈ 2e-6).
             let x = Matrix(rows: 9, cols: cols, data: random(9 * cols, seed: 10))
-            let p = bf16.project(x, bias: bias, compute: compute), q = f32.project(x, bias: bias, compute: compute)
+            let p = bf16.project(x, bias: bias, compute: compute)
+            let q = f32.project(x, bias: bias, compute: compute)
             XCTAssertLessThanOrEqual(zip(p.data, q.data).map { abs($0 - $1) }.max()!, rows > 4096 ? 1e-4 : 0)
             // Few rows: the bf16 kernel, 16 partial sums per row: the same re-association bound.
             for m in [1, 3, 8] {
                 let xs = x.rows(0..<m)
-                let a = bf16.project(xs, bias: bias, compute: compute), b = f32.project(xs, bias: bias, compute: compute)
+                let a = bf16.project(xs, bias: bias, compute: compute)
+                let b = f32.project(xs, bias: bias, compute: compute)
                 XCTAssertLessThanOrEqual(zip(a.data, b.data).map { abs($0 - $1) }.max()!, 1e-4, "\(m) rows")
             }
             let xt = Matrix(rows: 3, cols: rows, data: random(3 * rows, seed: 12))
-            let a = bf16.multiply(xt, compute: compute), b = f32.multiply(xt, compute: compute)
+            let a = bf16.multiply(xt, compute: compute)
+            let b = f32.multiply(xt, compute: compute)
             // `multiply` accumulates two blocks in two GEMM calls: the same re-association bound.
             XCTAssertLessThanOrEqual(zip(a.data, b.data).map { abs($0 - $1) }.max()!, rows > 4096 ? 1e-4 : 0)
         }
@@ -180,7 +193,8 @@ final class KernelTests: XCTestCase {
             let rows = 29
             let bits = random(rows * k, seed: seed).map { UInt16(truncatingIfNeeded: $0.bitPattern >> 16) }
             let x = random(k, seed: seed + 1)
-            var fast = [Float](repeating: 0, count: rows), slow = fast
+            var fast = [Float](repeating: 0, count: rows)
+            var slow = fast
             mk_gemm_bf16_small_isa(isa, x, 1, k, bits, 2, rows - 1, &fast, rows)
             mk_gemm_bf16_small_isa(MK_ISA_SCALAR, x, 1, k, bits, 2, rows - 1, &slow, rows)
             // Exact widening; only the f32 summation order differs: each order rounds ~k/16
@@ -197,7 +211,8 @@ final class KernelTests: XCTestCase {
 
     func testLayerNormAndGroupNormMatchF64() {
         let x = Matrix(rows: 5, cols: 16, data: random(80, seed: 13, scale: 3))
-        let w = random(16, seed: 14), b = random(16, seed: 15)
+        let w = random(16, seed: 14)
+        let b = random(16, seed: 15)
         let ln = LayerNorm(weight: w, bias: b)(x, compute)
         let gn = SingleGroupNorm(weight: w, bias: b)(x)
         let all = x.data.map(Double.init)

@@ -9,25 +9,26 @@ import XCTest
 final class NEONEmulationTests: XCTestCase {
     func testNEONKernelsMatchScalarUnderEmulation() throws {
         #if arch(arm64)
-        throw XCTSkip("native arm64: the NEON paths run in the other kernel tests")
+            throw XCTSkip("native arm64: the NEON paths run in the other kernel tests")
         #else
-        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/bin/bash")
-        process.arguments = [root.appendingPathComponent("Tools/neon-check.sh").path]
-        process.currentDirectoryURL = root
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = output
-        try process.run()
-        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        // Exit status 2: the cross compiler or qemu-aarch64 is missing.
-        if process.terminationStatus == 2 {
-            print("skipping the NEON kernels: \(text.trimmingCharacters(in: .whitespacesAndNewlines))")
-            throw XCTSkip("no aarch64 cross compiler or qemu-aarch64")
-        }
-        XCTAssertEqual(process.terminationStatus, 0, "NEON check failed:\n\(text)")
+            let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+                .deletingLastPathComponent()
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: "/bin/bash")
+            process.arguments = [root.appendingPathComponent("Tools/neon-check.sh").path]
+            process.currentDirectoryURL = root
+            let output = Pipe()
+            process.standardOutput = output
+            process.standardError = output
+            try process.run()
+            let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            process.waitUntilExit()
+            // Exit status 2: the cross compiler or qemu-aarch64 is missing.
+            if process.terminationStatus == 2 {
+                print("skipping the NEON kernels: \(text.trimmingCharacters(in: .whitespacesAndNewlines))")
+                throw XCTSkip("no aarch64 cross compiler or qemu-aarch64")
+            }
+            XCTAssertEqual(process.terminationStatus, 0, "NEON check failed:\n\(text)")
         #endif
     }
 }

@@ -20,7 +20,9 @@ final class QuantizationTests: XCTestCase {
         let n = 32 * 96
         let x = random(n, seed: 1)
         // Rows of 1, 3 (an odd q4 block count) and 4 blocks.
-        for (format, levels, cols) in [(WeightFormat.q8_0, Float(127), 32), (.q4_0, 7, 32), (.q8_0, 127, 96), (.q4_0, 7, 96), (.q4_0, 7, 128)] {
+        for (format, levels, cols) in [
+            (WeightFormat.q8_0, Float(127), 32), (.q4_0, 7, 32), (.q8_0, 127, 96), (.q4_0, 7, 96), (.q4_0, 7, 128),
+        ] {
             let w = WeightMatrix(Matrix(rows: n / cols, cols: cols, data: x)).quantized(format, compute: compute)
             let back = w.toMatrix().data
             for b in 0..<(n / 32) {
@@ -50,12 +52,15 @@ final class QuantizationTests: XCTestCase {
         let x = Matrix(rows: 40, cols: cols, data: random(40 * cols, seed: 4))
         for format in [WeightFormat.q8_0, .q4_0] {
             let q = weights.quantized(format, compute: compute)
-            let reference = WeightMatrix(q.toMatrix())   // the dequantized values as f32
+            let reference = WeightMatrix(q.toMatrix())  // the dequantized values as f32
             for m in [1, 4, 8, 9, 40] {
                 let xs = x.rows(0..<m)
-                let a = q.project(xs, bias: bias, compute: compute), b = reference.project(xs, bias: bias, compute: compute)
+                let a = q.project(xs, bias: bias, compute: compute)
+                let b = reference.project(xs, bias: bias, compute: compute)
                 let error = zip(a.data, b.data).map { abs($0 - $1) }.max()!
-                if format == .q4_0 && (m > 8 || (m == 1 && (mk_cpu_has(MK_ISA_AVX2) != 0 || mk_cpu_has(MK_ISA_NEON) != 0))) {
+                if format == .q4_0
+                    && (m > 8 || (m == 1 && (mk_cpu_has(MK_ISA_AVX2) != 0 || mk_cpu_has(MK_ISA_NEON) != 0)))
+                {
                     // int8 activations (prompts, and decode steps on AVX2 / VNNI / NEON CPUs): each errs by ≤ 1/254 of its block maximum (|x| ≤ 1), so a
                     // sum of 1024 products with |w| ≤ 1 has σ ≈ √1024 · 0.0039/√3 · E|w| ≈ 0.04;
                     // 0.3 is ~8σ, while a wrong block, nibble or scale errs by O(10).
@@ -73,7 +78,10 @@ final class QuantizationTests: XCTestCase {
     /// The prefill GEMM on every instruction set against its scalar path, on awkward shapes:
     /// rows not a multiple of the panel, odd block counts, a row range starting off zero.
     func testGEMMPathsMatchScalar() throws {
-        let isas = [(MK_ISA_AVX2, "AVX2"), (MK_ISA_AVX512, "AVX-512"), (MK_ISA_NEON, "NEON"), (MK_ISA_NEON_DOTPROD, "NEON dot product")].filter { isa, name in
+        let isas = [
+            (MK_ISA_AVX2, "AVX2"), (MK_ISA_AVX512, "AVX-512"), (MK_ISA_NEON, "NEON"),
+            (MK_ISA_NEON_DOTPROD, "NEON dot product"),
+        ].filter { isa, name in
             if mk_cpu_has(isa) != 0 { return true }
             print("skipping the \(name) GEMM: this CPU lacks \(name)")
             return false
@@ -81,9 +89,11 @@ final class QuantizationTests: XCTestCase {
         for (m, k, rows) in [(9, 96, 50), (67, 1056, 200), (13, 544, 97)] {
             let x = random(m * k, seed: UInt64(m * k))
             let weights = WeightMatrix(Matrix(rows: rows, cols: k, data: random(rows * k, seed: UInt64(rows))))
-            let cases: [(mk_wfmt, WeightMatrix)] = [(MK_W_Q8_0, weights.quantized(.q8_0, compute: compute)),
-                                                    (MK_W_Q8_0_X16, weights.quantized(.q8_0, compute: compute)),
-                                                    (MK_W_Q4_0, weights.quantized(.q4_0, compute: compute)), (MK_W_BF16, bf16(weights))]
+            let cases: [(mk_wfmt, WeightMatrix)] = [
+                (MK_W_Q8_0, weights.quantized(.q8_0, compute: compute)),
+                (MK_W_Q8_0_X16, weights.quantized(.q8_0, compute: compute)),
+                (MK_W_Q4_0, weights.quantized(.q4_0, compute: compute)), (MK_W_BF16, bf16(weights)),
+            ]
             for (fmt, w) in cases {
                 var act = [UInt8](repeating: 0, count: mk_gemm_act_bytes(fmt, m, k))
                 mk_gemm_prepare(fmt, x, m, k, 0, m, &act)
@@ -98,14 +108,18 @@ final class QuantizationTests: XCTestCase {
                         // rounding of ≤ 2k terms of |x·w| ≤ 1, bounded by 2k·2^-24 per unit of Σ|xw|.
                         for i in 0..<m {
                             let bound = 2 * Float(k) * 0x1p-24 * Float(k)
-                            for r in 3..<rows { XCTAssertEqual(fast[i * rows + r], slow[i * rows + r], accuracy: bound, "\(name) bf16") }
+                            for r in 3..<rows {
+                                XCTAssertEqual(fast[i * rows + r], slow[i * rows + r], accuracy: bound, "\(name) bf16")
+                            }
                         }
                     } else {
                         // Integer block sums are exact and every path applies the same f32 FMAs in
                         // the same order: bit for bit.
                         XCTAssertEqual(fast, slow, "\(name) format \(fmt.rawValue) m \(m) k \(k)")
                     }
-                    XCTAssertTrue((0..<m).allSatisfy { i in (0..<3).allSatisfy { fast[i * rows + $0] == 0 } }, "rows before r0 untouched")
+                    XCTAssertTrue(
+                        (0..<m).allSatisfy { i in (0..<3).allSatisfy { fast[i * rows + $0] == 0 } },
+                        "rows before r0 untouched")
                 }
             }
         }
@@ -122,7 +136,8 @@ final class QuantizationTests: XCTestCase {
         let bits = w.toMatrix().data.map { UInt16(truncatingIfNeeded: $0.bitPattern >> 16) }
         let buffer = OwnedBuffer(byteCount: bits.count * 2)
         bits.withUnsafeBytes { buffer.pointer.copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
-        return WeightMatrix(rows: w.rows, cols: w.cols, dtype: .bf16, base: UnsafeRawPointer(buffer.pointer), owner: buffer)
+        return WeightMatrix(
+            rows: w.rows, cols: w.cols, dtype: .bf16, base: UnsafeRawPointer(buffer.pointer), owner: buffer)
     }
 
     /// Decode steps project q/k/v (and gate/up) in one pass: the result must be exactly what each
@@ -131,7 +146,8 @@ final class QuantizationTests: XCTestCase {
         let x = Matrix(rows: 3, cols: 256, data: random(3 * 256, seed: 21))
         for format in [WeightFormat.bf16, .q8_0, .q4_0] {
             let layers = [(70, true), (9, false), (128, true)].enumerated().map { i, shape in
-                let w = WeightMatrix(Matrix(rows: shape.0, cols: 256, data: random(shape.0 * 256, seed: UInt64(30 + i))))
+                let w = WeightMatrix(
+                    Matrix(rows: shape.0, cols: 256, data: random(shape.0 * 256, seed: UInt64(30 + i))))
                 let stored = format == .bf16 ? bf16(w) : w.quantized(format, compute: compute)
                 return Linear(weight: stored, bias: shape.1 ? random(shape.0, seed: UInt64(40 + i)) : nil)
             }
@@ -158,23 +174,29 @@ final class QuantizationTests: XCTestCase {
         for (k, m, seed) in [(512, 5, UInt64(5)), (544, 1, 7), (544, 3, 9), (1056, 8, 11), (96, 1, 13)] {
             let rows = 97
             let weights = WeightMatrix(Matrix(rows: rows, cols: k, data: random(rows * k, seed: seed)))
-            var qx = [Int16](repeating: 0, count: m * k), dx = [Float](repeating: 0, count: m * k / 32), sx = dx
+            var qx = [Int16](repeating: 0, count: m * k)
+            var dx = [Float](repeating: 0, count: m * k / 32)
+            var sx = dx
             let x = random(m * k, seed: seed + 1)
             for i in 0..<m {
-                mk_quantize_activations(Array(x[(i * k)..<((i + 1) * k)]), k, &qx[i * k], &dx[i * k / 32], &sx[i * k / 32])
+                mk_quantize_activations(
+                    Array(x[(i * k)..<((i + 1) * k)]), k, &qx[i * k], &dx[i * k / 32], &sx[i * k / 32])
             }
             for (format, q4) in [(WeightFormat.q8_0, Int32(0)), (.q4_0, 1)] {
                 let q = weights.quantized(format, compute: compute)
                 let w = q.base.assumingMemoryBound(to: UInt8.self)
-                var fast = [Float](repeating: 0, count: m * rows), slow = fast
+                var fast = [Float](repeating: 0, count: m * rows)
+                var slow = fast
                 mk_qdot_isa(isa, qx, dx, sx, m, k, w, q4, 3, rows - 1, &fast, rows)
                 mk_qdot_isa(MK_ISA_SCALAR, qx, dx, sx, m, k, w, q4, 3, rows - 1, &slow, rows)
                 // Integer block sums are exact on every path; only the f32 accumulation of the
                 // scaled block sums is ordered differently (|y| ≲ 20, q4's unsigned sums before
                 // the offset correction ≲ 200: a few ulps of those).
-                XCTAssertLessThanOrEqual(zip(fast, slow).map { abs($0 - $1) }.max()!, 1e-4, "\(name) \(format) k \(k) m \(m)")
-                XCTAssertTrue(fast.enumerated().allSatisfy { i, v in (3..<(rows - 1)).contains(i % rows) || v == 0 },
-                              "\(name) \(format) writes only its rows")
+                XCTAssertLessThanOrEqual(
+                    zip(fast, slow).map { abs($0 - $1) }.max()!, 1e-4, "\(name) \(format) k \(k) m \(m)")
+                XCTAssertTrue(
+                    fast.enumerated().allSatisfy { i, v in (3..<(rows - 1)).contains(i % rows) || v == 0 },
+                    "\(name) \(format) writes only its rows")
                 XCTAssertGreaterThan(slow.map(abs).max()!, 1, "non-trivial outputs")
             }
         }
@@ -188,11 +210,15 @@ final class QuantizationTests: XCTestCase {
         // Groups of 16 blocks with tails, and odd block counts (the lone last block).
         for (k, seed) in [(512, UInt64(51)), (544, 53), (96, 55), (1056, 57), (32, 59)] {
             let rows = 37
-            let q = WeightMatrix(Matrix(rows: rows, cols: k, data: random(rows * k, seed: seed))).quantized(.q4_0, compute: compute)
-            var qx = [Int8](repeating: 0, count: k), dx = [Float](repeating: 0, count: k / 32), sx = dx
+            let q = WeightMatrix(Matrix(rows: rows, cols: k, data: random(rows * k, seed: seed))).quantized(
+                .q4_0, compute: compute)
+            var qx = [Int8](repeating: 0, count: k)
+            var dx = [Float](repeating: 0, count: k / 32)
+            var sx = dx
             mk_quantize_activations_i8(random(k, seed: seed + 1), k, &qx, &dx, &sx)
             let w = q.base.assumingMemoryBound(to: UInt8.self)
-            var fast = [Float](repeating: 0, count: rows), slow = fast
+            var fast = [Float](repeating: 0, count: rows)
+            var slow = fast
             mk_qdot_q4_i8_isa(isa, qx, dx, sx, k, w, 2, rows, &fast)
             mk_qdot_q4_i8_isa(MK_ISA_SCALAR, qx, dx, sx, k, w, 2, rows, &slow)
             // Exact integer block sums; only the order of the f32 accumulation differs (|y| ≲ 20,

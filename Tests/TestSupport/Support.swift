@@ -18,7 +18,9 @@ public enum Fixtures {
 
 extension SafeTensorsFile {
     public func matrix(_ name: String) throws -> Matrix {
-        guard let info = info(name), info.shape.count == 2 else { throw WeightsError.missingTensor(name: name, in: path) }
+        guard let info = info(name), info.shape.count == 2 else {
+            throw WeightsError.missingTensor(name: name, in: path)
+        }
         return Matrix(rows: info.shape[0], cols: info.shape[1], data: try floats(name))
     }
 
@@ -26,7 +28,9 @@ extension SafeTensorsFile {
 
     /// A `[rows, cols]` integer tensor as rows of Int.
     public func intRows(_ name: String) throws -> [[Int]] {
-        guard let info = info(name), info.shape.count == 2 else { throw WeightsError.missingTensor(name: name, in: path) }
+        guard let info = info(name), info.shape.count == 2 else {
+            throw WeightsError.missingTensor(name: name, in: path)
+        }
         let flat = try ints(name)
         return (0..<info.shape[0]).map { Array(flat[($0 * info.shape[1])..<(($0 + 1) * info.shape[1])]) }
     }
@@ -42,7 +46,8 @@ public func maxAbs(_ a: [Float]) -> Float { a.reduce(0) { max($0, abs($1)) } }
 /// Signal-to-noise ratio of `x` against the reference `ref`, in dB.
 public func snr(_ x: [Float], reference ref: [Float]) -> Double {
     precondition(x.count == ref.count, "length \(x.count) vs \(ref.count)")
-    var signal = 0.0, noise = 0.0
+    var signal = 0.0
+    var noise = 0.0
     for (a, b) in zip(x, ref) {
         signal += Double(b) * Double(b)
         noise += Double(a - b) * Double(a - b)
@@ -51,11 +56,14 @@ public func snr(_ x: [Float], reference ref: [Float]) -> Double {
 }
 
 /// Asserts `actual` matches `expected` within `tolerance` (absolute), reporting the measured error.
-public func assertClose(_ actual: Matrix, _ expected: Matrix, tolerance: Float, _ what: String,
-                 file: StaticString = #filePath, line: UInt = #line) {
+public func assertClose(
+    _ actual: Matrix, _ expected: Matrix, tolerance: Float, _ what: String,
+    file: StaticString = #filePath, line: UInt = #line
+) {
     XCTAssertEqual(actual.rows, expected.rows, "\(what): rows", file: file, line: line)
     XCTAssertEqual(actual.cols, expected.cols, "\(what): cols", file: file, line: line)
     guard actual.rows == expected.rows && actual.cols == expected.cols else { return }
     let err = maxAbsDifference(actual.data, expected.data)
-    XCTAssertLessThanOrEqual(err, tolerance, "\(what): max |Δ| \(err) (max |x| \(maxAbs(expected.data)))", file: file, line: line)
+    XCTAssertLessThanOrEqual(
+        err, tolerance, "\(what): max |Δ| \(err) (max |x| \(maxAbs(expected.data)))", file: file, line: line)
 }

@@ -1,4 +1,5 @@
 import XCTest
+
 @testable import TextTokenizer
 
 /// Goldens generated with Hugging Face tokenizers 0.21.4 by Tools/make_differential_goldens.py:
@@ -44,7 +45,8 @@ final class DifferentialGoldenTests: XCTestCase {
             let ids = tokenizer.encode(golden.text)
             let decoded = tokenizer.decode(golden.ids)
             let skipped = tokenizer.decode(golden.ids, skipSpecialTokens: true)
-            let same = ids == golden.ids
+            let same =
+                ids == golden.ids
                 && decoded.unicodeScalars.elementsEqual(golden.decoded.unicodeScalars)
                 && skipped.unicodeScalars.elementsEqual(golden.decodedSkippingSpecial.unicodeScalars)
             if !same {
@@ -57,9 +59,13 @@ final class DifferentialGoldenTests: XCTestCase {
 
     /// Names the first differing id with a little context, so long texts stay readable.
     private func describeMismatch(_ golden: Case, ids: [Int], decoded: String, skipped: String) -> String {
-        let text = golden.text.count > 200 ? String(golden.text.prefix(200)).debugDescription + "..." : golden.text.debugDescription
+        let text =
+            golden.text.count > 200
+            ? String(golden.text.prefix(200)).debugDescription + "..." : golden.text.debugDescription
         if ids != golden.ids {
-            let first = (0..<min(ids.count, golden.ids.count)).first { ids[$0] != golden.ids[$0] } ?? min(ids.count, golden.ids.count)
+            let first =
+                (0..<min(ids.count, golden.ids.count)).first { ids[$0] != golden.ids[$0] }
+                ?? min(ids.count, golden.ids.count)
             let window = { (list: [Int]) in Array(list[max(0, first - 5)..<min(list.count, first + 5)]) }
             return "\(text): ids differ at \(first) of \(golden.ids.count): \(window(ids)) vs \(window(golden.ids))"
         }
@@ -96,9 +102,9 @@ final class DifferentialGoldenTests: XCTestCase {
             var entry: [String: Any] = [:]
             for (key, value) in object {
                 switch value {
-                case let .string(text): entry[key] = text
-                case let .integer(number): entry[key] = number
-                case let .bool(flag): entry[key] = flag
+                case .string(let text): entry[key] = text
+                case .integer(let number): entry[key] = number
+                case .bool(let flag): entry[key] = flag
                 default: XCTFail("unexpected \(key)")
                 }
             }

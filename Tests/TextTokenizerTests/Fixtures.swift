@@ -1,6 +1,7 @@
 import Foundation
 import TestSupport
 import XCTest
+
 @testable import TextTokenizer
 
 /// The tokenizer fixtures, shared across the tests.
@@ -68,9 +69,13 @@ enum Goldens {
 }
 
 /// Swift's `String ==` compares canonical equivalence; goldens must match scalar for scalar.
-func XCTAssertSameScalars(_ actual: String, _ expected: String, _ message: @autoclosure () -> String = "",
-                          file: StaticString = #filePath, line: UInt = #line) {
+func XCTAssertSameScalars(
+    _ actual: String, _ expected: String, _ message: @autoclosure () -> String = "",
+    file: StaticString = #filePath, line: UInt = #line
+) {
     if !actual.unicodeScalars.elementsEqual(expected.unicodeScalars) {
-        XCTFail("\(message()): got \(actual.debugDescription), expected \(expected.debugDescription)", file: file, line: line)
+        XCTFail(
+            "\(message()): got \(actual.debugDescription), expected \(expected.debugDescription)", file: file,
+            line: line)
     }
 }

@@ -1,4 +1,5 @@
 import XCTest
+
 @testable import TextTokenizer
 
 final class IncrementalDecoderTests: XCTestCase {
@@ -14,8 +15,9 @@ final class IncrementalDecoderTests: XCTestCase {
             // A chunk may contain U+FFFD only where the full decode has one.
             for (offset, scalar) in scalars.enumerated() where scalar == "\u{FFFD}" {
                 let position = emitted.count + offset
-                XCTAssertTrue(position < fullScalars.count && fullScalars[position] == "\u{FFFD}",
-                              "\(label): premature U+FFFD at \(position)")
+                XCTAssertTrue(
+                    position < fullScalars.count && fullScalars[position] == "\u{FFFD}",
+                    "\(label): premature U+FFFD at \(position)")
             }
             emitted += scalars
             // Everything emitted so far is a prefix of the full decode.

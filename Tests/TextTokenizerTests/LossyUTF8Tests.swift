@@ -1,4 +1,5 @@
 import XCTest
+
 @testable import TextTokenizer
 
 /// Invalid UTF-8 must turn into exactly as many U+FFFD as Python's

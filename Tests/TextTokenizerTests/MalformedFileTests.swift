@@ -1,4 +1,5 @@
 import XCTest
+
 @testable import TextTokenizer
 
 /// Broken or unsupported `tokenizer.json` files must fail with a specific error, never trap.
@@ -9,16 +10,22 @@ final class MalformedFileTests: XCTestCase {
     private func validFile() -> [String: Any] {
         SyntheticTokenizerFile.object(
             vocab: ["a": 0, "b": 1, "c": 2, "ab": 3], merges: ["a b"],
-            addedTokens: [["id": 4, "content": "<|x|>", "special": true, "normalized": false,
-                           "lstrip": false, "rstrip": false, "single_word": false]])
+            addedTokens: [
+                [
+                    "id": 4, "content": "<|x|>", "special": true, "normalized": false,
+                    "lstrip": false, "rstrip": false, "single_word": false,
+                ]
+            ])
     }
 
     private func load(_ object: Any) throws -> TextTokenizer {
         try TextTokenizer(json: JSONSerialization.data(withJSONObject: object), source: source)
     }
 
-    private func expect(_ error: TextTokenizerError, _ edit: (inout [String: Any]) -> Void,
-                        file: StaticString = #filePath, line: UInt = #line) {
+    private func expect(
+        _ error: TextTokenizerError, _ edit: (inout [String: Any]) -> Void,
+        file: StaticString = #filePath, line: UInt = #line
+    ) {
         var object = validFile()
         edit(&object)
         XCTAssertThrowsError(try load(object), file: file, line: line) { thrown in
@@ -52,10 +59,13 @@ final class MalformedFileTests: XCTestCase {
 
     func testNotJSON() {
         XCTAssertThrowsError(try TextTokenizer(json: Data("{not json".utf8), source: source)) { error in
-            guard case .invalidJSON(source, _)? = error as? TextTokenizerError else { return XCTFail("unexpected \(error)") }
+            guard case .invalidJSON(source, _)? = error as? TextTokenizerError else {
+                return XCTFail("unexpected \(error)")
+            }
         }
         XCTAssertThrowsError(try TextTokenizer(json: Data("[1, 2]".utf8), source: source)) { error in
-            XCTAssertEqual(error as? TextTokenizerError, .invalidJSON(source: source, reason: "the top level is not an object"))
+            XCTAssertEqual(
+                error as? TextTokenizerError, .invalidJSON(source: source, reason: "the top level is not an object"))
         }
         XCTAssertThrowsError(try TextTokenizer(json: Data(), source: source)) { error in
             guard case .invalidJSON? = error as? TextTokenizerError else { return XCTFail("unexpected \(error)") }
@@ -86,13 +96,20 @@ final class MalformedFileTests: XCTestCase {
     }
 
     func testUnsupportedPipeline() {
-        expect(.unsupportedNormalizer(source: source, description: "{type: NFKC}")) { $0["normalizer"] = ["type": "NFKC"] }
+        expect(.unsupportedNormalizer(source: source, description: "{type: NFKC}")) {
+            $0["normalizer"] = ["type": "NFKC"]
+        }
         expect(.unsupportedDecoder(source: source, description: "null")) { $0["decoder"] = NSNull() }
-        expect(.unsupportedDecoder(source: source, description: "{type: WordPiece}")) { $0["decoder"] = ["type": "WordPiece"] }
+        expect(.unsupportedDecoder(source: source, description: "{type: WordPiece}")) {
+            $0["decoder"] = ["type": "WordPiece"]
+        }
         expect(.unsupportedPreTokenizer(source: source, description: "{type: Whitespace}")) {
             $0["pre_tokenizer"] = ["type": "Whitespace"]
         }
-        expect(.unsupportedPreTokenizer(source: source, description: "Split with pattern {Regex}, expected the Qwen2 regex")) {
+        expect(
+            .unsupportedPreTokenizer(
+                source: source, description: "Split with pattern {Regex}, expected the Qwen2 regex")
+        ) {
             var pre = $0["pre_tokenizer"] as? [String: Any] ?? [:]
             var members = pre["pretokenizers"] as? [[String: Any]] ?? []
             members[0]["pattern"] = ["Regex": "\\w+"]
@@ -109,7 +126,11 @@ final class MalformedFileTests: XCTestCase {
     }
 
     func testBadMergesAreNamed() {
-        expect(.badMerge(source: source, rank: 0, entry: "a b c", reason: "expected two tokens separated by one space, found 3 parts")) {
+        expect(
+            .badMerge(
+                source: source, rank: 0, entry: "a b c",
+                reason: "expected two tokens separated by one space, found 3 parts")
+        ) {
             editModel(&$0) { $0["merges"] = ["a b c"] }
         }
         expect(.badMerge(source: source, rank: 1, entry: "b c", reason: "'bc' is not in the vocabulary")) {
@@ -138,15 +159,24 @@ final class MalformedFileTests: XCTestCase {
         expect(.invalidField(source: source, field: "model.vocab", reason: "not an object")) {
             editModel(&$0) { $0["vocab"] = ["a", "b"] }
         }
-        expect(.invalidField(source: source, field: "model.vocab",
-                             reason: "token 'a' has id -1, expected an integer in 0...4294967295")) {
+        expect(
+            .invalidField(
+                source: source, field: "model.vocab",
+                reason: "token 'a' has id -1, expected an integer in 0...4294967295")
+        ) {
             editModel(&$0) { $0["vocab"] = ["a": -1, "b": 1, "ab": 3] }
         }
-        expect(.invalidField(source: source, field: "model.vocab",
-                             reason: "token 'a' has id true, expected an integer in 0...4294967295")) {
+        expect(
+            .invalidField(
+                source: source, field: "model.vocab",
+                reason: "token 'a' has id true, expected an integer in 0...4294967295")
+        ) {
             editModel(&$0) { $0["vocab"] = ["a": true] }
         }
-        expect(.invalidField(source: source, field: "model.vocab", reason: "ids are too sparse: largest id 4000000000 for 5 tokens")) {
+        expect(
+            .invalidField(
+                source: source, field: "model.vocab", reason: "ids are too sparse: largest id 4000000000 for 5 tokens")
+        ) {
             editModel(&$0) { $0["vocab"] = ["a": 0, "b": 1, "c": 2, "ab": 4_000_000_000] }
         }
     }
@@ -155,7 +185,10 @@ final class MalformedFileTests: XCTestCase {
         expect(.invalidAddedToken(source: source, index: 0, reason: "'content' is missing or not a string")) {
             $0["added_tokens"] = [["id": 4]]
         }
-        expect(.invalidAddedToken(source: source, index: 1, reason: "'<y>' has id \"5\", expected an integer in 0...4294967295")) {
+        expect(
+            .invalidAddedToken(
+                source: source, index: 1, reason: "'<y>' has id \"5\", expected an integer in 0...4294967295")
+        ) {
             $0["added_tokens"] = [["id": 4, "content": "<x>"], ["id": "5", "content": "<y>"]]
         }
         expect(.invalidAddedToken(source: source, index: 0, reason: "'special' of '<x>' is not a boolean")) {

@@ -1,4 +1,5 @@
 import XCTest
+
 @testable import TextTokenizer
 
 /// BPE options the shipped files leave at their defaults, checked against Hugging Face
@@ -22,12 +23,15 @@ final class ModelOptionTests: XCTestCase {
     }
 
     func testUnknownTokenReplacesEachMissingByte() throws {
-        XCTAssertEqual(try encodings(["unk_token": "<unk>"]), [[3, 2], [0, 6, 7], [5, 5, 3], [0, 5, 5, 1], [3, 6, 5], [2, 3]])
+        XCTAssertEqual(
+            try encodings(["unk_token": "<unk>"]),
+            [[3, 2], [0, 6, 7], [5, 5, 3], [0, 5, 5, 1], [3, 6, 5], [2, 3]])
     }
 
     func testFusedUnknownTokenCoversARunOfMissingBytes() throws {
-        XCTAssertEqual(try encodings(["unk_token": "<unk>", "fuse_unk": true]),
-                       [[3, 2], [0, 6, 7], [5, 3], [0, 5, 1], [3, 6, 5], [2, 3]])
+        XCTAssertEqual(
+            try encodings(["unk_token": "<unk>", "fuse_unk": true]),
+            [[3, 2], [0, 6, 7], [5, 3], [0, 5, 1], [3, 6, 5], [2, 3]])
     }
 
     func testARepeatedMergeKeepsItsLastRank() throws {

@@ -1,4 +1,5 @@
 import XCTest
+
 @testable import TextTokenizer
 
 /// Pieces of the hand-written Qwen2 regex scanner, checked against what the regex yields.

@@ -1,4 +1,5 @@
 import XCTest
+
 @testable import TextTokenizer
 
 /// The 151k-vocabulary goldens produced by Hugging Face tokenizers 0.21.4.
@@ -12,7 +13,8 @@ final class RealGoldenTests: XCTestCase {
             let ids = tokenizer.encode(golden.text)
             if ids != golden.ids {
                 mismatches += 1
-                XCTFail("[\(golden.category ?? "")] \(golden.text.debugDescription): got \(ids), expected \(golden.ids)")
+                XCTFail(
+                    "[\(golden.category ?? "")] \(golden.text.debugDescription): got \(ids), expected \(golden.ids)")
             }
         }
         XCTAssertEqual(mismatches, 0)
@@ -32,7 +34,8 @@ final class RealGoldenTests: XCTestCase {
     func testEveryCaseDecodesToGoldenText() throws {
         let tokenizer = try TokenizerFixtures.real.get()
         for golden in try Goldens.realEncodings() {
-            XCTAssertSameScalars(tokenizer.decode(golden.ids), golden.decoded, "decode of \(golden.text.debugDescription)")
+            XCTAssertSameScalars(
+                tokenizer.decode(golden.ids), golden.decoded, "decode of \(golden.text.debugDescription)")
         }
     }
 

@@ -1,4 +1,5 @@
 import XCTest
+
 @testable import TextTokenizer
 
 /// Hostile or odd inputs must not trap.

@@ -1,4 +1,5 @@
 import Foundation
+
 @testable import TextTokenizer
 
 /// Builds small `tokenizer.json` objects with the supported pipeline, for tests that need a
@@ -23,12 +24,16 @@ enum SyntheticTokenizerFile {
             "pre_tokenizer": [
                 "type": "Sequence",
                 "pretokenizers": [
-                    ["type": "Split", "pattern": ["Regex": TokenizerDefinitionParser.qwen2Pattern],
-                     "behavior": "Isolated", "invert": false],
+                    [
+                        "type": "Split", "pattern": ["Regex": TokenizerDefinitionParser.qwen2Pattern],
+                        "behavior": "Isolated", "invert": false,
+                    ],
                     ["type": "ByteLevel", "add_prefix_space": false, "trim_offsets": false, "use_regex": false],
                 ],
             ],
-            "post_processor": ["type": "ByteLevel", "add_prefix_space": false, "trim_offsets": false, "use_regex": false],
+            "post_processor": [
+                "type": "ByteLevel", "add_prefix_space": false, "trim_offsets": false, "use_regex": false,
+            ],
             "decoder": ["type": "ByteLevel", "add_prefix_space": false, "trim_offsets": false, "use_regex": false],
             "model": model,
         ]

@@ -1,4 +1,5 @@
 import XCTest
+
 @testable import TextTokenizer
 
 /// The tiny fixture vocabulary (990 ids, merges as [a, b] pairs, added tokens also in the vocab).

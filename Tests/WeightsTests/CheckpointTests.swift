@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+
 @testable import Weights
 
 final class CheckpointTests: XCTestCase {
@@ -51,7 +52,8 @@ final class CheckpointTests: XCTestCase {
         XCTAssertEqual(checkpoint.info("b.positions")?.dtype, .i32)
         XCTAssertEqual(try checkpoint.bytes("b.weight").count, 4)
         XCTAssertEqual(try checkpoint.require("a.bias", shape: [2]).dtype, .bf16)
-        XCTAssertEqual(checkpoint.file(containing: "b.weight")?.url.lastPathComponent, "model-00002-of-00002.safetensors")
+        XCTAssertEqual(
+            checkpoint.file(containing: "b.weight")?.url.lastPathComponent, "model-00002-of-00002.safetensors")
         XCTAssertEqual(checkpoint.unusedNames(given: ["a.weight", "b.weight"]), ["a.bias", "b.positions"])
 
         let indexPath = directory.appendingPathComponent(Checkpoint.indexFileName).path

@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+
 @testable import Weights
 
 final class ConfigReaderTests: XCTestCase {
@@ -68,12 +69,21 @@ final class ConfigReaderTests: XCTestCase {
             ConfigError.wrongType(key: "ratio", expected: "an integer", found: "number 1.5", file: source)
         ) { try config.int("ratio") }
         XCTAssertTrue(message.contains("ratio") && message.contains(source))
-        assertThrows(ConfigError.wrongType(key: "tie_word_embeddings", expected: "an integer", found: "boolean false",
-                                           file: source)) { try config.int("tie_word_embeddings") }
-        assertThrows(ConfigError.wrongType(key: "hidden_size", expected: "a boolean", found: "integer 4096",
-                                           file: source)) { try config.bool("hidden_size") }
-        assertThrows(ConfigError.wrongType(key: "sliding_window", expected: "an integer", found: "null",
-                                           file: source)) { try config.int("sliding_window") }
+        assertThrows(
+            ConfigError.wrongType(
+                key: "tie_word_embeddings", expected: "an integer", found: "boolean false",
+                file: source)
+        ) { try config.int("tie_word_embeddings") }
+        assertThrows(
+            ConfigError.wrongType(
+                key: "hidden_size", expected: "a boolean", found: "integer 4096",
+                file: source)
+        ) { try config.bool("hidden_size") }
+        assertThrows(
+            ConfigError.wrongType(
+                key: "sliding_window", expected: "an integer", found: "null",
+                file: source)
+        ) { try config.int("sliding_window") }
         XCTAssertThrowsError(try config.intArray("scales"))
         XCTAssertThrowsError(try config.int("model_type", default: 3), "wrong type is not masked by a default")
         XCTAssertThrowsError(try config.optionalString("hidden_size"))

@@ -1,6 +1,6 @@
 import Foundation
-import XCTest
 import Weights
+import XCTest
 
 /// Reads a file written by the Python `safetensors` library to prove format compatibility.
 final class FixtureCompatibilityTests: XCTestCase {

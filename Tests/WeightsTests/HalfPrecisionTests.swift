@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+
 @testable import Weights
 
 final class HalfPrecisionTests: XCTestCase {

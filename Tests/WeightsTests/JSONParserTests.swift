@@ -1,4 +1,5 @@
 import XCTest
+
 @testable import Weights
 
 final class JSONParserTests: XCTestCase {
@@ -7,12 +8,14 @@ final class JSONParserTests: XCTestCase {
     }
 
     func testScalarsAndNumbers() throws {
-        XCTAssertEqual(try parse(" [true, false, null, 0, -12, 1.5, 1e-06, 2E+3, -0.0] "), .array([
-            .bool(true), .bool(false), .null, .int(0), .int(-12), .double(1.5), .double(1e-6), .double(2000),
-            .double(-0.0),
-        ]))
+        XCTAssertEqual(
+            try parse(" [true, false, null, 0, -12, 1.5, 1e-06, 2E+3, -0.0] "),
+            .array([
+                .bool(true), .bool(false), .null, .int(0), .int(-12), .double(1.5), .double(1e-6), .double(2000),
+                .double(-0.0),
+            ]))
         XCTAssertEqual(try parse("9223372036854775807"), .int(Int.max))
-        XCTAssertEqual(try parse("9223372036854775808"), .double(9223372036854775808))
+        XCTAssertEqual(try parse("9223372036854775808"), .double(9_223_372_036_854_775_808))
     }
 
     func testStrings() throws {

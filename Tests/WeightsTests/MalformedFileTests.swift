@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+
 @testable import Weights
 
 final class MalformedFileTests: XCTestCase {
@@ -36,12 +37,16 @@ final class MalformedFileTests: XCTestCase {
 
     func testOverlappingTensorsAreRefused() throws {
         // b's 8 bytes start inside a's.
-        let header = #"{"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"b":{"dtype":"F32","shape":[2],"data_offsets":[4,12]}}"#
+        let header =
+            #"{"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"b":{"dtype":"F32","shape":[2],"data_offsets":[4,12]}}"#
         let path = try store(rawSafeTensors(header: header, data: [UInt8](repeating: 0, count: 12)))
         assertThrows(WeightsError.overlappingTensors(first: "a", second: "b", path: path)) { try open(path) }
         // Empty tensors take no bytes and overlap nothing.
-        let fine = #"{"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"e":{"dtype":"F32","shape":[0],"data_offsets":[4,4]}}"#
-        XCTAssertNoThrow(try open(try store(rawSafeTensors(header: fine, data: [UInt8](repeating: 0, count: 8)), "fine.safetensors")))
+        let fine =
+            #"{"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"e":{"dtype":"F32","shape":[0],"data_offsets":[4,4]}}"#
+        XCTAssertNoThrow(
+            try open(try store(rawSafeTensors(header: fine, data: [UInt8](repeating: 0, count: 8)), "fine.safetensors"))
+        )
     }
 
     func testHeaderLongerThanFile() throws {
@@ -128,8 +133,9 @@ final class MalformedFileTests: XCTestCase {
         let shapes: [[Int]] = [[Int.max, 2], [1 << 62, 4], [Int.max / 2, 1]]
         for (index, shape) in shapes.enumerated() {
             let text = "[" + shape.map(String.init).joined(separator: ",") + "]"
-            let path = try store(rawSafeTensors(header: entry(shape: text, offsets: "[0,4]"), data: [0, 0, 0, 0]),
-                                 "o\(index).safetensors")
+            let path = try store(
+                rawSafeTensors(header: entry(shape: text, offsets: "[0,4]"), data: [0, 0, 0, 0]),
+                "o\(index).safetensors")
             assertThrows(WeightsError.shapeOverflow(tensor: "w", shape: shape, path: path)) { try open(path) }
         }
     }

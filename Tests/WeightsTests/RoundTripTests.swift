@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+
 @testable import Weights
 
 final class RoundTripTests: XCTestCase {
@@ -18,7 +19,8 @@ final class RoundTripTests: XCTestCase {
         let file = try writeAndOpen(writer)
         for dtype in [DType.f32, .f64, .f16, .bf16] {
             let name = "x.\(dtype.rawValue)"
-            XCTAssertEqual(file.info(name), TensorInfo(name: name, dtype: dtype, shape: [7, 1], byteCount: 7 * dtype.byteSize))
+            XCTAssertEqual(
+                file.info(name), TensorInfo(name: name, dtype: dtype, shape: [7, 1], byteCount: 7 * dtype.byteSize))
             let decoded = try file.floats(name)
             XCTAssertEqual(decoded.map(\.bitPattern), values.map(\.bitPattern), name)
         }
@@ -86,12 +88,15 @@ final class RoundTripTests: XCTestCase {
         try writer.add("d.float", floats: [1], shape: [1])
         let data = writer.serialized()
 
-        let headerLength = Int(data.prefix(8).enumerated().reduce(UInt64(0)) { $0 | UInt64($1.element) << (8 * $1.offset) })
+        let headerLength = Int(
+            data.prefix(8).enumerated().reduce(UInt64(0)) { $0 | UInt64($1.element) << (8 * $1.offset) })
         XCTAssertEqual(headerLength % 8, 0)
         let headerText = String(decoding: data[8..<8 + headerLength], as: UTF8.self)
         XCTAssertTrue(headerText.hasPrefix("{\"__metadata__\""), headerText)
         XCTAssertTrue(headerText.hasSuffix("}") || headerText.hasSuffix(" "))
-        let positions = ["a.double", "b.byte", "c.half", "d.float"].map { headerText.range(of: "\"\($0)\"")?.lowerBound }
+        let positions = ["a.double", "b.byte", "c.half", "d.float"].map {
+            headerText.range(of: "\"\($0)\"")?.lowerBound
+        }
         XCTAssertEqual(positions.compactMap { $0 }, positions.compactMap { $0 }.sorted())
         XCTAssertEqual(positions.compactMap { $0 }.count, 4)
 
@@ -101,8 +106,8 @@ final class RoundTripTests: XCTestCase {
         var spans: [(Int, Int)] = []
         for (name, entry) in header where name != "__metadata__" {
             guard case .object(let fields) = entry, case .array(let offsets)? = fields["data_offsets"],
-                  case .string(let dtypeName)? = fields["dtype"], let dtype = DType(rawValue: dtypeName),
-                  let begin = offsets.first?.intValue, let end = offsets.last?.intValue
+                case .string(let dtypeName)? = fields["dtype"], let dtype = DType(rawValue: dtypeName),
+                let begin = offsets.first?.intValue, let end = offsets.last?.intValue
             else { return XCTFail("bad entry \(name)") }
             XCTAssertEqual((8 + headerLength + begin) % dtype.byteSize, 0, "\(name) misaligned")
             spans.append((begin, end))

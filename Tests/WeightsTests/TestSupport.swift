@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+
 @testable import Weights
 
 /// A fresh directory under the system temp dir, removed when the test finishes.

@@ -11,8 +11,10 @@ public struct EngineOptions: Sendable {
     /// Called on the executor thread as requests move along (tests, metrics); must be quick.
     public var trace: (@Sendable (EngineTrace) -> Void)?
 
-    public init(maxQueue: Int = 64, prefixCacheBytes: Int = 1 << 30, prefillChunk: Int = 256,
-                trace: (@Sendable (EngineTrace) -> Void)? = nil) {
+    public init(
+        maxQueue: Int = 64, prefixCacheBytes: Int = 1 << 30, prefillChunk: Int = 256,
+        trace: (@Sendable (EngineTrace) -> Void)? = nil
+    ) {
         self.maxQueue = maxQueue
         self.prefixCacheBytes = prefixCacheBytes
         self.prefillChunk = prefillChunk
@@ -49,7 +51,8 @@ public final class Engine: @unchecked Sendable {
         self.pipeline = pipeline
         self.options = options
         executor = Executor(capacity: max(0, options.maxQueue))
-        prefixCache = PrefixCache(capacityBytes: max(0, options.prefixCacheBytes), groupSize: pipeline.lm.config.groupSize)
+        prefixCache = PrefixCache(
+            capacityBytes: max(0, options.prefixCacheBytes), groupSize: pipeline.lm.config.groupSize)
         BLAS.configure(threads: pipeline.lm.compute.threads)
     }
 
@@ -61,14 +64,15 @@ public final class Engine: @unchecked Sendable {
     /// chunk) and frees the request's state.
     public func run(_ request: TaskRequest) -> AsyncThrowingStream<TaskEvent, Error> {
         AsyncThrowingStream { continuation in
-            let job = Job(id: nextID(), request: request, trace: options.trace,
-                          emit: { continuation.yield($0) },
-                          complete: { result in
-                              switch result {
-                              case .success: continuation.finish()
-                              case .failure(let e): continuation.finish(throwing: e)
-                              }
-                          })
+            let job = Job(
+                id: nextID(), request: request, trace: options.trace,
+                emit: { continuation.yield($0) },
+                complete: { result in
+                    switch result {
+                    case .success: continuation.finish()
+                    case .failure(let e): continuation.finish(throwing: e)
+                    }
+                })
             continuation.onTermination = { termination in
                 if case .cancelled = termination { job.cancel() }
             }
@@ -84,7 +88,12 @@ public final class Engine: @unchecked Sendable {
         let done = DispatchSemaphore(value: 0)
         let box = PerformBox()
         let handler = UncheckedSendable(onEvent)
-        let job = Job(id: nextID(), request: request, trace: options.trace, emit: { _ in }, complete: { box.result = $0; done.signal() })
+        let job = Job(
+            id: nextID(), request: request, trace: options.trace, emit: { _ in },
+            complete: {
+                box.result = $0
+                done.signal()
+            })
         job.emit = { [unowned job] event in
             guard box.consumerError == nil else { return }
             do { try handler.value(event) } catch {
@@ -143,7 +152,9 @@ public final class Engine: @unchecked Sendable {
 
     /// Everything a request does, on the executor thread.
     private func generate(_ job: Job) throws -> TaskResult {
-        if case let .tts(text, instruct, voice, natural) = job.request.task, text.count > TextSplitter.defaultMaxCharacters {
+        if case .tts(let text, let instruct, let voice, let natural) = job.request.task,
+            text.count > TextSplitter.defaultMaxCharacters
+        {
             return try speakInPieces(job, TextSplitter.pieces(text), instruct: instruct, voice: voice, natural: natural)
         }
         return try generate(job, job.request)
@@ -151,7 +162,9 @@ public final class Engine: @unchecked Sendable {
 
     /// Long TTS text, spoken piece by piece in order with one voice: the same seed, instruction,
     /// voice prompt and template for every piece; events flow as each piece is generated.
-    private func speakInPieces(_ job: Job, _ pieces: [String], instruct: String?, voice: AudioSource?, natural: Bool) throws -> TaskResult {
+    private func speakInPieces(_ job: Job, _ pieces: [String], instruct: String?, voice: AudioSource?, natural: Bool)
+        throws -> TaskResult
+    {
         var request = job.request
         if request.templateIndex == nil && !natural, case .tts(let text, _, _, _) = request.task {
             request.templateIndex = TaskRecipe.templateDraw(count: Templates.tts(for: text).count, seed: request.seed)
@@ -178,15 +191,17 @@ public final class Engine: @unchecked Sendable {
         for warning in recipe.warnings { job.emit(.warning(warning)) }
         try lm.config.validate(recipe.prompt)
         let (textSampler, audioSampler) = recipe.samplers(request)
-        let options = GenerationOptions(minNewTokens: request.minNewTokens, maxNewTokens: request.maxNewTokens,
-                                        stopTokens: recipe.stops, textSampler: textSampler, audioSampler: audioSampler,
-                                        seed: request.seed, prefillChunk: self.options.prefillChunk)
+        let options = GenerationOptions(
+            minNewTokens: request.minNewTokens, maxNewTokens: request.maxNewTokens,
+            stopTokens: recipe.stops, textSampler: textSampler, audioSampler: audioSampler,
+            seed: request.seed, prefillChunk: self.options.prefillChunk)
 
         var stream: SpeechStream?
         if recipe.speaks, case .streamed(let chunk) = request.audioDelivery {
             stream = SpeechStream(codec: try pipeline.requireCodec(), chunkFrames: chunk)
         }
-        let session = prefixCache.longestPrefix(of: recipe.prompt).map { LMSession(model: lm, state: $0) } ?? LMSession(model: lm)
+        let session =
+            prefixCache.longestPrefix(of: recipe.prompt).map { LMSession(model: lm, state: $0) } ?? LMSession(model: lm)
         var decoder = IncrementalDecoder(tokenizer: pipeline.textTokenizer, skipSpecialTokens: true)
         var splitter = ThinkingSplitter(startsThinking: recipe.startsThinking)
         func emitText(_ pieces: [(thinking: Bool, text: String)]) {
@@ -199,10 +214,12 @@ public final class Engine: @unchecked Sendable {
         let start = DispatchTime.now()
         let result: GenerationResult
         do {
-            result = try session.generate(prompt: recipe.prompt, options: options,
-                                          isCancelled: { job.isCancelled || streamError != nil }) { event in
+            result = try session.generate(
+                prompt: recipe.prompt, options: options,
+                isCancelled: { job.isCancelled || streamError != nil }
+            ) { event in
                 switch event {
-                case let .prefill(done, total):
+                case .prefill(let done, let total):
                     job.emit(.progress(.prefill(done: done, total: total)))
                     self.options.trace?(.prefill(request: job.id, done: done, total: total))
                 case .text(let id):
@@ -223,8 +240,11 @@ public final class Engine: @unchecked Sendable {
                     return
                 }
                 if case .text = event {
-                    job.emit(.progress(.step(groups: groups, audioSeconds: Double(frames) / pipeline.frameRate,
-                                             elapsed: seconds(since: start))))
+                    job.emit(
+                        .progress(
+                            .step(
+                                groups: groups, audioSeconds: Double(frames) / pipeline.frameRate,
+                                elapsed: seconds(since: start))))
                     self.options.trace?(.step(request: job.id, groups: groups))
                 }
             }
@@ -236,8 +256,9 @@ public final class Engine: @unchecked Sendable {
         let output = try lm.extractOutput(result.newIDs)
         let text = pipeline.text(output.textIDs)
         let (thinking, answer) = ThinkingSplitter.split(text, startsThinking: recipe.startsThinking)
-        var usage = TaskUsage(promptGroups: recipe.prompt.groups(size: lm.config.groupSize),
-                              generatedGroups: result.newIDs.groups(size: lm.config.groupSize), audioSecondsIn: recipe.audioSecondsIn)
+        var usage = TaskUsage(
+            promptGroups: recipe.prompt.groups(size: lm.config.groupSize),
+            generatedGroups: result.newIDs.groups(size: lm.config.groupSize), audioSecondsIn: recipe.audioSecondsIn)
         usage.cachedGroups = usage.promptGroups - result.timings.prefillGroups
         usage.audioSecondsOut = Double(output.codes.first?.count ?? 0) / pipeline.frameRate
         if recipe.speaks, let codec = pipeline.codec {
@@ -262,11 +283,12 @@ public final class Engine: @unchecked Sendable {
         var sequence = recipe.prompt
         sequence.append(result.newIDs)
         prefixCache.insert(session.state)
-        return TaskResult(text: text, thinking: thinking, answer: answer, newIDs: result.newIDs, textIDs: output.textIDs,
-                          codes: output.codes, sequence: sequence, stopReason: result.stopReason,
-                          stopToken: result.stopToken.map { pipeline.textTokenizer.specialTokens.namesByID[$0] ?? String($0) },
-                          timings: result.timings, usage: usage, seed: request.seed, template: recipe.template,
-                          stream: stream?.stats)
+        return TaskResult(
+            text: text, thinking: thinking, answer: answer, newIDs: result.newIDs, textIDs: output.textIDs,
+            codes: output.codes, sequence: sequence, stopReason: result.stopReason,
+            stopToken: result.stopToken.map { pipeline.textTokenizer.specialTokens.namesByID[$0] ?? String($0) },
+            timings: result.timings, usage: usage, seed: request.seed, template: recipe.template,
+            stream: stream?.stats)
     }
 
     /// Prefix-cache contents, for tests and metrics.
@@ -284,8 +306,10 @@ private final class Job: @unchecked Sendable {
     private let lock = NSLock()
     private var completed = false
 
-    init(id: Int, request: TaskRequest, trace: (@Sendable (EngineTrace) -> Void)?, emit: @escaping (TaskEvent) -> Void,
-         complete: @escaping (Result<TaskResult, Error>) -> Void) {
+    init(
+        id: Int, request: TaskRequest, trace: (@Sendable (EngineTrace) -> Void)?, emit: @escaping (TaskEvent) -> Void,
+        complete: @escaping (Result<TaskResult, Error>) -> Void
+    ) {
         self.id = id
         self.request = request
         self.trace = trace

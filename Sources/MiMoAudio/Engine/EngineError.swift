@@ -10,11 +10,12 @@ public enum EngineError: Error, CustomStringConvertible, Equatable {
     public var description: String {
         switch self {
         case .queueFull(let n): return "the engine's queue is full (\(n) requests waiting); try again later"
-        case let .templateIndexOutOfRange(index, count): return "template index \(index) is outside 0..<\(count) for this task"
+        case .templateIndexOutOfRange(let index, let count):
+            return "template index \(index) is outside 0..<\(count) for this task"
         case .noUserTurn: return "the conversation must end with a user turn to answer"
         case .noExamples: return "in-context learning needs at least one example"
         case .noStopTokens: return "give at least one stop token"
-        case let .stopTokenOutOfRange(id, vocab): return "stop token \(id) is outside the vocabulary 0..<\(vocab)"
+        case .stopTokenOutOfRange(let id, let vocab): return "stop token \(id) is outside the vocabulary 0..<\(vocab)"
         case .invalidChunk(let n): return "the streaming chunk must be 1...1500 frames, got \(n)"
         }
     }

@@ -38,7 +38,8 @@ final class PrefixCache: @unchecked Sendable {
         let groups = prompt.groups(size: groupSize)
         var best: (index: Int, groups: Int)?
         for (i, entry) in entries.enumerated() {
-            let n = commonPrefix(entry.state.grid, prompt, groups: min(entry.state.groups, groups), groupSize: groupSize)
+            let n = commonPrefix(
+                entry.state.grid, prompt, groups: min(entry.state.groups, groups), groupSize: groupSize)
             if n > 0 && n > (best?.groups ?? 0) { best = (i, n) }
         }
         guard let best else { return nil }
@@ -55,7 +56,8 @@ final class PrefixCache: @unchecked Sendable {
         guard state.groups > 0, state.bytes <= capacity else { return }
         entries.removeAll { entry in
             let n = entry.state.groups
-            let covered = n <= state.groups
+            let covered =
+                n <= state.groups
                 && commonPrefix(entry.state.grid, state.grid, groups: n, groupSize: groupSize) == n
             if covered { storedBytes -= entry.state.bytes }
             return covered
@@ -63,7 +65,9 @@ final class PrefixCache: @unchecked Sendable {
         clock += 1
         entries.append(Entry(state: state, lastUse: clock))
         storedBytes += state.bytes
-        while storedBytes > capacity, let oldest = entries.indices.min(by: { entries[$0].lastUse < entries[$1].lastUse }) {
+        while storedBytes > capacity,
+            let oldest = entries.indices.min(by: { entries[$0].lastUse < entries[$1].lastUse })
+        {
             storedBytes -= entries[oldest].state.bytes
             entries.remove(at: oldest)
         }

@@ -29,8 +29,10 @@ public struct TaskUsage: Sendable, Equatable, Codable {
     public var audioSecondsIn = 0.0
     public var audioSecondsOut = 0.0
 
-    public init(promptGroups: Int = 0, cachedGroups: Int = 0, generatedGroups: Int = 0, audioSecondsIn: Double = 0,
-                audioSecondsOut: Double = 0) {
+    public init(
+        promptGroups: Int = 0, cachedGroups: Int = 0, generatedGroups: Int = 0, audioSecondsIn: Double = 0,
+        audioSecondsOut: Double = 0
+    ) {
         self.promptGroups = promptGroups
         self.cachedGroups = cachedGroups
         self.generatedGroups = generatedGroups
@@ -39,8 +41,11 @@ public struct TaskUsage: Sendable, Equatable, Codable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case promptGroups = "prompt_groups", cachedGroups = "cached_groups", generatedGroups = "generated_groups"
-        case audioSecondsIn = "audio_seconds_in", audioSecondsOut = "audio_seconds_out"
+        case promptGroups = "prompt_groups"
+        case cachedGroups = "cached_groups"
+        case generatedGroups = "generated_groups"
+        case audioSecondsIn = "audio_seconds_in"
+        case audioSecondsOut = "audio_seconds_out"
     }
 }
 
@@ -103,7 +108,8 @@ extension TaskResult {
         r.usage.audioSecondsIn += usage.audioSecondsIn
         r.usage.audioSecondsOut += usage.audioSecondsOut
         if let a = stream, let b = next.stream {
-            r.stream = StreamStats(audioSeconds: a.audioSeconds + b.audioSeconds, decodeSeconds: a.decodeSeconds + b.decodeSeconds)
+            r.stream = StreamStats(
+                audioSeconds: a.audioSeconds + b.audioSeconds, decodeSeconds: a.decodeSeconds + b.decodeSeconds)
         }
         return r
     }

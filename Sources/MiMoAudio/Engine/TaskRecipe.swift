@@ -16,7 +16,9 @@ struct TaskRecipe {
 
     /// `audio` turns an input into the LM's codes (encoding samples with the codec).
     init(_ request: TaskRequest, prompts: PromptBuilder, audio: (AudioSource) throws -> LMAudio) throws {
-        func stops(_ names: [String]) throws -> Set<Int> { Set(try names.map { try prompts.tokenizer.specialTokens.id($0) }) }
+        func stops(_ names: [String]) throws -> Set<Int> {
+            Set(try names.map { try prompts.tokenizer.specialTokens.id($0) })
+        }
         var audioSeconds = 0.0
         func lmAudio(_ source: AudioSource) throws -> LMAudio {
             if case .samples(let s) = source { audioSeconds += Double(s.count) / AudioSource.sampleRate }
@@ -24,7 +26,9 @@ struct TaskRecipe {
         }
         func template(_ list: [String]) throws -> String {
             if let index = request.templateIndex {
-                guard list.indices.contains(index) else { throw EngineError.templateIndexOutOfRange(index: index, count: list.count) }
+                guard list.indices.contains(index) else {
+                    throw EngineError.templateIndexOutOfRange(index: index, count: list.count)
+                }
                 return list[index]
             }
             return list[Self.templateDraw(count: list.count, seed: request.seed)]
@@ -38,11 +42,13 @@ struct TaskRecipe {
             segments = TaskPrompts.asr(try lmAudio(input), template: drawn)
             self.stops = try stops(Self.textStops)
             preset = .asr
-        case let .tts(text, instruct, voice, natural):
+        case .tts(let text, let instruct, let voice, let natural):
             var voiceAudio: LMAudio?
             if let voice {
                 if instruct == nil && !natural {
-                    warnings.append("plain TTS ignores the voice prompt, as the reference does; give an instruction or use natural TTS to apply it")
+                    warnings.append(
+                        "plain TTS ignores the voice prompt, as the reference does; give an instruction or use natural TTS to apply it"
+                    )
                 } else {
                     voiceAudio = try lmAudio(voice)
                 }
@@ -54,7 +60,7 @@ struct TaskRecipe {
             preset = .tts
             startsThinking = natural || instruct != nil
             speaks = true
-        case let .audioQuestion(input, question, thinking):
+        case .audioQuestion(let input, let question, let thinking):
             segments = TaskPrompts.audioUnderstanding(try lmAudio(input), question: question, thinking: thinking)
             self.stops = try stops(Self.textStops)
             preset = .audioUnderstanding
@@ -79,11 +85,12 @@ struct TaskRecipe {
                 case .assistant(let text, nil): return .assistantText(text)
                 }
             }
-            segments = TaskPrompts.spokenDialogue(turns, system: conversation.system, voice: try conversation.voice.map(lmAudio))
+            segments = TaskPrompts.spokenDialogue(
+                turns, system: conversation.system, voice: try conversation.voice.map(lmAudio))
             self.stops = try stops(Self.speechStops)
             preset = .spokenDialogue
             speaks = true
-        case let .speechToTextDialogue(conversation, thinking):
+        case .speechToTextDialogue(let conversation, let thinking):
             guard case .user? = conversation.turns.last else { throw EngineError.noUserTurn }
             let turns = try conversation.turns.map { turn -> TaskPrompts.Turn in
                 switch turn {
@@ -95,18 +102,20 @@ struct TaskRecipe {
             self.stops = try stops(Self.textStops)
             preset = .spokenDialogue
             startsThinking = thinking
-        case let .textDialogue(messages, thinking):
+        case .textDialogue(let messages, let thinking):
             guard case .user? = messages.last else { throw EngineError.noUserTurn }
             segments = TaskPrompts.textDialogue(messages, thinking: thinking)
             self.stops = try stops(Self.textStops)
             preset = .textChat
             startsThinking = thinking
-        case let .inContextLearning(instruction, examples, query):
+        case .inContextLearning(let instruction, let examples, let query):
             guard !examples.isEmpty else { throw EngineError.noExamples }
             let shots = try examples.map {
-                TaskPrompts.Example(input: try lmAudio($0.input), output: try lmAudio($0.output), transcript: $0.transcript)
+                TaskPrompts.Example(
+                    input: try lmAudio($0.input), output: try lmAudio($0.output), transcript: $0.transcript)
             }
-            segments = TaskPrompts.inContextLearning(instruction: instruction, examples: shots, query: try lmAudio(query))
+            segments = TaskPrompts.inContextLearning(
+                instruction: instruction, examples: shots, query: try lmAudio(query))
             self.stops = try stops(["<|endoftext|>", "<|eostm|>"])
             preset = .inContextLearning
             speaks = true
@@ -115,7 +124,7 @@ struct TaskRecipe {
             self.stops = try stops(["<|endoftext|>", "<|eosp|>", "<|eostm|>"])
             preset = .default
             speaks = true
-        case let .grid(grid, stopIDs):
+        case .grid(let grid, let stopIDs):
             guard !stopIDs.isEmpty else { throw EngineError.noStopTokens }
             if let bad = stopIDs.first(where: { !(0..<prompts.config.vocabSize).contains($0) }) {
                 throw EngineError.stopTokenOutOfRange(id: bad, vocab: prompts.config.vocabSize)

@@ -120,9 +120,11 @@ public struct TaskRequest: Sendable {
     public var fixedTemplate: TemplateLanguage?
     public var audioDelivery: AudioDelivery
 
-    public init(_ task: Task, seed: UInt64 = 0, greedy: Bool = false, text: SamplerOverrides = .init(),
-                audio: SamplerOverrides = .init(), minNewTokens: Int = 0, maxNewTokens: Int = 8192,
-                templateIndex: Int? = nil, audioDelivery: AudioDelivery = .none) {
+    public init(
+        _ task: Task, seed: UInt64 = 0, greedy: Bool = false, text: SamplerOverrides = .init(),
+        audio: SamplerOverrides = .init(), minNewTokens: Int = 0, maxNewTokens: Int = 8192,
+        templateIndex: Int? = nil, audioDelivery: AudioDelivery = .none
+    ) {
         self.task = task
         self.seed = seed
         self.greedy = greedy

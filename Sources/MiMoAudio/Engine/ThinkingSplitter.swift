@@ -15,11 +15,13 @@ struct ThinkingSplitter {
         held = ""
         if let range = pending.range(of: Self.marker) {
             thinking = false
-            return [(true, String(pending[..<range.lowerBound])), (false, String(pending[range.upperBound...]))].filter { !$0.text.isEmpty }
+            return [(true, String(pending[..<range.lowerBound])), (false, String(pending[range.upperBound...]))].filter
+            { !$0.text.isEmpty }
         }
         // Hold back the longest tail that is a proper prefix of the marker.
         var keep = 0
-        for n in stride(from: min(Self.marker.count - 1, pending.count), to: 0, by: -1) where pending.hasSuffix(Self.marker.prefix(n)) {
+        for n in stride(from: min(Self.marker.count - 1, pending.count), to: 0, by: -1)
+        where pending.hasSuffix(Self.marker.prefix(n)) {
             keep = n
             break
         }
@@ -38,6 +40,8 @@ struct ThinkingSplitter {
     static func split(_ text: String, startsThinking: Bool) -> (thinking: String?, answer: String) {
         guard startsThinking else { return (nil, text) }
         guard let range = text.range(of: marker) else { return (PythonText.strip(text), "") }
-        return (PythonText.strip(String(text[..<range.lowerBound])), PythonText.strip(String(text[range.upperBound...])))
+        return (
+            PythonText.strip(String(text[..<range.lowerBound])), PythonText.strip(String(text[range.upperBound...]))
+        )
     }
 }

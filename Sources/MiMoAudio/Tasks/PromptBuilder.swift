@@ -22,9 +22,9 @@ public struct PromptBuilder: Sendable {
             switch segment {
             case .text(let text):
                 appendText(tokenizer.encode(text), to: &grid)
-            case let .audio(audio, boundaries):
+            case .audio(let audio, let boundaries):
                 try appendAudio(audio, boundaries: boundaries, to: &grid)
-            case let .stream(text, audio):
+            case .stream(let text, let audio):
                 try appendStream(text: text, audio: audio, to: &grid)
             }
         }
@@ -36,14 +36,18 @@ public struct PromptBuilder: Sendable {
         let gs = config.groupSize
         for id in ids {
             grid.rows[0] += [id] + Array(repeating: -100, count: gs - 1)
-            for ch in 0..<config.audioChannels { grid.rows[ch + 1] += Array(repeating: config.speechEmptyIDs[ch], count: gs) }
+            for ch in 0..<config.audioChannels {
+                grid.rows[ch + 1] += Array(repeating: config.speechEmptyIDs[ch], count: gs)
+            }
         }
     }
 
     private func appendAudio(_ audio: LMAudio, boundaries: Bool, to grid: inout TokenGrid) throws {
         let gs = config.groupSize
         guard !audio.frames.isEmpty else { throw PromptError.emptyAudio }
-        guard audio.frames.count % gs == 0 else { throw PromptError.notWholeGroups(frames: audio.frames.count, groupSize: gs) }
+        guard audio.frames.count % gs == 0 else {
+            throw PromptError.notWholeGroups(frames: audio.frames.count, groupSize: gs)
+        }
         if let bad = audio.frames.first(where: { $0.count != config.audioChannels }) {
             throw PromptError.wrongChannelCount(found: bad.count, expected: config.audioChannels)
         }
@@ -59,9 +63,12 @@ public struct PromptBuilder: Sendable {
 
     private func appendStream(text: String, audio: LMAudio, to grid: inout TokenGrid) throws {
         let gs = config.groupSize
-        let textChunk = 5, audioChunk = 5 * gs
+        let textChunk = 5
+        let audioChunk = 5 * gs
         let ids = tokenizer.encode(text)
-        var textParts = stride(from: 0, to: ids.count, by: textChunk).map { Array(ids[$0..<min(ids.count, $0 + textChunk)]) }
+        var textParts = stride(from: 0, to: ids.count, by: textChunk).map {
+            Array(ids[$0..<min(ids.count, $0 + textChunk)])
+        }
         // The reference appends <|eot|> to the last chunk itself (which may then hold 6 ids);
         // an empty text still gets it.
         if textParts.isEmpty { textParts = [[]] }

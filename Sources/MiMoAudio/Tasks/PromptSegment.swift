@@ -44,8 +44,10 @@ public enum PromptError: Error, CustomStringConvertible, Equatable {
     public var description: String {
         switch self {
         case .emptyAudio: return "an audio segment has no frames"
-        case let .wrongChannelCount(found, expected): return "audio frames have \(found) codes, the LM takes \(expected)"
-        case let .notWholeGroups(frames, size): return "audio has \(frames) frames, not a multiple of the group size \(size)"
+        case .wrongChannelCount(let found, let expected):
+            return "audio frames have \(found) codes, the LM takes \(expected)"
+        case .notWholeGroups(let frames, let size):
+            return "audio has \(frames) frames, not a multiple of the group size \(size)"
         }
     }
 }

@@ -6,16 +6,23 @@ public enum TaskPrompts {
     static let ttsSystemWithVoice = "你需要根据指定的风格指令和文本内容来生成和语音prompt具有相同音色的语音。你的音色应该是："
 
     public static func asr(_ audio: LMAudio, template: String) -> [PromptSegment] {
-        [.text("<|im_start|>user\n"), .audio(audio), .text(template), .text("<|im_end|>\n"),
-         .text("<|im_start|>assistant\n"), .text(thinkOff)]
+        [
+            .text("<|im_start|>user\n"), .audio(audio), .text(template), .text("<|im_end|>\n"),
+            .text("<|im_start|>assistant\n"), .text(thinkOff),
+        ]
     }
 
     /// Every TTS variant (§6.2). Plain TTS (no `instruct`, not `natural`) ignores `voice`, as the
     /// reference does. `template` is required unless `natural`.
-    public static func tts(_ text: String, template: String?, instruct: String?, voice: LMAudio?, natural: Bool) -> [PromptSegment] {
+    public static func tts(_ text: String, template: String?, instruct: String?, voice: LMAudio?, natural: Bool)
+        -> [PromptSegment]
+    {
         let text = PythonText.normalizeForTTS(text)
         if !natural && instruct == nil {
-            return [.text("<|im_start|>user\n\(template ?? ""): \(text)<|im_end|>\n"), .text("<|im_start|>assistant\n<|sostm|>")]
+            return [
+                .text("<|im_start|>user\n\(template ?? ""): \(text)<|im_end|>\n"),
+                .text("<|im_start|>assistant\n<|sostm|>"),
+            ]
         }
         var segments: [PromptSegment] = [.text("<|im_start|>system\n")]
         if let voice {
@@ -30,8 +37,10 @@ public enum TaskPrompts {
     }
 
     public static func audioUnderstanding(_ audio: LMAudio, question: String, thinking: Bool) -> [PromptSegment] {
-        [.text("<|im_start|>user\n"), .audio(audio), .text(question), .text("<|im_end|>\n"),
-         .text("<|im_start|>assistant\n"), .text(thinking ? thinkOn : thinkOff)]
+        [
+            .text("<|im_start|>user\n"), .audio(audio), .text(question), .text("<|im_end|>\n"),
+            .text("<|im_start|>assistant\n"), .text(thinking ? thinkOn : thinkOff),
+        ]
     }
 
     /// A turn of a dialogue with audio input.
@@ -61,7 +70,9 @@ public enum TaskPrompts {
     public static func spokenDialogue(_ turns: [Turn], system: String?, voice: LMAudio?) -> [PromptSegment] {
         var segments: [PromptSegment] = []
         if let voice {
-            segments += [.text("<|im_start|>system\n"), .text("Your voice should be:"), .audio(voice), .text("<|im_end|>\n")]
+            segments += [
+                .text("<|im_start|>system\n"), .text("Your voice should be:"), .audio(voice), .text("<|im_end|>\n"),
+            ]
         }
         for (i, turn) in turns.enumerated() {
             switch turn {
@@ -70,7 +81,9 @@ public enum TaskPrompts {
                 if let system, !system.isEmpty, i == 0 { segments += [.text(system), .text("\n\n")] }
                 segments += [.audio(audio), .text("<|im_end|>\n")]
             case .assistantSpeech(let text, let audio):
-                segments += [.text("<|im_start|>assistant\n"), .stream(text: text, audio: audio), .text("<|im_end|>\n")]
+                segments += [
+                    .text("<|im_start|>assistant\n"), .stream(text: text, audio: audio), .text("<|im_end|>\n"),
+                ]
             case .assistantText(let text):
                 segments += [.text("<|im_start|>assistant\n"), .text(text), .text("<|im_end|>\n")]
             }
@@ -95,7 +108,8 @@ public enum TaskPrompts {
         for message in messages {
             switch message {
             case .user(let text): segments += [.text("<|im_start|>user\n"), .text(text), .text("<|im_end|>\n")]
-            case .assistant(let text): segments += [.text("<|im_start|>assistant\n"), .text(text), .text("<|im_end|>\n")]
+            case .assistant(let text):
+                segments += [.text("<|im_start|>assistant\n"), .text(text), .text("<|im_end|>\n")]
             }
         }
         return segments + [.text("<|im_start|>assistant\n"), .text(thinking ? thinkOn : thinkOff)]

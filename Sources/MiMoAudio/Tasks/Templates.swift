@@ -1,7 +1,8 @@
 import Foundation
 
 public enum TemplateLanguage: String, Sendable, CaseIterable {
-    case english = "en", chinese = "zh"
+    case english = "en"
+    case chinese = "zh"
 }
 
 /// The instruction templates the reference draws from with `random.choice` (templates.py;
@@ -66,6 +67,6 @@ enum PythonText {
     }
 }
 
-private extension Character {
-    var isCased: Bool { isUppercase || isLowercase || (isLetter && uppercased() != lowercased()) }
+extension Character {
+    fileprivate var isCased: Bool { isUppercase || isLowercase || (isLetter && uppercased() != lowercased()) }
 }

@@ -44,10 +44,15 @@ public enum TextSplitter {
         guard sentence.count > limit else { return [sentence] }
         var parts: [String] = []
         var current = ""
-        for clause in split(sentence, after: Set("，,、：:"), spaced: false).flatMap({ $0.count > limit ? split($0, after: [" "], spaced: false) : [$0] }) {
+        for clause in split(sentence, after: Set("，,、：:"), spaced: false).flatMap({
+            $0.count > limit ? split($0, after: [" "], spaced: false) : [$0]
+        }) {
             var clause = clause
             while clause.count > limit {
-                if !current.isEmpty { parts.append(current); current = "" }
+                if !current.isEmpty {
+                    parts.append(current)
+                    current = ""
+                }
                 parts.append(String(clause.prefix(limit)))
                 clause = String(clause.dropFirst(limit))
             }
