@@ -6,7 +6,7 @@
 SWIFT ?= swift
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: deps build test demo bench clean
+.PHONY: deps build test lint demo bench clean
 
 deps:
 	@pkg-config --exists openblas libavformat libavcodec libswresample libavutil 2>/dev/null || { \
@@ -17,8 +17,12 @@ deps:
 build: deps
 	$(SWIFT) build -c release
 
-test: deps
+test: deps lint
 	$(SWIFT) test
+
+# The code's one format (.swift-format: 120 columns); `swift format -i -r Sources Tests Package.swift` applies it.
+lint:
+	$(SWIFT) format lint --strict -r Sources Tests Package.swift
 
 demo: build
 	.build/release/mimo-audio codec roundtrip --audio-tokenizer Tests/Fixtures/tokenizer \

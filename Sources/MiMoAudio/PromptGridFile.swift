@@ -15,7 +15,10 @@ public enum PromptGridFile {
         }
     }
 
-    private struct Payload: Decodable { let input_ids: [[Int]] }
+    private struct Payload: Decodable {
+        let inputIDs: [[Int]]
+        enum CodingKeys: String, CodingKey { case inputIDs = "input_ids" }
+    }
 
     public static func read(_ url: URL) throws -> TokenGrid {
         let data: Data
@@ -23,7 +26,7 @@ public enum PromptGridFile {
             throw FileError.unreadable(path: url.path, reason: FileAccess.describe(error))
         }
         do {
-            return TokenGrid(rows: try JSONDecoder().decode(Payload.self, from: data).input_ids)
+            return TokenGrid(rows: try JSONDecoder().decode(Payload.self, from: data).inputIDs)
         } catch DecodingError.keyNotFound {
             throw FileError.invalid(path: url.path, reason: "missing key 'input_ids'")
         } catch {

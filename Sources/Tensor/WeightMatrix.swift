@@ -27,9 +27,11 @@ public final class OwnedBuffer: WeightOwner, @unchecked Sendable {
 /// How a weight's elements are stored.
 public enum WeightFormat: String, Sendable, CaseIterable {
     case f32, bf16, f16
-    /// 32-weight blocks: f16 scale + 32 int8 (8.5 bits per weight).
+    /// 32-weight blocks: f16 scale + 32 int8 (8.5 bits per weight). Named as GGML names the format.
+    // swift-format-ignore: AlwaysUseLowerCamelCase
     case q8_0
     /// 32-weight blocks: f16 scale + 16 bytes of 4-bit values (4.5 bits per weight).
+    // swift-format-ignore: AlwaysUseLowerCamelCase
     case q4_0
 
     public init?(_ dtype: DType) {

@@ -10,13 +10,22 @@ final class PromptParityTests: XCTestCase {
     struct Task: Decodable {
         struct Choice: Decodable {
             let picked: String
-            let picked_index: Int
+            let pickedIndex: Int
+            enum CodingKeys: String, CodingKey {
+                case picked
+                case pickedIndex = "picked_index"
+            }
         }
         let name: String
         let method: String
         let kwargs: [String: JSONValue]
-        let random_choice: [Choice]
+        let randomChoice: [Choice]
         let tensor: String
+        enum CodingKeys: String, CodingKey {
+            case name, method, kwargs
+            case randomChoice = "random_choice"
+            case tensor
+        }
     }
 
     /// A minimal JSON value for the heterogeneous kwargs.
@@ -169,16 +178,16 @@ final class PromptParityTests: XCTestCase {
                 continue
             }
             // The engine's recipe, with the template the reference drew pinned by its index.
-            let grid = try TaskRequest(request, templateIndex: task.random_choice.first?.picked_index)
+            let grid = try TaskRequest(request, templateIndex: task.randomChoice.first?.pickedIndex)
                 .prompt(pipeline.prompts) { source in
                     guard case .codes(let a) = source else { throw PromptError.emptyAudio }
                     return a
                 }
             XCTAssertEqual(grid.rows, try g.intRows(task.tensor), "\(task.name) (\(text))")
             // The template the reference drew is entry `picked_index` of the list we expose.
-            if let choice = task.random_choice.first {
+            if let choice = task.randomChoice.first {
                 let list = task.method.contains("asr") ? Templates.asr : Templates.tts(for: k["input"]?.string ?? "")
-                XCTAssertEqual(list[choice.picked_index], choice.picked, task.name)
+                XCTAssertEqual(list[choice.pickedIndex], choice.picked, task.name)
             }
         }
     }

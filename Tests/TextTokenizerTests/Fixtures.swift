@@ -69,6 +69,7 @@ enum Goldens {
 }
 
 /// Swift's `String ==` compares canonical equivalence; goldens must match scalar for scalar.
+// swift-format-ignore: AlwaysUseLowerCamelCase
 func XCTAssertSameScalars(
     _ actual: String, _ expected: String, _ message: @autoclosure () -> String = "",
     file: StaticString = #filePath, line: UInt = #line

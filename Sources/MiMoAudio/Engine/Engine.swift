@@ -216,38 +216,38 @@ public final class Engine: @unchecked Sendable {
         do {
             result = try session.generate(
                 prompt: recipe.prompt, options: options,
-                isCancelled: { job.isCancelled || streamError != nil }
-            ) { event in
-                switch event {
-                case .prefill(let done, let total):
-                    job.emit(.progress(.prefill(done: done, total: total)))
-                    self.options.trace?(.prefill(request: job.id, done: done, total: total))
-                case .text(let id):
-                    groups += 1
-                    // Speech after <|eostm|> is not part of the answer (the extraction ends there).
-                    if id == eostm { audioOpen = false }
-                    emitText(splitter.push(decoder.push(id)))
-                case .audio(let patch):
-                    guard audioOpen else { break }
-                    frames += patch.count
-                    if let stream, streamError == nil {
-                        do {
-                            let samples = try stream.add(patch: patch)
-                            if !samples.isEmpty { job.emit(.audio(samples)) }
-                        } catch { streamError = error }
+                isCancelled: { job.isCancelled || streamError != nil },
+                onEvent: { event in
+                    switch event {
+                    case .prefill(let done, let total):
+                        job.emit(.progress(.prefill(done: done, total: total)))
+                        self.options.trace?(.prefill(request: job.id, done: done, total: total))
+                    case .text(let id):
+                        groups += 1
+                        // Speech after <|eostm|> is not part of the answer (the extraction ends there).
+                        if id == eostm { audioOpen = false }
+                        emitText(splitter.push(decoder.push(id)))
+                    case .audio(let patch):
+                        guard audioOpen else { break }
+                        frames += patch.count
+                        if let stream, streamError == nil {
+                            do {
+                                let samples = try stream.add(patch: patch)
+                                if !samples.isEmpty { job.emit(.audio(samples)) }
+                            } catch { streamError = error }
+                        }
+                    case .finished:
+                        return
                     }
-                case .finished:
-                    return
-                }
-                if case .text = event {
-                    job.emit(
-                        .progress(
-                            .step(
-                                groups: groups, audioSeconds: Double(frames) / pipeline.frameRate,
-                                elapsed: seconds(since: start))))
-                    self.options.trace?(.step(request: job.id, groups: groups))
-                }
-            }
+                    if case .text = event {
+                        job.emit(
+                            .progress(
+                                .step(
+                                    groups: groups, audioSeconds: Double(frames) / pipeline.frameRate,
+                                    elapsed: seconds(since: start))))
+                        self.options.trace?(.step(request: job.id, groups: groups))
+                    }
+                })
         } catch GenerationError.cancelled where streamError != nil {
             throw streamError!
         }
