@@ -59,15 +59,10 @@ struct CodecCommand: ParsableCommand {
                 "Output audio file, its format from the extension (wav, pcm, flac, mp3, opus/ogg, aac, m4a); '-' is stdout (raw s16le PCM unless --audio-format)."
         )
         var output: String
-        @Option(
-            name: .customLong("audio-format"),
-            help: "wav, pcm, flac, mp3, opus, aac or m4a (default: from the output's extension).")
-        var audioFormat: AudioFileFormat?
-        @Option(name: .customLong("sample-format"), help: "WAV samples: s16 or f32.") var sampleFormat:
-            WAVWriter.SampleFormat = .s16
+        @OptionGroup var format: AudioFormatOptions
 
         func validate() throws { _ = try target() }
-        func target() throws -> AudioTarget { try AudioTarget(output, format: audioFormat, sampleFormat: sampleFormat) }
+        func target() throws -> AudioTarget { try format.target(output) }
     }
 
     struct Encode: ParsableCommand {

@@ -25,12 +25,7 @@ struct GenerateCommand: ParsableCommand {
     @Option(
         name: .shortAndLong, help: "Write the generated audio to this file (format from the extension; '-' is stdout).")
     var output: String?
-    @Option(
-        name: .customLong("audio-format"),
-        help: "wav, pcm, flac, mp3, opus, aac or m4a (default: from the output's extension).")
-    var audioFormat: AudioFileFormat?
-    @Option(name: .customLong("sample-format"), help: "WAV samples: s16 or f32.") var sampleFormat:
-        WAVWriter.SampleFormat = .s16
+    @OptionGroup var format: AudioFormatOptions
     @OptionGroup var runtime: RuntimeOptions
     @OptionGroup var loading: LMLoadOptions
     @OptionGroup var codecLoading: CodecLoadOptions
@@ -47,7 +42,7 @@ struct GenerateCommand: ParsableCommand {
             throw ValidationError("-o needs --audio-tokenizer to decode the audio")
         }
         if let output {
-            _ = try AudioTarget(output, format: audioFormat, sampleFormat: sampleFormat)
+            _ = try format.target(output)
             if output == "-" && json {
                 throw ValidationError("--json and -o - both write to stdout; write the audio to a file")
             }
@@ -87,7 +82,7 @@ struct GenerateCommand: ParsableCommand {
                 format: "prefill %d groups in %.2f s; %d steps (%d audio patches) in %.2f s; stop: %@",
                 t.prefillGroups, t.prefillSeconds, t.steps, t.patches, t.stepSeconds, result.stopReason.rawValue))
         if let output, let codec = pipeline.codec {
-            try AudioTarget(output, format: audioFormat, sampleFormat: sampleFormat).write(
+            try format.target(output).write(
                 wav, sampleRate: codec.sampleRate)
             Reporter.always.line("wrote \(output)")
         }

@@ -125,12 +125,7 @@ struct AudioOutputOptions: ParsableArguments {
             "Output audio file, its format from the extension (wav, pcm, flac, mp3, opus/ogg, aac, m4a); '-' is stdout (raw s16le 24 kHz PCM unless --audio-format)."
     )
     var output: String?
-    @Option(
-        name: .customLong("audio-format"),
-        help: "wav, pcm, flac, mp3, opus, aac or m4a (default: from the output's extension).")
-    var audioFormat: AudioFileFormat?
-    @Option(name: .customLong("sample-format"), help: "WAV samples: s16 or f32.") var sampleFormat:
-        WAVWriter.SampleFormat = .s16
+    @OptionGroup var format: AudioFormatOptions
     @Flag(help: "Write audio while it is generated (the reference's streaming-decode schedule).") var stream = false
     @Option(name: .customLong("stream-chunk"), parsing: .unconditional, help: "Frames per streaming-decode call.")
     var streamChunk = 20
@@ -139,8 +134,20 @@ struct AudioOutputOptions: ParsableArguments {
         guard streamChunk >= 1 && streamChunk <= 1500 else {
             throw ValidationError("--stream-chunk must be in 1...1500")
         }
-        if let output { _ = try AudioTarget(output, format: audioFormat, sampleFormat: sampleFormat) }
+        if let output { _ = try format.target(output) }
     }
+
+    func target(_ path: String) throws -> AudioTarget { try format.target(path) }
+}
+
+/// `--audio-format` and `--sample-format`, for every command that writes audio.
+struct AudioFormatOptions: ParsableArguments {
+    @Option(
+        name: .customLong("audio-format"),
+        help: "wav, pcm, flac, mp3, opus, aac or m4a (default: from the output's extension).")
+    var audioFormat: AudioFileFormat?
+    @Option(name: .customLong("sample-format"), help: "WAV samples: s16 or f32.")
+    var sampleFormat: WAVWriter.SampleFormat = .s16
 
     func target(_ path: String) throws -> AudioTarget {
         try AudioTarget(path, format: audioFormat, sampleFormat: sampleFormat)
