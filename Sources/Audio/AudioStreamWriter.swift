@@ -61,11 +61,8 @@ public final class AudioStreamWriter {
         case (.wav, .file(let path)):
             wavFile = try WAVStreamWriter(url: URL(fileURLWithPath: path), sampleRate: sampleRate, format: sampleFormat)
         case (.wav, .stream(let emit)):
-            var header = WAVWriter.header(
-                sampleRate: try WAVWriter.checkedSampleRate(sampleRate, format: sampleFormat),
-                format: sampleFormat, dataSize: 0)
-            header.replaceSubrange(4..<8, with: [0xFF, 0xFF, 0xFF, 0xFF])
-            header.replaceSubrange(40..<44, with: [0xFF, 0xFF, 0xFF, 0xFF])
+            let header = WAVWriter.streamingHeader(
+                sampleRate: try WAVWriter.checkedSampleRate(sampleRate, format: sampleFormat), format: sampleFormat)
             try emit(header)
             wavStreamFormat = sampleFormat
         case (.pcm, .file(let path)):

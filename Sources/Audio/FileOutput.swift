@@ -11,16 +11,17 @@ public enum FileOutput {
     /// Writes `data` to a temporary file beside `path`, then renames it into place: the
     /// destination is either complete or untouched.
     public static func write(_ data: Data, to path: String) throws {
-        var isDirectory: ObjCBool = false
-        if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue {
+        if FileAccess.isDirectory(path) {
             throw WAVError.writeFailed(path: path, reason: "it is a directory")
         }
         let temporary = path + ".partial-\(getpid())"
         let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
-        guard fd >= 0 else { throw WAVError.writeFailed(path: path, reason: systemMessage(errno)) }
+        guard fd >= 0 else { throw WAVError.writeFailed(path: path, reason: FileAccess.systemMessage(errno)) }
         do {
             try data.withUnsafeBytes { try writeAll(fd, $0, path: path) }
-            guard close(fd) == 0 else { throw WAVError.writeFailed(path: path, reason: systemMessage(errno)) }
+            guard close(fd) == 0 else {
+                throw WAVError.writeFailed(path: path, reason: FileAccess.systemMessage(errno))
+            }
         } catch {
             close(fd)
             unlink(temporary)
@@ -29,14 +30,14 @@ public enum FileOutput {
         guard rename(temporary, path) == 0 else {
             let code = errno
             unlink(temporary)
-            throw WAVError.writeFailed(path: path, reason: systemMessage(code))
+            throw WAVError.writeFailed(path: path, reason: FileAccess.systemMessage(code))
         }
     }
 
     /// Appends `data` to the file at `path` (which must exist).
     public static func append(_ data: Data, to path: String) throws {
         let fd = open(path, O_WRONLY | O_APPEND | O_CLOEXEC)
-        guard fd >= 0 else { throw WAVError.writeFailed(path: path, reason: systemMessage(errno)) }
+        guard fd >= 0 else { throw WAVError.writeFailed(path: path, reason: FileAccess.systemMessage(errno)) }
         defer { close(fd) }
         try data.withUnsafeBytes { try writeAll(fd, $0, path: path) }
     }
@@ -48,15 +49,9 @@ public enum FileOutput {
             let n = Glibc.write(fd, bytes.baseAddress! + offset, bytes.count - offset)
             if n < 0 {
                 if errno == EINTR { continue }
-                throw WAVError.writeFailed(path: path, reason: systemMessage(errno))
+                throw WAVError.writeFailed(path: path, reason: FileAccess.systemMessage(errno))
             }
             offset += n
         }
     }
-
-    /// The system's sentence for an error number ("File too large").
-    public static func systemMessage(_ code: Int32) -> String { FileAccess.systemMessage(code) }
-
-    /// A plain sentence for an error from Foundation's file APIs (never "error 512").
-    public static func describe(_ error: Error) -> String { FileAccess.describe(error) }
 }

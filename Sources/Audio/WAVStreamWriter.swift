@@ -1,3 +1,4 @@
+import FileAccess
 import Foundation
 
 #if canImport(Glibc)
@@ -24,17 +25,14 @@ public final class WAVStreamWriter {
         self.format = format
         headerSampleRate = try WAVWriter.checkedSampleRate(sampleRate, format: format)
 
-        var isDirectory: ObjCBool = false
-        if FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory), isDirectory.boolValue {
+        if FileAccess.isDirectory(url.path) {
             throw WAVError.writeFailed(path: url.path, reason: "it is a directory")
         }
         let fd = open(url.path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
-        guard fd >= 0 else { throw WAVError.writeFailed(path: url.path, reason: FileOutput.systemMessage(errno)) }
+        guard fd >= 0 else { throw WAVError.writeFailed(path: url.path, reason: FileAccess.systemMessage(errno)) }
         let handle = FileHandle(fileDescriptor: fd, closeOnDealloc: true)
         self.handle = handle
-        var header = WAVWriter.header(sampleRate: headerSampleRate, format: format, dataSize: 0)
-        header.replaceSubrange(4..<8, with: [0xFF, 0xFF, 0xFF, 0xFF])
-        header.replaceSubrange(40..<44, with: [0xFF, 0xFF, 0xFF, 0xFF])
+        let header = WAVWriter.streamingHeader(sampleRate: headerSampleRate, format: format)
         try perform { try handle.write(contentsOf: header) }
     }
 
@@ -73,7 +71,7 @@ public final class WAVStreamWriter {
         do {
             return try body()
         } catch {
-            throw WAVError.writeFailed(path: url.path, reason: FileOutput.describe(error))
+            throw WAVError.writeFailed(path: url.path, reason: FileAccess.describe(error))
         }
     }
 }

@@ -52,6 +52,15 @@ public enum WAVWriter {
         return bytes
     }
 
+    /// The header of a stream whose length is not known yet: 0xFFFFFFFF sizes, the convention of
+    /// streaming writers, which `WAVReader`, ffmpeg and libsndfile read to the end of the data.
+    static func streamingHeader(sampleRate: UInt32, format: SampleFormat) -> Data {
+        var header = header(sampleRate: sampleRate, format: format, dataSize: 0)
+        header.replaceSubrange(4..<8, with: [0xFF, 0xFF, 0xFF, 0xFF])
+        header.replaceSubrange(40..<44, with: [0xFF, 0xFF, 0xFF, 0xFF])
+        return header
+    }
+
     static func header(sampleRate: UInt32, format: SampleFormat, dataSize: UInt32) -> Data {
         let blockAlign = UInt16(format.bytesPerSample)
         var header = Data(capacity: headerSize)

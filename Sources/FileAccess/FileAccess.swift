@@ -12,13 +12,16 @@ public enum FileAccess {
         public let reason: String
     }
 
+    /// Whether `path` names an existing directory (refused wherever a file is read or written).
+    public static func isDirectory(_ path: String) -> Bool {
+        var isDirectory: ObjCBool = false
+        return FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) && isDirectory.boolValue
+    }
+
     /// The file's bytes. A directory, a missing file or one without permission is a `ReadError`
     /// with the system's sentence for it.
     public static func read(_ url: URL, options: Data.ReadingOptions = []) throws -> Data {
-        var isDirectory: ObjCBool = false
-        if FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory), isDirectory.boolValue {
-            throw ReadError(path: url.path, reason: "it is a directory")
-        }
+        if isDirectory(url.path) { throw ReadError(path: url.path, reason: "it is a directory") }
         do {
             return try Data(contentsOf: url, options: options)
         } catch {

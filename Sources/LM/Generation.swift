@@ -68,6 +68,21 @@ public struct GenerationTimings: Sendable, Codable {
     }
 }
 
+extension GenerationTimings {
+    /// Two generations' timings, added up.
+    public static func + (a: GenerationTimings, b: GenerationTimings) -> GenerationTimings {
+        var t = a
+        t.prefillGroups += b.prefillGroups
+        t.prefillSeconds += b.prefillSeconds
+        t.steps += b.steps
+        t.stepSeconds += b.stepSeconds
+        t.patches += b.patches
+        t.patchDecoderSeconds += b.patchDecoderSeconds
+        t.textSamplerSeconds += b.textSamplerSeconds
+        return t
+    }
+}
+
 public struct GenerationResult: Sendable {
     /// The generated grid in the reference's layout: the text id repeated on the 4 frames of
     /// each group, codes or empty ids below; the stop group included.

@@ -12,13 +12,12 @@ public enum AudioInput {
     /// refuses what is too long; a WAV is read whole, its size being plain from its header).
     public static func load(_ url: URL, sampleRate target: Int, maxSeconds: Double? = nil) throws -> [Float] {
         let path = url.path
-        var isDirectory: ObjCBool = false
-        if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue {
+        if FileAccess.isDirectory(path) {
             throw WAVError.unreadableFile(path: path, reason: "it is a directory, not an audio file")
         }
         if url.relativePath == "-" { return try loadStandardInput(sampleRate: target, maxSeconds: maxSeconds) }
         guard FileManager.default.fileExists(atPath: path) else {
-            throw WAVError.unreadableFile(path: path, reason: FileOutput.systemMessage(ENOENT))
+            throw WAVError.unreadableFile(path: path, reason: FileAccess.systemMessage(ENOENT))
         }
         if try startsLikeWAV(path) {
             do {
@@ -61,7 +60,7 @@ public enum AudioInput {
 
     private static func startsLikeWAV(_ path: String) throws -> Bool {
         guard let handle = FileHandle(forReadingAtPath: path) else {
-            throw WAVError.unreadableFile(path: path, reason: FileOutput.systemMessage(EACCES))
+            throw WAVError.unreadableFile(path: path, reason: FileAccess.systemMessage(EACCES))
         }
         defer { try? handle.close() }
         let head = (try? handle.read(upToCount: 12)) ?? Data()

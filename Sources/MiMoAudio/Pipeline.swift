@@ -81,9 +81,6 @@ public final class Pipeline: Sendable {
         return text
     }
 
-    public func stopTokens(_ names: [String]) throws -> Set<Int> {
-        Set(try names.map { try textTokenizer.specialTokens.id($0) })
-    }
 }
 
 extension Pipeline {

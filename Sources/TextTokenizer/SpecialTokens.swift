@@ -54,6 +54,9 @@ public struct SpecialTokens: Sendable, Equatable {
         self.init(tokens: tokens)
     }
 
+    /// The ids of `names` (stop sets).
+    public func ids(_ names: [String]) throws -> Set<Int> { Set(try names.map(id)) }
+
     public func id(_ name: String) throws -> Int {
         guard let id = idsByName[name] else { throw SpecialTokensError.unknownToken(name) }
         return id

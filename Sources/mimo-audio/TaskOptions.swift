@@ -248,7 +248,7 @@ func readText(argument: String?, file: String?, what: String) throws -> String {
             data = FileHandle.standardInput.readDataToEndOfFile()
         } else {
             do { data = try Data(contentsOf: URL(fileURLWithPath: path)) } catch {
-                throw RuntimeFailure("cannot read '\(path)': \(FileOutput.describe(error))")
+                throw RuntimeFailure("cannot read '\(path)': \(FileAccess.describe(error))")
             }
         }
         switch strictUTF8(data) {

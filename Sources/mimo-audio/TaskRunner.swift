@@ -70,7 +70,8 @@ struct TaskRunner {
                     thought = true
                     try show(text)
                 case .text(let text):
-                    if thought { try show(ThinkingMarker.close) }
+                    // The terminal shows the marker the engine took out, as the model wrote it.
+                    if thought { try show(TaskEvent.thinkingEnd) }
                     thought = false
                     try show(text)
                 case .audio(let samples):
@@ -79,8 +80,8 @@ struct TaskRunner {
                     reporter.warning(message)
                 case .finished(let r):
                     // The marker closed the thinking but no answer text followed it.
-                    if thought && r.thinking != nil && r.text.contains(ThinkingMarker.close) {
-                        try show(ThinkingMarker.close)
+                    if thought && r.thinking != nil && r.text.contains(TaskEvent.thinkingEnd) {
+                        try show(TaskEvent.thinkingEnd)
                     }
                 }
             }
@@ -127,12 +128,6 @@ struct TaskRunner {
         }
         return result
     }
-}
-
-enum ThinkingMarker {
-    /// The text the engine takes out between thinking and answer; the terminal shows it as the
-    /// model wrote it.
-    static let close = "</think>"
 }
 
 struct StreamReport: Encodable {

@@ -107,11 +107,6 @@ public final class Engine: @unchecked Sendable {
         return try box.result!.get()
     }
 
-    /// The prompt grid `request` runs with (audio encoded on the calling thread).
-    public func prompt(for request: TaskRequest) throws -> TokenGrid {
-        try request.prompt(pipeline.prompts, audio: lmAudio)
-    }
-
     private func lmAudio(_ source: AudioSource) throws -> LMAudio {
         switch source {
         case .codes(let audio): return audio
@@ -291,8 +286,6 @@ public final class Engine: @unchecked Sendable {
             stream: stream?.stats)
     }
 
-    /// Prefix-cache contents, for tests and metrics.
-    public var prefixCacheStats: (entries: Int, bytes: Int) { (prefixCache.count, prefixCache.bytes) }
 }
 
 /// One request on its way: its events go to `emit`, its end to `complete` (exactly once).

@@ -81,6 +81,21 @@ public struct TaskResult: Sendable {
     public var stream: StreamStats?
 }
 
+extension TaskEvent {
+    /// What closes the model's thinking; the engine takes it out of the text events.
+    public static let thinkingEnd = "</think>"
+}
+
+extension TaskUsage {
+    /// Two requests' usage, added up.
+    public static func + (a: TaskUsage, b: TaskUsage) -> TaskUsage {
+        TaskUsage(
+            promptGroups: a.promptGroups + b.promptGroups, cachedGroups: a.cachedGroups + b.cachedGroups,
+            generatedGroups: a.generatedGroups + b.generatedGroups, audioSecondsIn: a.audioSecondsIn + b.audioSecondsIn,
+            audioSecondsOut: a.audioSecondsOut + b.audioSecondsOut)
+    }
+}
+
 extension TaskResult {
     /// This result and the next piece's, as one (long TTS text spoken in pieces): texts joined,
     /// grids, codes, timings and usage added up; the stop and the sequence are the last piece's.
@@ -95,18 +110,8 @@ extension TaskResult {
         r.newIDs.append(next.newIDs)
         r.textIDs = textIDs + next.textIDs
         r.codes = zip(codes, next.codes).map { $0 + $1 }
-        r.timings.prefillGroups += timings.prefillGroups
-        r.timings.prefillSeconds += timings.prefillSeconds
-        r.timings.steps += timings.steps
-        r.timings.stepSeconds += timings.stepSeconds
-        r.timings.patches += timings.patches
-        r.timings.patchDecoderSeconds += timings.patchDecoderSeconds
-        r.timings.textSamplerSeconds += timings.textSamplerSeconds
-        r.usage.promptGroups += usage.promptGroups
-        r.usage.cachedGroups += usage.cachedGroups
-        r.usage.generatedGroups += usage.generatedGroups
-        r.usage.audioSecondsIn += usage.audioSecondsIn
-        r.usage.audioSecondsOut += usage.audioSecondsOut
+        r.timings = timings + next.timings
+        r.usage = usage + next.usage
         if let a = stream, let b = next.stream {
             r.stream = StreamStats(
                 audioSeconds: a.audioSeconds + b.audioSeconds, decodeSeconds: a.decodeSeconds + b.decodeSeconds)

@@ -16,9 +16,7 @@ struct TaskRecipe {
 
     /// `audio` turns an input into the LM's codes (encoding samples with the codec).
     init(_ request: TaskRequest, prompts: PromptBuilder, audio: (AudioSource) throws -> LMAudio) throws {
-        func stops(_ names: [String]) throws -> Set<Int> {
-            Set(try names.map { try prompts.tokenizer.specialTokens.id($0) })
-        }
+        func stops(_ names: [String]) throws -> Set<Int> { try prompts.tokenizer.specialTokens.ids(names) }
         var audioSeconds = 0.0
         func lmAudio(_ source: AudioSource) throws -> LMAudio {
             if case .samples(let s) = source { audioSeconds += Double(s.count) / AudioSource.sampleRate }

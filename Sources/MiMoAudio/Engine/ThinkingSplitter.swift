@@ -2,7 +2,7 @@
 /// as plain text and may split across tokens: a tail that could be the start of the marker is
 /// held back until the next piece decides it.
 struct ThinkingSplitter {
-    static let marker = "</think>"
+    static let marker = TaskEvent.thinkingEnd
     private(set) var thinking: Bool
     private var held = ""
 
