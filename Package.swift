@@ -26,10 +26,9 @@ let package = Package(
             pkgConfig: "libavformat",
             providers: [.apt(["libavformat-dev", "libavcodec-dev", "libswresample-dev", "libavutil-dev"])]
         ),
-        .target(
-            name: "CKernels",
-            cSettings: [.unsafeFlags(["-O3", "-ffp-contract=fast"])]
-        ),
+        // No compiler flags (a package with unsafeFlags cannot be depended on): the kernel files
+        // choose their instruction set and FP contraction themselves (Sources/CKernels/target.h).
+        .target(name: "CKernels"),
         .target(
             name: "Tensor",
             dependencies: ["CKernels", .target(name: "CBLAS", condition: .when(platforms: [.linux]))]

@@ -228,7 +228,7 @@ private final class FFmpegEncoder {
         if let container {
             if container.pointee.flags & AVFMT_FLAG_CUSTOM_IO != 0 {
                 if let pb = container.pointee.pb {
-                    av_freep(UnsafeMutableRawPointer(&container.pointee.pb.pointee.buffer))
+                    withUnsafeMutablePointer(to: &pb.pointee.buffer) { av_freep($0) }
                     var p: UnsafeMutablePointer<AVIOContext>? = pb
                     avio_context_free(&p)
                 }

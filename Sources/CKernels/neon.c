@@ -1,8 +1,8 @@
-// Arm NEON kernels (Advanced SIMD is baseline on aarch64): the decode products of qdot.c and
-// the prefill GEMM of gemm.c, with the same exact integer block sums as their scalar paths.
+// Arm NEON kernels (Advanced SIMD is baseline on aarch64): the decode products (ckernels.h) and
+// the prefill GEMM (gemm.h), with the same exact integer block sums as their scalar paths.
 //
 // Every 32-block product here runs along k: a block's values lie contiguous in the stored weight
-// row (ckernels.h) and in the activations, so both load as they are and multiply lane by lane —
+// row (layout.h) and in the activations, so both load as they are and multiply lane by lane —
 // int16 × int16 with vmull_s16 / vmlal_s16 (decode steps, q8_0_x16), int8 × int8 with SDOT
 // where the CPU has the dot-product extension, else vmull_s8 + vpadalq_s16 — into an int32
 // vector whose lanes add up to the exact block sum. The int16 decode kernel scales each such
@@ -11,15 +11,14 @@
 // FMA. So the weight is never repacked: the GEMM only walks it a panel of rows at a time, small
 // enough to stay in L2 while every activation row goes past it.
 #if defined(__aarch64__)
-#include "ckernels.h"
-#include "half.h"
-#include "neon.h"
 #include <arm_neon.h>
 #include <stdlib.h>
 #include <string.h>
-#if defined(__linux__)
-#include <sys/auxv.h>
-#endif
+
+#include "fill.h"
+#include "layout.h"
+#include "prepared.h"
+#include "target.h"
 
 // The loop bodies are shared by the SDOT and the baseline variants: they are always_inline with
 // constant `dotprod` / `q4` / row-count parameters, so each entry point gets its own copy with
@@ -32,16 +31,6 @@
 // The loops over a tile's rows inside its block loop carry `#pragma GCC unroll`: their
 // accumulators stay in registers only when every index is a constant, and clang leaves such
 // loops rolled (the accumulators on the stack) when their bodies are large.
-
-int mk_neon_has_dotprod(void) {
-#if defined(__linux__)
-    return (getauxval(AT_HWCAP) & HWCAP_ASIMDDP) != 0;
-#elif defined(__ARM_FEATURE_DOTPROD)
-    return 1;   // the build's baseline has it (every arm64 Mac does)
-#else
-    return 0;
-#endif
-}
 
 MK_NEON_INLINE size_t mk_neon_min(size_t a, size_t b) { return a < b ? a : b; }
 
@@ -80,16 +69,17 @@ MK_NEON_INLINE int32x4_t mk_neon_sum4(int32x4_t a, int32x4_t b, int32x4_t c, int
 // 16..31 in *hi.
 MK_NEON_INLINE void mk_neon_q4_block(const uint8_t *qs, size_t nb, size_t b, uint8x16_t *lo, uint8x16_t *hi) {
     const uint8x16_t low4 = vdupq_n_u8(0x0f);
-    if (b + 1 == nb && nb % 2 == 1) {   // the lone last block: byte t holds values t and t + 16
-        uint8x16_t v = vld1q_u8(qs + 16 * b);
-        *lo = vandq_u8(v, low4);
-        *hi = vshrq_n_u8(v, 4);
+    int mode;
+    const uint8_t *v = mk_q4_block_values(qs, nb, b, &mode);
+    if (mode == MK_VALS_NIB16) {   // the lone last block: byte t holds values t and t + 16
+        uint8x16_t t = vld1q_u8(v);
+        *lo = vandq_u8(t, low4);
+        *hi = vshrq_n_u8(t, 4);
         return;
     }
     // A pair: byte t holds block 2p's value t (low nibble) and block 2p + 1's (high).
-    const uint8_t *pair = qs + 16 * (b & ~(size_t)1);
-    uint8x16_t v0 = vld1q_u8(pair), v1 = vld1q_u8(pair + 16);
-    if (b & 1) {
+    uint8x16_t v0 = vld1q_u8(v), v1 = vld1q_u8(v + 16);
+    if (mode == MK_VALS_NIB_HI) {
         *lo = vshrq_n_u8(v0, 4);
         *hi = vshrq_n_u8(v1, 4);
     } else {
@@ -167,13 +157,13 @@ MK_NEON_INLINE void mk_neon_load_x16(const int16_t *x, int16x8_t *v) {
 MK_NEON_INLINE void mk_qdot_row_neon(const int mr, const int16_t *qx, const float *dx, size_t k, const uint8_t *row,
                                     int q4, float *y, size_t ldy) {
     size_t nb = k / MK_QBLOCK;
-    const uint8_t *qs = row + 2 * nb;
+    const uint8_t *qs = mk_qrow_values(row, nb);
     float32x4_t acc0[MK_NEON_QDOT_ROWS], acc1[MK_NEON_QDOT_ROWS];
     for (int i = 0; i < mr; i++) acc0[i] = acc1[i] = vdupq_n_f32(0.0f);
     float s[MK_NEON_QDOT_ROWS][4];
     for (size_t b = 0; b < nb; b += 4) {
         size_t g = mk_neon_min(4, nb - b);
-        float32x4_t ws = mk_neon_scales4(row + 2 * b, g);
+        float32x4_t ws = mk_neon_scales4(mk_qrow_scale_at(row, b), g);
         for (int i = 0; i < mr; i++) vst1q_f32(s[i], vmulq_f32(ws, mk_neon_load4(dx + i * nb + b, g)));
         size_t j = 0;
         for (; j + 2 <= g; j += 2) {
@@ -204,8 +194,9 @@ MK_NEON_INLINE void mk_qdot_row_neon(const int mr, const int16_t *qx, const floa
     for (int i = 0; i < mr; i++) y[i * ldy] = vaddvq_f32(vaddq_f32(acc0[i], acc1[i]));
 }
 
-void mk_qdot_neon(const int16_t *qx, const float *dx, size_t m, size_t k, const uint8_t *w, int q4, size_t r0,
-                  size_t r1, float *y, size_t ldy) {
+static void mk_qdot_neon(const int16_t *qx, const float *dx, const float *sx, size_t m, size_t k, const uint8_t *w,
+                         int q4, size_t r0, size_t r1, float *y, size_t ldy) {
+    (void)sx;   // q4's + 8 offset is taken off while widening
     size_t bytes = mk_quant_row_bytes(k, q4);
     for (size_t r = r0; r < r1; r++) {
         const uint8_t *row = w + r * bytes;
@@ -233,7 +224,7 @@ MK_NEON_INLINE void mk_qdot_q4_i8_rows(const int dotprod, const int8_t *qx, cons
     size_t nb = k / MK_QBLOCK, bytes = mk_quant_row_bytes(k, 1);
     const uint8x16_t low4 = vdupq_n_u8(0x0f);
     for (size_t r = r0; r < r1; r++) {
-        const uint8_t *row = w + r * bytes, *qs = row + 2 * nb;
+        const uint8_t *row = w + r * bytes, *qs = mk_qrow_values(row, nb);
         float32x4_t acc = vdupq_n_f32(0.0f);
         for (size_t b = 0; b < nb; b += 4) {
             size_t g = mk_neon_min(4, nb - b);
@@ -259,7 +250,7 @@ MK_NEON_INLINE void mk_qdot_q4_i8_rows(const int dotprod, const int8_t *qx, cons
                 }
             }
             int32x4_t sums = vmlsq_n_s32(mk_neon_sum4(d[0], d[1], d[2], d[3]), vcvtq_s32_f32(mk_neon_load4(sx + b, g)), 8);
-            float32x4_t f = vmulq_f32(mk_neon_scales4(row + 2 * b, g), mk_neon_load4(dx + b, g));
+            float32x4_t f = vmulq_f32(mk_neon_scales4(mk_qrow_scale_at(row, b), g), mk_neon_load4(dx + b, g));
             acc = vfmaq_f32(acc, vcvtq_f32_s32(sums), f);
         }
         y[r] = vaddvq_f32(acc);
@@ -275,12 +266,6 @@ static void mk_qdot_q4_i8_sdot(const int8_t *qx, const float *dx, const float *s
 static void mk_qdot_q4_i8_mull(const int8_t *qx, const float *dx, const float *sx, size_t k, const uint8_t *w,
                                size_t r0, size_t r1, float *y) {
     mk_qdot_q4_i8_rows(0, qx, dx, sx, k, w, r0, r1, y);
-}
-
-void mk_qdot_q4_i8_neon(int dotprod, const int8_t *qx, const float *dx, const float *sx, size_t k, const uint8_t *w,
-                        size_t r0, size_t r1, float *y) {
-    if (dotprod) mk_qdot_q4_i8_sdot(qx, dx, sx, k, w, r0, r1, y);
-    else mk_qdot_q4_i8_mull(qx, dx, sx, k, w, r0, r1, y);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -319,7 +304,7 @@ static void mk_neon_panel_scales(const uint8_t *w, size_t rb, size_t nb, size_t 
         mk_neon_group_rows(w, rb, r, mk_neon_min(MK_NEON_NR, p1 - r), rows);
         float *dst = dw + (r - p0) * nb;
         for (size_t b = 0; b < nb; b++)
-            for (size_t l = 0; l < MK_NEON_NR; l++) dst[b * MK_NEON_NR + l] = mk_load_half(rows[l] + 2 * b);
+            for (size_t l = 0; l < MK_NEON_NR; l++) dst[b * MK_NEON_NR + l] = mk_qrow_scale(rows[l], b);
     }
 }
 
@@ -333,7 +318,7 @@ MK_NEON_INLINE void mk_gemm_q_tile(const int mr, const int q4, const int dotprod
         int8x16_t w0[MK_NEON_NR], w1[MK_NEON_NR];
         #pragma GCC unroll 8
         for (int l = 0; l < MK_NEON_NR; l++) {
-            const uint8_t *qs = wr[l] + 2 * nb;
+            const uint8_t *qs = mk_qrow_values(wr[l], nb);
             if (q4) {
                 uint8x16_t lo, hi;
                 mk_neon_q4_block(qs, nb, b, &lo, &hi);
@@ -393,22 +378,18 @@ MK_NEON_INLINE void mk_gemm_q_body(const int q4, const int dotprod, const int8_t
 }
 
 MK_NEON_SDOT_ENTRY
-static void mk_gemm_q_sdot(int q4, const int8_t *q, const float *d, const int32_t *c, size_t m, size_t k,
-                           const uint8_t *w, size_t r0, size_t r1, float *y, size_t ldy) {
-    if (q4) mk_gemm_q_body(1, 1, q, d, c, m, k, w, r0, r1, y, ldy);
-    else mk_gemm_q_body(0, 1, q, d, c, m, k, w, r0, r1, y, ldy);
+static void mk_gemm_q_sdot(int q4, const void *act, size_t m, size_t k, const uint8_t *w, size_t r0, size_t r1,
+                           float *y, size_t ldy) {
+    mk_qact a = mk_qact_view(act, m, k);
+    if (q4) mk_gemm_q_body(1, 1, a.q, a.d, a.c, m, k, w, r0, r1, y, ldy);
+    else mk_gemm_q_body(0, 1, a.q, a.d, a.c, m, k, w, r0, r1, y, ldy);
 }
 
-static void mk_gemm_q_mull(int q4, const int8_t *q, const float *d, const int32_t *c, size_t m, size_t k,
-                           const uint8_t *w, size_t r0, size_t r1, float *y, size_t ldy) {
-    if (q4) mk_gemm_q_body(1, 0, q, d, c, m, k, w, r0, r1, y, ldy);
-    else mk_gemm_q_body(0, 0, q, d, c, m, k, w, r0, r1, y, ldy);
-}
-
-void mk_gemm_q_neon(int q4, int dotprod, const int8_t *q, const float *d, const int32_t *c, size_t m, size_t k,
-                    const uint8_t *w, size_t r0, size_t r1, float *y, size_t ldy) {
-    if (dotprod) mk_gemm_q_sdot(q4, q, d, c, m, k, w, r0, r1, y, ldy);
-    else mk_gemm_q_mull(q4, q, d, c, m, k, w, r0, r1, y, ldy);
+static void mk_gemm_q_mull(int q4, const void *act, size_t m, size_t k, const uint8_t *w, size_t r0, size_t r1,
+                           float *y, size_t ldy) {
+    mk_qact a = mk_qact_view(act, m, k);
+    if (q4) mk_gemm_q_body(1, 0, a.q, a.d, a.c, m, k, w, r0, r1, y, ldy);
+    else mk_gemm_q_body(0, 0, a.q, a.d, a.c, m, k, w, r0, r1, y, ldy);
 }
 
 // q8_0_x16 tile: int16 levels at x[i] with scales dx[i]; the four weight rows' block widened
@@ -418,7 +399,7 @@ MK_NEON_INLINE void mk_gemm_x16_tile(const int16_t *const *x, const float *const
     for (int i = 0; i < MK_NEON_MR_WIDE; i++) f[i] = vdupq_n_f32(0.0f);
     for (size_t b = 0; b < nb; b++) {
         int16x8_t wv[MK_NEON_NR][4];
-        for (int l = 0; l < MK_NEON_NR; l++) mk_neon_widen_q8(wr[l] + 2 * nb + MK_QBLOCK * b, wv[l]);
+        for (int l = 0; l < MK_NEON_NR; l++) mk_neon_widen_q8(mk_qrow_values(wr[l], nb) + MK_QBLOCK * b, wv[l]);
         float32x4_t d4 = vld1q_f32(dw + MK_NEON_NR * b);
         #pragma GCC unroll 8
         for (int i = 0; i < MK_NEON_MR_WIDE; i++) {
@@ -432,8 +413,10 @@ MK_NEON_INLINE void mk_gemm_x16_tile(const int16_t *const *x, const float *const
     }
 }
 
-void mk_gemm_x16_neon(const int16_t *q, const float *d, size_t m, size_t k, const uint8_t *w, size_t r0, size_t r1,
-                      float *y, size_t ldy) {
+static void mk_gemm_x16_neon(const void *act, size_t m, size_t k, const uint8_t *w, size_t r0, size_t r1, float *y,
+                             size_t ldy) {
+    const int16_t *q = mk_x16_levels(act);
+    const float *d = mk_x16_scales(act, m, k);
     size_t nb = k / MK_QBLOCK, rb = mk_quant_row_bytes(k, 0), panel = mk_neon_panel_rows(rb);
     float *dw = malloc(panel * nb * sizeof(float));
     if (!dw) abort();
@@ -489,7 +472,7 @@ MK_NEON_INLINE void mk_gemm_bf16_tile(const uint16_t *const *x, const uint16_t *
         out[i] = vpaddq_f32(vpaddq_f32(acc[i][0], acc[i][1]), vpaddq_f32(acc[i][2], acc[i][3]));
 }
 
-void mk_gemm_bf16_neon(const uint16_t *x, size_t m, size_t k, const uint16_t *w, size_t r0, size_t r1, float *y,
+static void mk_gemm_bf16_neon(const uint16_t *x, size_t m, size_t k, const uint16_t *w, size_t r0, size_t r1, float *y,
                        size_t ldy) {
     size_t panel = mk_neon_panel_rows(k * sizeof(uint16_t));
     for (size_t p0 = r0; p0 < r1; p0 += panel) {
@@ -508,5 +491,14 @@ void mk_gemm_bf16_neon(const uint16_t *x, size_t m, size_t k, const uint16_t *w,
             }
         }
     }
+}
+
+void mk_fill_neon(mk_kernels *t, int dotprod) {
+    t->qdot = mk_qdot_neon;
+    t->qdot_q4_i8 = dotprod ? mk_qdot_q4_i8_sdot : mk_qdot_q4_i8_mull;
+    t->qdot_q4_i8_native = 1;
+    t->gemm_q = dotprod ? mk_gemm_q_sdot : mk_gemm_q_mull;
+    t->gemm_x16 = mk_gemm_x16_neon;
+    t->gemm_bf16 = mk_gemm_bf16_neon;
 }
 #endif

@@ -23,7 +23,7 @@ struct SmallBatchInput {
     static let chunksPerThread = 8
     static let minChunkBytes = 512 << 10
 
-    static let q4Int8 = mk_cpu_has(MK_ISA_AVX2) != 0 || mk_cpu_has(MK_ISA_NEON) != 0
+    static let q4Int8 = mk_qdot_q4_i8_native() != 0
 
     init(x: UnsafePointer<Float>, rows m: Int, cols k: Int, format: WeightFormat) {
         precondition(m <= WeightMatrix.smallBatch && (format == .bf16 || format.isQuantized))

@@ -50,8 +50,8 @@ public enum WeightFormat: String, Sendable, CaseIterable {
         switch self {
         case .f32: return cols * 4
         case .bf16, .f16: return cols * 2
-        case .q8_0: return cols / Int(MK_QBLOCK) * Int(MK_Q8_BLOCK_BYTES)
-        case .q4_0: return cols / Int(MK_QBLOCK) * Int(MK_Q4_BLOCK_BYTES)
+        case .q8_0: return mk_quant_row_bytes(cols, 0)
+        case .q4_0: return mk_quant_row_bytes(cols, 1)
         }
     }
 

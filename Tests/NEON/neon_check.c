@@ -1,4 +1,4 @@
-// Every NEON path of CKernels against its scalar path (MK_ISA_SCALAR), on aarch64 (Tools/
+// Every NEON path of CKernels against its scalar path (mk_kernels_scalar), on aarch64 (Tools/
 // neon-check.sh builds this for it and runs it under qemu-user): the decode products mk_qdot
 // and mk_qdot_q4_i8, and the prefill GEMM in its four weight formats, on random data of awkward
 // shapes — odd block counts (the q4 lone last block), partial groups of four blocks, row ranges
@@ -27,6 +27,9 @@
 #include <unistd.h>
 
 #define SENTINEL (-7777.0f)
+
+// The kernel tables under test (kernels.h), set up in main.
+static mk_kernels scalar, neon, neon_dotprod;
 
 static int passed, failed;
 
@@ -155,8 +158,8 @@ static void check_qdot(size_t k, size_t rows, int extreme) {
         uint8_t *qw = quantize_rows(w, rows, k, q4);
         for (size_t m = 1; m <= 8; m++) {
             float *slow = outputs(8 * ldy), *fast = outputs(8 * ldy), *best = outputs(8 * ldy);
-            mk_qdot_isa(MK_ISA_SCALAR, qx, dx, sx, m, k, qw, q4, r0, r1, slow, ldy);
-            mk_qdot_isa(MK_ISA_NEON, qx, dx, sx, m, k, qw, q4, r0, r1, fast, ldy);
+            scalar.qdot(qx, dx, sx, m, k, qw, q4, r0, r1, slow, ldy);
+            neon.qdot(qx, dx, sx, m, k, qw, q4, r0, r1, fast, ldy);
             mk_qdot(qx, dx, sx, m, k, qw, q4, r0, r1, best, ldy);
             cmp c = compare(fast, slow, 8, ldy, m, r0, r1);
             float bar = decode_bar(c.ymax);
@@ -188,11 +191,11 @@ static void check_qdot_q4_i8(size_t k, size_t rows, int extreme, int dotprod) {
     mk_quantize_activations_i8(x, k, qx, dx, sx);
     uint8_t *qw = quantize_rows(w, rows, k, 1);
     float *slow = outputs(rows), *best = outputs(rows);
-    mk_qdot_q4_i8_isa(MK_ISA_SCALAR, qx, dx, sx, k, qw, r0, r1, slow);
+    scalar.qdot_q4_i8(qx, dx, sx, k, qw, r0, r1, slow);
     mk_qdot_q4_i8(qx, dx, sx, k, qw, r0, r1, best);
     for (int v = 0; v <= dotprod; v++) {
         float *fast = outputs(rows);
-        mk_qdot_q4_i8_isa(v ? MK_ISA_NEON_DOTPROD : MK_ISA_NEON, qx, dx, sx, k, qw, r0, r1, fast);
+        (v ? &neon_dotprod : &neon)->qdot_q4_i8(qx, dx, sx, k, qw, r0, r1, fast);
         cmp c = compare(fast, slow, 1, rows, 1, r0, r1);
         float bar = decode_bar(c.ymax);
         // The default must be the best variant this CPU has.
@@ -272,12 +275,12 @@ static void check_gemm(mk_wfmt fmt, size_t k, size_t rows, size_t m, int extreme
     mk_gemm_prepare(fmt, x, m, k, 0, m / 2, act);
     mk_gemm_prepare(fmt, x, m, k, m / 2, m, act);
     float *slow = outputs(m * ldy), *best = outputs(m * ldy);
-    mk_gemm_isa(MK_ISA_SCALAR, fmt, act, m, k, weights, r0, r1, slow, ldy);
+    mk_gemm_with(&scalar, fmt, act, m, k, weights, r0, r1, slow, ldy);
     mk_gemm(fmt, act, m, k, weights, r0, r1, best, ldy);
     int integer = fmt != MK_W_BF16, variants = integer && fmt != MK_W_Q8_0_X16 ? 1 + dotprod : 1;
     for (int v = 0; v < variants; v++) {
         float *fast = outputs(m * ldy);
-        mk_gemm_isa(v ? MK_ISA_NEON_DOTPROD : MK_ISA_NEON, fmt, act, m, k, weights, r0, r1, fast, ldy);
+        mk_gemm_with(v ? &neon_dotprod : &neon, fmt, act, m, k, weights, r0, r1, fast, ldy);
         cmp c = compare(fast, slow, m, ldy, m, r0, r1);
         int picked = v == variants - 1 ? same(best, fast, m * ldy) : 1;
         const char *name = variants == 1 ? "neon" : v ? "sdot" : "mull";
@@ -318,12 +321,21 @@ int main(int argc, char **argv) {
     fprintf(stderr, "neon_check tests the aarch64 kernels: build it for aarch64 (Tools/neon-check.sh)\n");
     return 2;
 #endif
-    int dotprod = mk_cpu_has(MK_ISA_NEON_DOTPROD);
-    check(mk_cpu_has(MK_ISA_SCALAR) && mk_cpu_has(MK_ISA_NEON) && !mk_cpu_has(MK_ISA_AVX2) && !mk_cpu_has(MK_ISA_AVX512) &&
-              !mk_cpu_has(MK_ISA_AVX512_VNNI),
-          "mk_cpu_has: scalar and NEON, no x86 instruction set");
-    check(expect < 0 || dotprod == expect, "mk_cpu_has(MK_ISA_NEON_DOTPROD) = %d%s", dotprod,
+    mk_x86_features x86 = mk_cpu_x86();
+    mk_arm_features arm = mk_cpu_arm();
+    int dotprod = arm.dotprod;
+    mk_kernels probe;
+    check(arm.neon && !x86.avx2 && !x86.avx512 && !mk_kernels_x86(x86, &probe),
+          "mk_cpu_arm: NEON; mk_cpu_x86: no x86 features, and no x86 table");
+    check(expect < 0 || dotprod == expect, "mk_cpu_arm().dotprod = %d%s", dotprod,
           expect < 0 ? "" : expect ? " (expected 1)" : " (expected 0)");
+    mk_kernels_scalar(&scalar);
+    check(mk_kernels_arm((mk_arm_features){1, 0}, &neon) && strcmp(neon.name, "neon") == 0, "NEON table: %s", neon.name);
+    int has_dotprod_table = mk_kernels_arm((mk_arm_features){1, 1}, &neon_dotprod);
+    check(has_dotprod_table == dotprod, "a dot-product table exactly when the CPU has SDOT");
+    if (!dotprod) neon_dotprod = neon;
+    check(strcmp(mk_kernels_active()->name, dotprod ? "neon+dotprod" : "neon") == 0, "active table: %s",
+          mk_kernels_active()->name);
 
     static const size_t ks[] = {32, 96, 512, 544, 1056, 11008};
     for (size_t t = 0; t < sizeof ks / sizeof ks[0]; t++) check_qdot(ks[t], ks[t] > 2048 ? 23 : 41, 0);

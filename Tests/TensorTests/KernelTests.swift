@@ -184,19 +184,16 @@ final class KernelTests: XCTestCase {
 
     /// The explicit one-row bf16 kernels against the generic loop, per instruction set: row
     /// lengths with and without vector tails, a row range off both ends.
-    func checkBF16DecodeISA(_ isa: mk_isa, _ name: String) throws {
-        guard mk_cpu_has(isa) != 0 else {
-            print("skipping the \(name) bf16 decode kernel: this CPU lacks \(name)")
-            throw XCTSkip("this CPU lacks \(name)")
-        }
+    func checkBF16Decode(_ name: String, _ table: mk_kernels) {
+        let scalar = KernelPaths.scalar
         for (k, seed) in [(4096, UInt64(61)), (100, 63), (7, 65), (1088, 67)] {
             let rows = 29
             let bits = random(rows * k, seed: seed).map { UInt16(truncatingIfNeeded: $0.bitPattern >> 16) }
             let x = random(k, seed: seed + 1)
             var fast = [Float](repeating: 0, count: rows)
             var slow = fast
-            mk_gemm_bf16_small_isa(isa, x, 1, k, bits, 2, rows - 1, &fast, rows)
-            mk_gemm_bf16_small_isa(MK_ISA_SCALAR, x, 1, k, bits, 2, rows - 1, &slow, rows)
+            table.gemm_bf16_small!(x, 1, k, bits, 2, rows - 1, &fast, rows)
+            scalar.gemm_bf16_small!(x, 1, k, bits, 2, rows - 1, &slow, rows)
             // Exact widening; only the f32 summation order differs: each order rounds ~k/16
             // partial sums of magnitude ≲ 65 (ulp 7.6e-6), a random walk of about √256 · ½ ulp
             // ≈ 6e-5 at k = 4096; measured ≤ 1.5e-5.
@@ -206,8 +203,12 @@ final class KernelTests: XCTestCase {
         }
     }
 
-    func testBF16DecodeAVX2KernelMatchesTheGenericLoop() throws { try checkBF16DecodeISA(MK_ISA_AVX2, "AVX2") }
-    func testBF16DecodeAVX512KernelMatchesTheGenericLoop() throws { try checkBF16DecodeISA(MK_ISA_AVX512, "AVX-512") }
+    func testBF16DecodeAVX2KernelMatchesTheGenericLoop() throws {
+        checkBF16Decode("AVX2", try KernelPaths.required("AVX2", x86: KernelPaths.avx2))
+    }
+    func testBF16DecodeAVX512KernelMatchesTheGenericLoop() throws {
+        checkBF16Decode("AVX-512", try KernelPaths.required("AVX-512", x86: KernelPaths.avx512))
+    }
 
     func testLayerNormAndGroupNormMatchF64() {
         let x = Matrix(rows: 5, cols: 16, data: random(80, seed: 13, scale: 3))

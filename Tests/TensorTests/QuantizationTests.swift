@@ -59,7 +59,7 @@ final class QuantizationTests: XCTestCase {
                 let b = reference.project(xs, bias: bias, compute: compute)
                 let error = zip(a.data, b.data).map { abs($0 - $1) }.max()!
                 if format == .q4_0
-                    && (m > 8 || (m == 1 && (mk_cpu_has(MK_ISA_AVX2) != 0 || mk_cpu_has(MK_ISA_NEON) != 0)))
+                    && (m > 8 || (m == 1 && mk_qdot_q4_i8_native() != 0))
                 {
                     // int8 activations (prompts, and decode steps on AVX2 / VNNI / NEON CPUs): each errs by ≤ 1/254 of its block maximum (|x| ≤ 1), so a
                     // sum of 1024 products with |w| ≤ 1 has σ ≈ √1024 · 0.0039/√3 · E|w| ≈ 0.04;
@@ -78,14 +78,13 @@ final class QuantizationTests: XCTestCase {
     /// The prefill GEMM on every instruction set against its scalar path, on awkward shapes:
     /// rows not a multiple of the panel, odd block counts, a row range starting off zero.
     func testGEMMPathsMatchScalar() throws {
-        let isas = [
-            (MK_ISA_AVX2, "AVX2"), (MK_ISA_AVX512, "AVX-512"), (MK_ISA_NEON, "NEON"),
-            (MK_ISA_NEON_DOTPROD, "NEON dot product"),
-        ].filter { isa, name in
-            if mk_cpu_has(isa) != 0 { return true }
-            print("skipping the \(name) GEMM: this CPU lacks \(name)")
-            return false
-        }
+        var scalar = KernelPaths.scalar
+        var paths = KernelPaths.available(
+            [
+                ("AVX2", KernelPaths.avx2), ("AVX-512 VNNI", KernelPaths.avx512VNNI),
+                ("AVX-512 BF16", KernelPaths.avx512BF16),
+            ],
+            arm: [("NEON", KernelPaths.neon), ("NEON dot product", KernelPaths.neonDotprod)])
         for (m, k, rows) in [(9, 96, 50), (67, 1056, 200), (13, 544, 97)] {
             let x = random(m * k, seed: UInt64(m * k))
             let weights = WeightMatrix(Matrix(rows: rows, cols: k, data: random(rows * k, seed: UInt64(rows))))
@@ -98,11 +97,12 @@ final class QuantizationTests: XCTestCase {
                 var act = [UInt8](repeating: 0, count: mk_gemm_act_bytes(fmt, m, k))
                 mk_gemm_prepare(fmt, x, m, k, 0, m, &act)
                 var slow = [Float](repeating: 0, count: m * rows)
-                mk_gemm_isa(MK_ISA_SCALAR, fmt, act, m, k, w.base, 3, rows, &slow, rows)
+                mk_gemm_with(&scalar, fmt, act, m, k, w.base, 3, rows, &slow, rows)
                 XCTAssertGreaterThan(slow.map(abs).max()!, 1, "non-trivial outputs")
-                for (isa, name) in isas {
+                for index in paths.indices {
+                    let name = paths[index].0
                     var fast = [Float](repeating: 0, count: m * rows)
-                    mk_gemm_isa(isa, fmt, act, m, k, w.base, 3, rows, &fast, rows)
+                    mk_gemm_with(&paths[index].1, fmt, act, m, k, w.base, 3, rows, &fast, rows)
                     if fmt == MK_W_BF16 {
                         // vdpbf16ps sums pairs in its own order (and flushes denormals): the f32
                         // rounding of ≤ 2k terms of |x·w| ≤ 1, bounded by 2k·2^-24 per unit of Σ|xw|.
@@ -163,11 +163,8 @@ final class QuantizationTests: XCTestCase {
 
     // MARK: each instruction set against the scalar kernel
 
-    func checkISA(_ isa: mk_isa, _ name: String) throws {
-        guard mk_cpu_has(isa) != 0 else {
-            print("skipping the \(name) kernel: this CPU lacks \(name)")
-            throw XCTSkip("this CPU lacks \(name)")
-        }
+    func checkQDot(_ name: String, _ table: mk_kernels) {
+        let scalar = KernelPaths.scalar
         // Block counts even and odd (the q4 lone last block), groups of 16 blocks with tails,
         // the decode path (one activation row, four weight rows at a time) and 3–8 rows; the
         // row range starts and ends off the 4-row grid.
@@ -187,8 +184,8 @@ final class QuantizationTests: XCTestCase {
                 let w = q.base.assumingMemoryBound(to: UInt8.self)
                 var fast = [Float](repeating: 0, count: m * rows)
                 var slow = fast
-                mk_qdot_isa(isa, qx, dx, sx, m, k, w, q4, 3, rows - 1, &fast, rows)
-                mk_qdot_isa(MK_ISA_SCALAR, qx, dx, sx, m, k, w, q4, 3, rows - 1, &slow, rows)
+                table.qdot!(qx, dx, sx, m, k, w, q4, 3, rows - 1, &fast, rows)
+                scalar.qdot!(qx, dx, sx, m, k, w, q4, 3, rows - 1, &slow, rows)
                 // Integer block sums are exact on every path; only the f32 accumulation of the
                 // scaled block sums is ordered differently (|y| ≲ 20, q4's unsigned sums before
                 // the offset correction ≲ 200: a few ulps of those).
@@ -202,11 +199,8 @@ final class QuantizationTests: XCTestCase {
         }
     }
 
-    func checkQ4Int8ISA(_ isa: mk_isa, _ name: String) throws {
-        guard mk_cpu_has(isa) != 0 else {
-            print("skipping the \(name) q4 int8 decode kernel: this CPU lacks \(name)")
-            throw XCTSkip("this CPU lacks \(name)")
-        }
+    func checkQ4Int8(_ name: String, _ table: mk_kernels) {
+        let scalar = KernelPaths.scalar
         // Groups of 16 blocks with tails, and odd block counts (the lone last block).
         for (k, seed) in [(512, UInt64(51)), (544, 53), (96, 55), (1056, 57), (32, 59)] {
             let rows = 37
@@ -219,8 +213,8 @@ final class QuantizationTests: XCTestCase {
             let w = q.base.assumingMemoryBound(to: UInt8.self)
             var fast = [Float](repeating: 0, count: rows)
             var slow = fast
-            mk_qdot_q4_i8_isa(isa, qx, dx, sx, k, w, 2, rows, &fast)
-            mk_qdot_q4_i8_isa(MK_ISA_SCALAR, qx, dx, sx, k, w, 2, rows, &slow)
+            table.qdot_q4_i8!(qx, dx, sx, k, w, 2, rows, &fast)
+            scalar.qdot_q4_i8!(qx, dx, sx, k, w, 2, rows, &slow)
             // Exact integer block sums; only the order of the f32 accumulation differs (|y| ≲ 20,
             // the unsigned sums before the offset correction ≲ 200: a few ulps of those).
             XCTAssertLessThanOrEqual(zip(fast, slow).map { abs($0 - $1) }.max()!, 1e-4, "\(name) k \(k)")
@@ -229,13 +223,23 @@ final class QuantizationTests: XCTestCase {
         }
     }
 
-    func testQ4Int8AVX2KernelMatchesScalar() throws { try checkQ4Int8ISA(MK_ISA_AVX2, "AVX2") }
-    func testQ4Int8VNNIKernelMatchesScalar() throws { try checkQ4Int8ISA(MK_ISA_AVX512_VNNI, "AVX-512 VNNI") }
-    func testQ4Int8NEONKernelsMatchScalar() throws {
-        try checkQ4Int8ISA(MK_ISA_NEON, "NEON")
-        try checkQ4Int8ISA(MK_ISA_NEON_DOTPROD, "NEON dot product")
+    func testQ4Int8AVX2KernelMatchesScalar() throws {
+        checkQ4Int8("AVX2", try KernelPaths.required("AVX2", x86: KernelPaths.avx2))
     }
-    func testNEONKernelMatchesScalar() throws { try checkISA(MK_ISA_NEON, "NEON") }
-    func testAVX2KernelMatchesScalar() throws { try checkISA(MK_ISA_AVX2, "AVX2") }
-    func testAVX512KernelMatchesScalar() throws { try checkISA(MK_ISA_AVX512, "AVX-512") }
+    func testQ4Int8VNNIKernelMatchesScalar() throws {
+        checkQ4Int8("AVX-512 VNNI", try KernelPaths.required("AVX-512 VNNI", x86: KernelPaths.avx512VNNI))
+    }
+    func testQ4Int8NEONKernelsMatchScalar() throws {
+        checkQ4Int8("NEON", try KernelPaths.required("NEON", arm: KernelPaths.neon))
+        checkQ4Int8("NEON dot product", try KernelPaths.required("NEON dot product", arm: KernelPaths.neonDotprod))
+    }
+    func testNEONKernelMatchesScalar() throws {
+        checkQDot("NEON", try KernelPaths.required("NEON", arm: KernelPaths.neon))
+    }
+    func testAVX2KernelMatchesScalar() throws {
+        checkQDot("AVX2", try KernelPaths.required("AVX2", x86: KernelPaths.avx2))
+    }
+    func testAVX512KernelMatchesScalar() throws {
+        checkQDot("AVX-512", try KernelPaths.required("AVX-512", x86: KernelPaths.avx512))
+    }
 }

@@ -4,8 +4,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
-// Hot element-wise loops. Each is compiled for several ISAs (AVX-512, AVX2, baseline) and the
-// best one is picked at load time, so the same binary runs on any x86-64 (and plain C elsewhere).
+#include "kernels.h"
+#include "layout.h"
+
+// The hot loops. Each entry point calls the kernel table (kernels.h) resolved for this CPU at
+// start-up, so one binary runs any x86-64 or aarch64 CPU at its best instruction set.
 
 /// y[i] = exp(x[i]) with a Cephes-style polynomial (about 1 ulp); x may alias y.
 void mk_exp_f32(const float *x, float *y, size_t n);
@@ -26,48 +29,12 @@ void mk_softmax_f32(float *x, size_t n, float scale);
 void mk_gemm_bf16_small(const float *x, size_t m, size_t k, const uint16_t *w, size_t r0, size_t r1,
                         float *y, size_t ldy);
 
-/// Block-quantized weights: 32 weights per block with an f16 scale (weight = scale · q), `k` a
-/// multiple of 32. Each row of k weights (nb = k / 32 blocks) is stored as its nb scales followed
-/// by the values, so the scales of a row load as a vector and no block straddles a scale:
-/// - q8_0: nb·2 bytes of scales, then nb·32 int8 (34 bytes per block, 8.5 bits per weight);
-/// - q4_0: nb·2 bytes of scales, then the blocks in pairs of 32 bytes, byte t of pair p holding
-///   block 2p's value t (low nibble) and block 2p + 1's value t (high nibble), each stored + 8;
-///   an odd last block takes 16 bytes, byte t holding its values t (low) and t + 16 (high)
-///   (18 bytes per block, 4.5 bits per weight).
-#define MK_QBLOCK 32
-#define MK_Q8_BLOCK_BYTES 34
-#define MK_Q4_BLOCK_BYTES 18
-
-static inline size_t mk_quant_row_bytes(size_t k, int q4) {
-    return k / MK_QBLOCK * (q4 ? MK_Q4_BLOCK_BYTES : MK_Q8_BLOCK_BYTES);
-}
-
-/// One row of n weights to its stored layout, and back.
+/// Block-quantized weights (the layout of layout.h): one row of n weights to its stored layout,
+/// and back.
 void mk_quantize_q8_0(const float *src, size_t n, uint8_t *dst);
 void mk_quantize_q4_0(const float *src, size_t n, uint8_t *dst);
 void mk_dequantize_q8_0(const uint8_t *src, size_t n, float *dst);
 void mk_dequantize_q4_0(const uint8_t *src, size_t n, float *dst);
-
-/// Instruction sets with their own quantized kernels (best first when dispatching). The Arm
-/// ones rank above the x86 ones only numerically: a CPU has either kind, and asking for the
-/// other kind runs the scalar path. MK_ISA_NEON (aarch64's baseline Advanced SIMD) runs every
-/// kernel; MK_ISA_NEON_DOTPROD adds the dot-product extension (SDOT) to the int8 ones.
-typedef enum {
-    MK_ISA_SCALAR = 0,
-    MK_ISA_AVX2 = 1,
-    MK_ISA_AVX512 = 2,
-    MK_ISA_AVX512_VNNI = 3,
-    MK_ISA_NEON = 4,
-    MK_ISA_NEON_DOTPROD = 5
-} mk_isa;
-
-/// Whether this CPU runs `isa`.
-int mk_cpu_has(mk_isa isa);
-
-/// `mk_gemm_bf16_small` on the vector path `isa` or below (one row of x, AVX-512 or AVX2), else
-/// the generic loop, for testing each path.
-void mk_gemm_bf16_small_isa(mk_isa isa, const float *x, size_t m, size_t k, const uint16_t *w, size_t r0, size_t r1,
-                            float *y, size_t ldy);
 
 /// Quantizes activations to int16 in 32-wide blocks: qx = round(x / dx), dx = max|x| / 32767,
 /// and sx = Σ qx per block (which the q4 kernels need for the + 8 offset).
@@ -78,11 +45,6 @@ void mk_quantize_activations(const float *x, size_t k, int16_t *qx, float *dx, f
 /// best ISA.
 void mk_qdot(const int16_t *qx, const float *dx, const float *sx, size_t m, size_t k, const uint8_t *w, int q4,
              size_t r0, size_t r1, float *y, size_t ldy);
-
-/// The same with a given ISA (falls back to the best one available below it), for testing
-/// every path against the scalar one.
-void mk_qdot_isa(mk_isa isa, const int16_t *qx, const float *dx, const float *sx, size_t m, size_t k,
-                 const uint8_t *w, int q4, size_t r0, size_t r1, float *y, size_t ldy);
 
 /// Σ p[0..<n] (wrapping): a read pass over memory for measuring its bandwidth.
 uint64_t mk_read_sum(const uint64_t *p, size_t n);
@@ -104,8 +66,9 @@ void mk_quantize_activations_i8(const float *x, size_t k, int8_t *qx, float *dx,
 /// y[r] = Σ_blocks dx·dw·(qx · qw) for q4_0 rows r0 ..< r1 (scalar where AVX2 and NEON are missing).
 void mk_qdot_q4_i8(const int8_t *qx, const float *dx, const float *sx, size_t k, const uint8_t *w, size_t r0, size_t r1,
                    float *y);
-void mk_qdot_q4_i8_isa(mk_isa isa, const int8_t *qx, const float *dx, const float *sx, size_t k, const uint8_t *w,
-                       size_t r0, size_t r1, float *y);
+/// Whether mk_qdot_q4_i8 runs a vector kernel on this CPU (else int16 activations are as fast and
+/// finer).
+int mk_qdot_q4_i8_native(void);
 
 /// Widen bfloat16 / IEEE half to float32.
 void mk_bf16_to_f32(const uint16_t *src, float *dst, size_t n);

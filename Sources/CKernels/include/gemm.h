@@ -34,24 +34,22 @@ void mk_gemm_prepare(mk_wfmt fmt, const float *x, size_t m, size_t k, size_t i0,
 /// y[i·ldy + r] = Σ_k x[i][k] · w[r][k] for every i < m and weight rows r0 ..< r1 (callers split
 /// the rows between threads; splits at multiples of 192 rows keep every panel full: 48 rows for
 /// the int8 / int16 paths, 64 for bf16). `w` is the
-/// whole [rows][k] weight in its stored layout (ckernels.h), `act` from mk_gemm_prepare with the
+/// whole [rows][k] weight in its stored layout (layout.h), `act` from mk_gemm_prepare with the
 /// same fmt, m and k. Thread-safe (no shared state): each call mallocs its own panel buffer,
 /// 48·k·1.125 bytes for q8_0 / q4_0 (≈ 600 KB at k = 11008), ≤ 408 KB for q8_0_x16 and
 /// ≤ 256 KB for bf16. No alignment needed anywhere; y is written at columns r0 ..< r1 only.
 void mk_gemm(mk_wfmt fmt, const void *act, size_t m, size_t k, const void *w, size_t r0, size_t r1, float *y,
              size_t ldy);
 
-/// The same on a chosen instruction set, falling back to the best one available below it (the
-/// AVX-512 level needs VNNI for q8_0 / q4_0 / q8_0_x16 and AVX512_BF16 for bf16, else AVX2 runs;
-/// on aarch64 NEON runs every format, NEON_DOTPROD uses SDOT for q8_0 / q4_0), for testing every
-/// path against the scalar one. The integer paths give the same floats as the scalar path: block
-/// sums are exact and the f32 accumulation is the same sequence of FMAs.
 /// Whether MK_W_BF16 runs on native bf16 dot products (AVX512_BF16). Elsewhere it widens both
 /// sides to f32 FMAs, which OpenBLAS's sgemm on widened weights outruns (Zen 3: codec RTF 0.67
 /// against 0.82), so callers take that path instead.
 int mk_gemm_bf16_native(void);
 
-void mk_gemm_isa(mk_isa isa, mk_wfmt fmt, const void *act, size_t m, size_t k, const void *w, size_t r0, size_t r1,
-                 float *y, size_t ldy);
+/// mk_gemm on a given kernel table (kernels.h), for testing every path against the scalar one. The
+/// integer paths give the same floats as the scalar path: block sums are exact and the f32
+/// accumulation is the same sequence of FMAs.
+void mk_gemm_with(const mk_kernels *table, mk_wfmt fmt, const void *act, size_t m, size_t k, const void *w, size_t r0,
+                  size_t r1, float *y, size_t ldy);
 
 #endif
