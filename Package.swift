@@ -34,13 +34,16 @@ let package = Package(
             dependencies: ["CKernels", .target(name: "CBLAS", condition: .when(platforms: [.linux]))]
         ),
         .target(name: "FileAccess"),
+        // The one JSON reader: a strict RFC 8259 parser and a Decoder over its output.
+        .target(name: "JSON"),
         .target(
-            name: "Weights", dependencies: ["Tensor", "FileAccess", .product(name: "Logging", package: "swift-log")]),
+            name: "Weights",
+            dependencies: ["Tensor", "FileAccess", "JSON", .product(name: "Logging", package: "swift-log")]),
         .target(name: "Audio", dependencies: ["Tensor", "CFFmpeg", "FileAccess"]),
         .target(
             name: "Codec",
             dependencies: ["Tensor", "Weights", "Audio", .product(name: "Logging", package: "swift-log")]),
-        .target(name: "TextTokenizer", dependencies: ["FileAccess"]),
+        .target(name: "TextTokenizer", dependencies: ["FileAccess", "JSON"]),
         .target(
             name: "LM",
             dependencies: [
@@ -61,12 +64,13 @@ let package = Package(
             ]
         ),
         .testTarget(name: "TensorTests", dependencies: ["Tensor", "CKernels"]),
+        .testTarget(name: "JSONTests", dependencies: ["JSON"]),
         .testTarget(name: "WeightsTests", dependencies: ["Weights"]),
         .testTarget(name: "AudioTests", dependencies: ["Audio", "TestSupport"]),
         .target(name: "TestSupport", dependencies: ["MiMoAudio"], path: "Tests/TestSupport"),
         .testTarget(name: "CodecTests", dependencies: ["Codec", "MiMoAudio", "TestSupport"]),
         .testTarget(name: "LMTests", dependencies: ["LM", "MiMoAudio", "Benchmarks", "TestSupport"]),
-        .testTarget(name: "TextTokenizerTests", dependencies: ["TextTokenizer", "TestSupport"]),
+        .testTarget(name: "TextTokenizerTests", dependencies: ["TextTokenizer", "JSON", "TestSupport"]),
         .testTarget(name: "TaskTests", dependencies: ["MiMoAudio", "TestSupport"]),
         .testTarget(name: "EngineTests", dependencies: ["MiMoAudio", "TestSupport"]),
         .testTarget(name: "CLITests", dependencies: ["mimo-audio", "MiMoAudio", "TestSupport"]),

@@ -57,13 +57,8 @@ public struct CodesFile: Codable, Equatable, Sendable {
             throw FileError.unreadable(path: url.path, reason: FileAccess.describe(error))
         }
         let file: CodesFile
-        do { file = try JSONDecoder().decode(CodesFile.self, from: data) } catch let DecodingError.keyNotFound(key, _) {
-            throw FileError.invalid(path: url.path, reason: "missing key '\(key.stringValue)'")
-        } catch let DecodingError.typeMismatch(_, context) {
-            throw FileError.invalid(
-                path: url.path, reason: "wrong type at \(context.codingPath.map(\.stringValue).joined(separator: "."))")
-        } catch {
-            throw FileError.invalid(path: url.path, reason: "not a JSON codes object")
+        do { file = try JSONValueDecoder().decode(CodesFile.self, from: data) } catch {
+            throw FileError.invalid(path: url.path, reason: JSONValueDecoder.describe(error))
         }
         guard file.codebooks == file.codes.count else {
             throw FileError.invalid(

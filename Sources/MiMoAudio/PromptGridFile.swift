@@ -26,11 +26,13 @@ public enum PromptGridFile {
             throw FileError.unreadable(path: url.path, reason: FileAccess.describe(error))
         }
         do {
-            return TokenGrid(rows: try JSONDecoder().decode(Payload.self, from: data).inputIDs)
+            return TokenGrid(rows: try JSONValueDecoder().decode(Payload.self, from: data).inputIDs)
         } catch DecodingError.keyNotFound {
             throw FileError.invalid(path: url.path, reason: "missing key 'input_ids'")
         } catch {
-            throw FileError.invalid(path: url.path, reason: "expected {\"input_ids\": [[int, ...], ...]}")
+            throw FileError.invalid(
+                path: url.path,
+                reason: "\(JSONValueDecoder.describe(error)) (the format is {\"input_ids\": [[int, ...], ...]})")
         }
     }
 }

@@ -1,5 +1,6 @@
 import FileAccess
 import Foundation
+import JSON
 
 public enum SpecialTokensError: Error, CustomStringConvertible, Equatable {
     case unreadable(path: String, reason: String)
@@ -30,7 +31,7 @@ public struct SpecialTokens: Sendable, Equatable {
     }
 
     /// Reads only `added_tokens` from `directory/tokenizer.json`, for callers that need special
-    /// ids without paying for the full vocabulary. Takes the ids as written; for files where
+    /// ids without building the vocabulary's tables. Takes the ids as written; for files where
     /// Hugging Face would assign different ones, `TextTokenizer.specialTokens` has the real ids.
     public init(directory: URL) throws {
         let url = directory.appendingPathComponent("tokenizer.json")
@@ -38,10 +39,14 @@ public struct SpecialTokens: Sendable, Equatable {
         do { data = try FileAccess.read(url) } catch {
             throw SpecialTokensError.unreadable(path: url.path, reason: FileAccess.describe(error))
         }
-        guard let file = try? JSONDecoder().decode(AddedTokensOnly.self, from: data) else {
+        let root: JSONValue
+        do { root = try JSONParser.parse(data) } catch {
+            throw SpecialTokensError.invalid(path: url.path, reason: "not valid JSON: \(error)")
+        }
+        guard case .object(let members) = root else {
             throw SpecialTokensError.invalid(path: url.path, reason: "not a JSON object")
         }
-        guard let added = file.addedTokens?.array else {
+        guard let added = members["added_tokens"]?.array else {
             throw SpecialTokensError.invalid(path: url.path, reason: "no 'added_tokens' list")
         }
         var tokens: [String: Int] = [:]
@@ -60,14 +65,5 @@ public struct SpecialTokens: Sendable, Equatable {
     public func id(_ name: String) throws -> Int {
         guard let id = idsByName[name] else { throw SpecialTokensError.unknownToken(name) }
         return id
-    }
-}
-
-/// Decodes only `added_tokens`, leaving the large vocabulary untouched.
-private struct AddedTokensOnly: Decodable {
-    let addedTokens: JSON?
-
-    enum CodingKeys: String, CodingKey {
-        case addedTokens = "added_tokens"
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import JSON
 
 /// The parts of a `tokenizer.json` the engine uses, validated but not yet turned into lookup
 /// tables. Keeping parsing separate from table building lets the parser report configuration
@@ -27,17 +28,14 @@ struct TokenizerDefinitionParser {
     let source: String
 
     func parse(_ data: Data) throws -> TokenizerDefinition {
-        let contents: TokenizerFileContents
-        do {
-            contents = try JSONDecoder().decode(TokenizerFileContents.self, from: data)
-        } catch let DecodingError.typeMismatch(_, context) where context.codingPath.isEmpty {
-            throw TextTokenizerError.invalidJSON(source: source, reason: "the top level is not an object")
-        } catch let DecodingError.dataCorrupted(context) {
-            let underlying = context.underlyingError.map { " (\($0.localizedDescription))" } ?? ""
-            throw TextTokenizerError.invalidJSON(source: source, reason: context.debugDescription + underlying)
-        } catch {
-            throw TextTokenizerError.invalidJSON(source: source, reason: String(describing: error))
+        let root: JSONValue
+        do { root = try JSONParser.parse(data) } catch {
+            throw TextTokenizerError.invalidJSON(source: source, reason: error.description)
         }
+        guard case .object(let members) = root else {
+            throw TextTokenizerError.invalidJSON(source: source, reason: "the top level is not an object")
+        }
+        let contents = TokenizerFileContents(members)
         let sections = contents.sections
 
         guard let model = contents.model else { throw TextTokenizerError.missingField(source: source, field: "model") }
@@ -66,66 +64,68 @@ struct TokenizerDefinitionParser {
     // MARK: - Pipeline configuration
 
     /// Returns whether NFC applies. A `Sequence` of NFC normalizers is NFC too.
-    private func parseNormalizer(_ value: JSON?) throws -> Bool {
-        if JSON.isNull(value) { return false }
+    private func parseNormalizer(_ value: JSONValue?) throws -> Bool {
+        if JSONValue.isNull(value) { return false }
         guard let object = value?.object, let type = object["type"]?.string else {
-            throw TextTokenizerError.unsupportedNormalizer(source: source, description: JSON.brief(value))
+            throw TextTokenizerError.unsupportedNormalizer(source: source, description: JSONValue.brief(value))
         }
         switch type {
         case "NFC":
             return true
         case "Sequence":
             guard let members = object["normalizers"]?.array else {
-                throw TextTokenizerError.unsupportedNormalizer(source: source, description: JSON.brief(value))
+                throw TextTokenizerError.unsupportedNormalizer(source: source, description: JSONValue.brief(value))
             }
             for member in members where member.object?["type"]?.string != "NFC" {
                 throw TextTokenizerError.unsupportedNormalizer(
-                    source: source, description: "Sequence containing \(JSON.brief(member))")
+                    source: source, description: "Sequence containing \(JSONValue.brief(member))")
             }
             return !members.isEmpty
         default:
-            throw TextTokenizerError.unsupportedNormalizer(source: source, description: JSON.brief(value))
+            throw TextTokenizerError.unsupportedNormalizer(source: source, description: JSONValue.brief(value))
         }
     }
 
-    private func checkPreTokenizer(_ value: JSON?) throws {
+    private func checkPreTokenizer(_ value: JSONValue?) throws {
         func reject(_ why: String) -> TextTokenizerError {
             .unsupportedPreTokenizer(source: source, description: why)
         }
         guard let object = value?.object, object["type"]?.string == "Sequence",
             let members = object["pretokenizers"]?.array
-        else { throw reject(JSON.brief(value)) }
+        else { throw reject(JSONValue.brief(value)) }
         guard members.count == 2, let split = members[0].object, let byteLevel = members[1].object else {
             throw reject("Sequence of \(members.count) members, expected [Split, ByteLevel]")
         }
 
-        guard split["type"]?.string == "Split" else { throw reject("Sequence starting with \(JSON.brief(members[0]))") }
+        guard split["type"]?.string == "Split" else {
+            throw reject("Sequence starting with \(JSONValue.brief(members[0]))")
+        }
         guard split["pattern"]?.object?["Regex"]?.string == Self.qwen2Pattern else {
-            throw reject("Split with pattern \(JSON.brief(split["pattern"])), expected the Qwen2 regex")
+            throw reject("Split with pattern \(JSONValue.brief(split["pattern"])), expected the Qwen2 regex")
         }
         guard split["behavior"]?.string == "Isolated" else {
-            throw reject("Split with behavior \(JSON.brief(split["behavior"])), expected Isolated")
+            throw reject("Split with behavior \(JSONValue.brief(split["behavior"])), expected Isolated")
         }
-        if !JSON.isNull(split["invert"]), split["invert"]?.bool != false {
-            throw reject("Split with invert \(JSON.brief(split["invert"]))")
+        if !JSONValue.isNull(split["invert"]), split["invert"]?.bool != false {
+            throw reject("Split with invert \(JSONValue.brief(split["invert"]))")
         }
 
         guard byteLevel["type"]?.string == "ByteLevel" else {
-            throw reject("Sequence ending with \(JSON.brief(members[1])), expected ByteLevel")
+            throw reject("Sequence ending with \(JSONValue.brief(members[1])), expected ByteLevel")
         }
         // Hugging Face defaults both flags to true when absent, so absence is unsupported too.
         guard byteLevel["add_prefix_space"]?.bool == false else {
-            throw reject("ByteLevel with add_prefix_space \(JSON.brief(byteLevel["add_prefix_space"]))")
+            throw reject("ByteLevel with add_prefix_space \(JSONValue.brief(byteLevel["add_prefix_space"]))")
         }
         guard byteLevel["use_regex"]?.bool == false else {
-            throw reject("ByteLevel with use_regex \(JSON.brief(byteLevel["use_regex"]))")
+            throw reject("ByteLevel with use_regex \(JSONValue.brief(byteLevel["use_regex"]))")
         }
     }
 
-    private func checkDecoder(_ value: JSON?) throws {
+    private func checkDecoder(_ value: JSONValue?) throws {
         // ByteLevel's flags only affect offsets, never the decoded text, so they are not checked.
         guard value?.object?["type"]?.string == "ByteLevel" else {
-            throw TextTokenizerError.unsupportedDecoder(source: source, description: JSON.brief(value))
+            throw TextTokenizerError.unsupportedDecoder(source: source, description: JSONValue.brief(value))
         }
     }
 
@@ -151,35 +151,35 @@ struct TokenizerDefinitionParser {
         var fusesUnknown = false
     }
 
-    private func parseModelOptions(_ model: [String: JSON]) throws -> ModelOptions {
+    private func parseModelOptions(_ model: [String: JSONValue]) throws -> ModelOptions {
         var options = ModelOptions()
         func flag(_ key: String) throws -> Bool {
             let value = model[key]
-            if JSON.isNull(value) { return false }
+            if JSONValue.isNull(value) { return false }
             guard let flag = value?.bool else {
                 throw TextTokenizerError.invalidField(source: source, field: "model.\(key)", reason: "not a boolean")
             }
             return flag
         }
         func unsupported(_ key: String) -> TextTokenizerError {
-            .unsupportedModelOption(source: source, option: key, value: JSON.brief(model[key]))
+            .unsupportedModelOption(source: source, option: key, value: JSONValue.brief(model[key]))
         }
 
         switch model["dropout"] {
         // Dropout makes encoding random; only the no-op value 0 is accepted.
-        case nil, .null?, .integer(0)?, .number(0)?: break
+        case nil, .null?, .int(0)?, .double(0)?: break
         default: throw unsupported("dropout")
         }
         for affix in ["continuing_subword_prefix", "end_of_word_suffix"] {
             let value = model[affix]
-            if JSON.isNull(value) || value?.string == "" { continue }
+            if JSONValue.isNull(value) || value?.string == "" { continue }
             throw unsupported(affix)
         }
         if try flag("byte_fallback") { throw unsupported("byte_fallback") }
         options.ignoreMerges = try flag("ignore_merges")
         options.fusesUnknown = try flag("fuse_unk")
         let unknown = model["unk_token"]
-        if !JSON.isNull(unknown) {
+        if !JSONValue.isNull(unknown) {
             guard let name = unknown?.string else {
                 throw TextTokenizerError.invalidField(source: source, field: "model.unk_token", reason: "not a string")
             }
@@ -192,8 +192,8 @@ struct TokenizerDefinitionParser {
         func invalid(_ reason: String) -> TextTokenizerError {
             .invalidField(source: source, field: "model.vocab", reason: reason)
         }
-        func badID(_ token: String, _ value: JSON?) -> TextTokenizerError {
-            invalid("token '\(token)' has id \(JSON.brief(value)), expected an integer in 0...\(UInt32.max)")
+        func badID(_ token: String, _ value: JSONValue?) -> TextTokenizerError {
+            invalid("token '\(token)' has id \(JSONValue.brief(value)), expected an integer in 0...\(UInt32.max)")
         }
         switch field {
         case .absent:
@@ -204,7 +204,7 @@ struct TokenizerDefinitionParser {
                 let token = vocabulary.keys.sorted().first {
                     vocabulary[$0].map { $0 < 0 || $0 > Int(UInt32.max) } ?? false
                 }
-                if let token { throw badID(token, vocabulary[token].map(JSON.integer)) }
+                if let token { throw badID(token, vocabulary[token].map(JSONValue.int)) }
             }
             return vocabulary
         case .invalid(let json):
@@ -257,7 +257,7 @@ struct TokenizerDefinitionParser {
     }
 
     /// Throws the error for the first malformed entry of a merge list that did not decode.
-    private func diagnoseMerges(_ json: JSON) throws {
+    private func diagnoseMerges(_ json: JSONValue) throws {
         guard let entries = json.array else {
             throw TextTokenizerError.invalidField(source: source, field: "model.merges", reason: "not a list")
         }
@@ -271,11 +271,11 @@ struct TokenizerDefinitionParser {
                 break
             case .array(let pair):
                 throw TextTokenizerError.badMerge(
-                    source: source, rank: rank, entry: "[\(pair.map { JSON.brief($0) }.joined(separator: ", "))]",
+                    source: source, rank: rank, entry: "[\(pair.map { JSONValue.brief($0) }.joined(separator: ", "))]",
                     reason: "expected a pair of two strings")
             default:
                 throw TextTokenizerError.badMerge(
-                    source: source, rank: rank, entry: JSON.brief(entry),
+                    source: source, rank: rank, entry: JSONValue.brief(entry),
                     reason: "expected a string \"a b\" or a pair [a, b]")
             }
             rank += 1
@@ -284,15 +284,15 @@ struct TokenizerDefinitionParser {
 
     // MARK: - Added tokens
 
-    private func parseAddedTokens(_ value: JSON?) throws -> [AddedToken] {
-        if JSON.isNull(value) { return [] }
+    private func parseAddedTokens(_ value: JSONValue?) throws -> [AddedToken] {
+        if JSONValue.isNull(value) { return [] }
         guard let entries = value?.array else {
             throw TextTokenizerError.invalidField(source: source, field: "added_tokens", reason: "not a list")
         }
         return try entries.enumerated().map { index, entry in try parseAddedToken(entry, index: index) }
     }
 
-    private func parseAddedToken(_ entry: JSON, index: Int) throws -> AddedToken {
+    private func parseAddedToken(_ entry: JSONValue, index: Int) throws -> AddedToken {
         func invalid(_ reason: String) -> TextTokenizerError {
             .invalidAddedToken(source: source, index: index, reason: reason)
         }
@@ -300,11 +300,12 @@ struct TokenizerDefinitionParser {
         guard let content = object["content"]?.string else { throw invalid("'content' is missing or not a string") }
         guard !content.isEmpty else { throw invalid("'content' is empty") }
         guard let id = object["id"]?.integer, id >= 0, id <= Int(UInt32.max) else {
-            throw invalid("'\(content)' has id \(JSON.brief(object["id"])), expected an integer in 0...\(UInt32.max)")
+            throw invalid(
+                "'\(content)' has id \(JSONValue.brief(object["id"])), expected an integer in 0...\(UInt32.max)")
         }
         func flag(_ key: String, default fallback: Bool) throws -> Bool {
             let value = object[key]
-            if JSON.isNull(value) { return fallback }
+            if JSONValue.isNull(value) { return fallback }
             guard let flag = value?.bool else { throw invalid("'\(key)' of '\(content)' is not a boolean") }
             return flag
         }

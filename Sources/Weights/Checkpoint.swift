@@ -1,5 +1,6 @@
 import FileAccess
 import Foundation
+import JSON
 
 /// A Hugging Face style checkpoint directory: either a single `model.safetensors` or shards
 /// listed by `model.safetensors.index.json`.

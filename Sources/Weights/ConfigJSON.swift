@@ -1,5 +1,6 @@
 import FileAccess
 import Foundation
+import JSON
 
 /// Errors from reading a model's `config.json`; each names the file and the key.
 public enum ConfigError: Error, CustomStringConvertible, Equatable {

@@ -1,3 +1,5 @@
+import JSON
+
 /// Parsing and validation of the safetensors header:
 /// `u64 little-endian N`, then N bytes of UTF-8 JSON, then the data section.
 ///

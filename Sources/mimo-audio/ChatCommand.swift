@@ -50,9 +50,13 @@ struct ChatCommand: ParsableCommand {
     }
 
     private func replay(_ url: URL, _ engine: Engine) throws {
+        let data: Data
+        do { data = try FileAccess.read(url) } catch {
+            throw ValidationError("cannot read conversation file \(url.path): \(FileAccess.describe(error))")
+        }
         let file: ConversationFile
-        do { file = try JSONDecoder().decode(ConversationFile.self, from: Data(contentsOf: url)) } catch {
-            throw ValidationError("\(url.path) is not a conversation file: \(error.localizedDescription)")
+        do { file = try JSONValueDecoder().decode(ConversationFile.self, from: data) } catch {
+            throw ValidationError("\(url.path) is not a conversation file: \(JSONValueDecoder.describe(error))")
         }
         guard file.turns.last?.role == "user" else {
             throw ValidationError("the conversation must end with a user turn to answer")

@@ -145,10 +145,14 @@ struct ICLCommand: ParsableCommand {
     func run() throws {
         guard audio.output != nil else { throw ValidationError("icl writes audio: give -o OUT.wav") }
         let url = URL(fileURLWithPath: examples)
+        let data: Data
+        do { data = try FileAccess.read(url) } catch {
+            throw ValidationError("cannot read --examples \(examples): \(FileAccess.describe(error))")
+        }
         let list: [Example]
-        do { list = try JSONDecoder().decode([Example].self, from: Data(contentsOf: url)) } catch {
+        do { list = try JSONValueDecoder().decode([Example].self, from: data) } catch {
             throw ValidationError(
-                "--examples \(examples) must be a JSON list of {\"input\", \"output\", \"transcript\"}: \(error.localizedDescription)"
+                "--examples \(examples) must be a JSON list of {\"input\", \"output\", \"transcript\"}: \(JSONValueDecoder.describe(error))"
             )
         }
         guard !list.isEmpty else { throw ValidationError("--examples \(examples) has no examples") }

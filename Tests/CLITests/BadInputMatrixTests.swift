@@ -140,6 +140,7 @@ final class BadInputMatrixTests: CLITestCase {
         let conversationBadRole = try text("conv.json", #"{"turns": [{"role": "robot", "audio": "x.wav"}]}"#)
         let conversationNoUser = try text(
             "conv2.json", #"{"turns": [{"role": "assistant", "text": "Hi", "audio": "x.wav"}]}"#)
+        let conversationBadType = try text("conv3.json", #"{"turns": [{"role": "user", "audio": 5}]}"#)
         let examplesEmpty = try text("ex.json", "[]")
         let invalidUTF8 = try bytes("bad.txt", [0x61, 0xFF, 0x62])
 
@@ -216,11 +217,11 @@ final class BadInputMatrixTests: CLITestCase {
             Case(
                 name: "codes not JSON",
                 arguments: ["codec", "decode", "--audio-tokenizer", tok, codesNotJSON, "-o", file("d.wav")], status: 1,
-                message: "codes.json"),
+                message: "codes.json is not valid: not valid JSON: expected ',' or ']' at byte 8"),
             Case(
                 name: "codes wrong shape",
                 arguments: ["codec", "decode", "--audio-tokenizer", tok, codesWrongShape, "-o", file("d.wav")],
-                status: 1, message: "codes2.json"),
+                status: 1, message: "codes2.json is not valid: missing key 'frame_rate'"),
             Case(
                 name: "negative code",
                 arguments: ["codec", "decode", "--audio-tokenizer", tok, codesNegative, "-o", file("d.wav")], status: 1,
@@ -228,7 +229,7 @@ final class BadInputMatrixTests: CLITestCase {
             Case(
                 name: "grid not JSON",
                 arguments: ["generate", "--model", lm, "--prompt-grid", gridNotJSON, "--stop", "1"], status: 1,
-                message: "grid.json"),
+                message: "grid.json is not valid: not valid JSON: expected a string key at byte 1"),
             Case(
                 name: "empty grid", arguments: ["generate", "--model", lm, "--prompt-grid", gridEmpty, "--stop", "1"],
                 status: 1, message: "empty"),
@@ -325,6 +326,13 @@ final class BadInputMatrixTests: CLITestCase {
                     "--text-only",
                 ],
                 status: 64, message: "user"),
+            Case(
+                name: "conversation with a number for a path",
+                arguments: [
+                    "chat", "--model", lm, "--audio-tokenizer", tok, "--conversation", conversationBadType,
+                    "--text-only",
+                ],
+                status: 64, message: "turns[0].audio: expected a string, found an integer"),
             Case(
                 name: "conversation without a user turn last",
                 arguments: [

@@ -59,9 +59,12 @@ final class MalformedFileTests: XCTestCase {
 
     func testNotJSON() {
         XCTAssertThrowsError(try TextTokenizer(json: Data("{not json".utf8), source: source)) { error in
-            guard case .invalidJSON(source, _)? = error as? TextTokenizerError else {
-                return XCTFail("unexpected \(error)")
-            }
+            XCTAssertEqual(
+                error as? TextTokenizerError, .invalidJSON(source: source, reason: "expected a string key at byte 1"))
+        }
+        XCTAssertThrowsError(try TextTokenizer(json: Data(#"{"model": {}, "model": {}}"#.utf8), source: source)) {
+            XCTAssertEqual(
+                $0 as? TextTokenizerError, .invalidJSON(source: source, reason: "duplicate key 'model' at byte 14"))
         }
         XCTAssertThrowsError(try TextTokenizer(json: Data("[1, 2]".utf8), source: source)) { error in
             XCTAssertEqual(

@@ -1,105 +1,3 @@
-/// A parsed JSON value.
-///
-/// We parse JSON ourselves rather than with `JSONSerialization` because on Linux the latter
-/// hands back `NSNumber`s that blur integers, doubles and booleans, and it silently accepts
-/// duplicate keys. Safetensors offsets need exact integers; config files need `true` to not
-/// read as `1`.
-public enum JSONValue: Sendable, Equatable {
-    case null
-    case bool(Bool)
-    /// A number written without fraction or exponent that fits in `Int`.
-    case int(Int)
-    /// Any other (finite) number.
-    case double(Double)
-    case string(String)
-    case array([JSONValue])
-    case object([String: JSONValue])
-
-    /// Type name used in error messages.
-    public var typeName: String {
-        switch self {
-        case .null: return "null"
-        case .bool: return "boolean"
-        case .int: return "integer"
-        case .double: return "number"
-        case .string: return "string"
-        case .array: return "array"
-        case .object: return "object"
-        }
-    }
-
-    /// The value as an `Int`, accepting integer-valued doubles such as `10000.0`.
-    public var intValue: Int? {
-        switch self {
-        case .int(let value): return value
-        case .double(let value): return Int(exactly: value)
-        default: return nil
-        }
-    }
-
-    public var doubleValue: Double? {
-        switch self {
-        case .int(let value): return Double(value)
-        case .double(let value): return value
-        default: return nil
-        }
-    }
-
-    /// Compact serialization with object keys in sorted (byte-wise) order, so output is
-    /// deterministic.
-    public func serialized() -> String {
-        var output = ""
-        serialize(into: &output)
-        return output
-    }
-
-    private func serialize(into output: inout String) {
-        switch self {
-        case .null: output += "null"
-        case .bool(let value): output += value ? "true" : "false"
-        case .int(let value): output += String(value)
-        case .double(let value): output += value.isFinite ? "\(value)" : "null"
-        case .string(let value): output += JSONValue.quoted(value)
-        case .array(let elements):
-            output += "["
-            for (position, element) in elements.enumerated() {
-                if position > 0 { output += "," }
-                element.serialize(into: &output)
-            }
-            output += "]"
-        case .object(let members):
-            output += "{"
-            for (position, key) in members.keys.sorted().enumerated() {
-                if position > 0 { output += "," }
-                output += JSONValue.quoted(key)
-                output += ":"
-                members[key]?.serialize(into: &output)
-            }
-            output += "}"
-        }
-    }
-
-    /// A JSON string literal for `text`. Non-ASCII characters are emitted as raw UTF-8.
-    public static func quoted(_ text: String) -> String {
-        var output = "\""
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": output += "\\\""
-            case "\\": output += "\\\\"
-            case "\n": output += "\\n"
-            case "\r": output += "\\r"
-            case "\t": output += "\\t"
-            case _ where scalar.value < 0x20:
-                let hex = String(scalar.value, radix: 16)
-                output += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-            default:
-                output.unicodeScalars.append(scalar)
-            }
-        }
-        return output + "\""
-    }
-}
-
 /// Why a document is not valid JSON, with the byte offset where parsing stopped.
 public struct JSONParseError: Error, Equatable, CustomStringConvertible {
     public let message: String
@@ -114,26 +12,41 @@ public struct JSONParser {
     /// input from overflowing the stack through recursion.
     public static let maximumDepth = 256
 
-    private let bytes: [UInt8]
+    /// The text, borrowed for the duration of `parse`: a 6 MB tokenizer.json is read without
+    /// per-byte bounds checks or copies.
+    private let bytes: UnsafeBufferPointer<UInt8>
     private var position = 0
     private var depth = 0
+    /// Reused for strings with escapes, the only ones that cannot be cut straight from the text.
+    private var scratch: [UInt8] = []
 
-    private init(bytes: [UInt8]) {
+    private init(bytes: UnsafeBufferPointer<UInt8>) {
         self.bytes = bytes
     }
 
-    public static func parse(_ bytes: [UInt8]) throws(JSONParseError) -> JSONValue {
-        guard String(validating: bytes, as: UTF8.self) != nil else {
-            throw JSONParseError(message: "text is not valid UTF-8", offset: 0)
+    public static func parse(_ bytes: some Collection<UInt8>) throws(JSONParseError) -> JSONValue {
+        let parsed =
+            bytes.withContiguousStorageIfAvailable(parse(buffer:))
+            ?? Array(bytes).withUnsafeBufferPointer(parse(buffer:))
+        return try parsed.get()
+    }
+
+    private static func parse(buffer: UnsafeBufferPointer<UInt8>) -> Result<JSONValue, JSONParseError> {
+        // Validated once, up front: `String(validating:)` per string would pay its generic
+        // overhead for each of a vocabulary's 300k strings.
+        guard String(validating: buffer, as: UTF8.self) != nil else {
+            return .failure(JSONParseError(message: "text is not valid UTF-8", offset: firstInvalidUTF8(buffer)))
         }
-        var parser = JSONParser(bytes: bytes)
-        parser.skipWhitespace()
-        let value = try parser.parseValue()
-        parser.skipWhitespace()
-        guard parser.position == bytes.count else {
-            throw parser.failure("unexpected text after the JSON value")
+        var parser = JSONParser(bytes: buffer)
+        return Result { () throws(JSONParseError) in
+            parser.skipWhitespace()
+            let value = try parser.parseValue()
+            parser.skipWhitespace()
+            guard parser.position == buffer.count else {
+                throw parser.failure("unexpected text after the JSON value")
+            }
+            return value
         }
-        return value
     }
 
     private func failure(_ message: String) -> JSONParseError {
@@ -145,8 +58,11 @@ public struct JSONParser {
     }
 
     private mutating func skipWhitespace() {
-        while let byte = current, byte == 0x20 || byte == 0x09 || byte == 0x0A || byte == 0x0D {
-            position += 1
+        while position < bytes.count {
+            switch bytes[position] {
+            case 0x20, 0x09, 0x0A, 0x0D: position += 1
+            default: return
+            }
         }
     }
 
@@ -191,34 +107,40 @@ public struct JSONParser {
     private mutating func parseObject() throws(JSONParseError) -> JSONValue {
         try enterContainer()
         position += 1
-        var members: [String: JSONValue] = [:]
+        // Collected first so the dictionary is built at its final size: each key is hashed
+        // once, not again at every growth (a vocabulary has 151k keys, hashing is most of
+        // the cost).
+        var members: [(key: String, offset: Int, value: JSONValue)] = []
         skipWhitespace()
         if current == UInt8(ascii: "}") {
             position += 1
-            depth -= 1
-            return .object(members)
-        }
-        while true {
-            skipWhitespace()
-            guard current == UInt8(ascii: "\"") else { throw failure("expected a string key") }
-            let keyOffset = position
-            let key = try parseString()
-            guard members[key] == nil else {
-                throw JSONParseError(message: "duplicate key '\(key)'", offset: keyOffset)
+        } else {
+            while true {
+                skipWhitespace()
+                guard current == UInt8(ascii: "\"") else { throw failure("expected a string key") }
+                let keyOffset = position
+                let key = try parseString()
+                skipWhitespace()
+                try expect(UInt8(ascii: ":"), "':'")
+                skipWhitespace()
+                members.append((key, keyOffset, try parseValue()))
+                skipWhitespace()
+                if current == UInt8(ascii: ",") {
+                    position += 1
+                    continue
+                }
+                try expect(UInt8(ascii: "}"), "',' or '}'")
+                break
             }
-            skipWhitespace()
-            try expect(UInt8(ascii: ":"), "':'")
-            skipWhitespace()
-            members[key] = try parseValue()
-            skipWhitespace()
-            if current == UInt8(ascii: ",") {
-                position += 1
-                continue
-            }
-            try expect(UInt8(ascii: "}"), "',' or '}'")
-            depth -= 1
-            return .object(members)
         }
+        depth -= 1
+        var object = [String: JSONValue](minimumCapacity: members.count)
+        for member in members {
+            guard object.updateValue(member.value, forKey: member.key) == nil else {
+                throw JSONParseError(message: "duplicate key '\(member.key)'", offset: member.offset)
+            }
+        }
+        return .object(object)
     }
 
     private mutating func parseArray() throws(JSONParseError) -> JSONValue {
@@ -247,28 +169,59 @@ public struct JSONParser {
 
     private mutating func parseString() throws(JSONParseError) -> String {
         position += 1  // opening quote
-        var utf8: [UInt8] = []
+        let start = position
+        // Most strings have no escapes: find the closing quote and cut the text there.
+        while position < bytes.count {
+            switch bytes[position] {
+            case UInt8(ascii: "\""):
+                // The text is valid UTF-8 and is cut at ASCII bytes, so nothing is replaced.
+                let text = String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<position]), as: UTF8.self)
+                position += 1
+                return text
+            case UInt8(ascii: "\\"), 0x00..<0x20:
+                return try parseEscapedString(from: start)
+            default:
+                position += 1
+            }
+        }
+        throw failure("unterminated string")
+    }
+
+    /// The rest of a string from its first escape or control character on.
+    private mutating func parseEscapedString(from start: Int) throws(JSONParseError) -> String {
+        scratch.removeAll(keepingCapacity: true)
+        scratch.append(contentsOf: bytes[start..<position])
         while true {
             guard let byte = current else { throw failure("unterminated string") }
             switch byte {
             case UInt8(ascii: "\""):
                 position += 1
-                // The whole input was validated as UTF-8 and we only split it at ASCII
-                // bytes, so this cannot produce replacement characters.
-                return String(decoding: utf8, as: UTF8.self)
+                // Escapes produce whole characters, so this is valid UTF-8 too.
+                return String(decoding: scratch, as: UTF8.self)
             case UInt8(ascii: "\\"):
                 position += 1
-                try parseEscape(into: &utf8)
+                try parseEscape()
             case 0x00..<0x20:
                 throw failure("unescaped control character in string")
             default:
-                utf8.append(byte)
+                scratch.append(byte)
                 position += 1
             }
         }
     }
 
-    private mutating func parseEscape(into utf8: inout [UInt8]) throws(JSONParseError) {
+    /// Where the first ill-formed UTF-8 sequence starts; only called once validation failed.
+    private static func firstInvalidUTF8(_ bytes: UnsafeBufferPointer<UInt8>) -> Int {
+        var decoder = Unicode.UTF8.ForwardParser()
+        var iterator = bytes.makeIterator()
+        var offset = 0
+        while case .valid(let scalar) = decoder.parseScalar(from: &iterator) {
+            offset += scalar.count
+        }
+        return offset
+    }
+
+    private mutating func parseEscape() throws(JSONParseError) {
         guard let byte = current else { throw failure("unterminated escape") }
         position += 1
         let simple: UInt8?
@@ -285,7 +238,7 @@ public struct JSONParser {
         default: throw failure("invalid escape sequence")
         }
         if let simple {
-            utf8.append(simple)
+            scratch.append(simple)
             return
         }
         var value = UInt32(try parseHexQuad())
@@ -301,7 +254,7 @@ public struct JSONParser {
             throw failure("unpaired surrogate in \\u escape")
         }
         guard let scalar = Unicode.Scalar(value) else { throw failure("invalid \\u escape") }
-        utf8.append(contentsOf: String(Character(scalar)).utf8)
+        scratch.append(contentsOf: scalar.utf8)
     }
 
     private mutating func parseHexQuad() throws(JSONParseError) -> UInt16 {
@@ -341,6 +294,15 @@ public struct JSONParser {
             position += 1
             if current == UInt8(ascii: "+") || current == UInt8(ascii: "-") { position += 1 }
             guard skipDigits() > 0 else { throw failure("expected digits in exponent") }
+        }
+        // Up to 18 characters (at most 18 digits) cannot overflow Int; longer integers go
+        // through the standard library's checked conversion.
+        if isInteger && position - start <= 18 {
+            var value = 0
+            for byte in bytes[start..<position] where byte != UInt8(ascii: "-") {
+                value = value * 10 + Int(byte - UInt8(ascii: "0"))
+            }
+            return .int(bytes[start] == UInt8(ascii: "-") ? -value : value)
         }
         let text = String(decoding: bytes[start..<position], as: UTF8.self)
         if isInteger, let value = Int(text) {
