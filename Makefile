@@ -1,5 +1,6 @@
 # Two entry points on a fresh Debian machine with the Swift toolchain:
-#   make demo   builds the release binary and round-trips a WAV through the codec
+#   make demo   builds the release binary, speaks a sentence to hello.wav and transcribes it back
+#               (the real models, downloaded on first use; the tiny fixtures where the hub is unreachable)
 #   make test   runs the test suite
 # Both install the system packages they need first (OpenBLAS, FFmpeg's libraries, pkg-config).
 
@@ -25,11 +26,10 @@ lint:
 	$(SWIFT) format lint --strict -r Sources Tests Package.swift
 
 demo: build
-	.build/release/mimo-audio codec roundtrip --audio-tokenizer Tests/Fixtures/tokenizer \
-		Tests/Fixtures/test_audio.wav -o roundtrip.wav
+	Tools/demo.sh
 
 bench: build
 	.build/release/mimo-audio bench codec --seconds 10 --runs 3
 
 clean:
-	rm -rf .build roundtrip.wav
+	rm -rf .build hello.wav

@@ -11,6 +11,8 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.0"),
     ],
     targets: [
         // OpenBLAS on Linux; Apple platforms use Accelerate instead (see Tensor/BLAS.swift).
@@ -52,6 +54,13 @@ let package = Package(
         .target(
             name: "MiMoAudio",
             dependencies: ["Codec", "LM", "TextTokenizer", "Audio", "Weights", "Tensor", "FileAccess"]),
+        // Repo id -> local directory: the Hugging Face hub's HTTP API and its shared cache.
+        .target(
+            name: "Hub",
+            dependencies: [
+                "JSON", .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]),
         // The `bench` commands' measurements, on the production path; not part of the public API.
         .target(name: "Benchmarks", dependencies: ["MiMoAudio"]),
         .executableTarget(
@@ -59,6 +68,8 @@ let package = Package(
             dependencies: [
                 "MiMoAudio",
                 "Benchmarks",
+                "Hub",
+                "JSON",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -73,6 +84,7 @@ let package = Package(
         .testTarget(name: "TextTokenizerTests", dependencies: ["TextTokenizer", "JSON", "TestSupport"]),
         .testTarget(name: "TaskTests", dependencies: ["MiMoAudio", "TestSupport"]),
         .testTarget(name: "EngineTests", dependencies: ["MiMoAudio", "TestSupport"]),
+        .testTarget(name: "HubTests", dependencies: ["Hub", "TestSupport"]),
         .testTarget(name: "CLITests", dependencies: ["mimo-audio", "MiMoAudio", "TestSupport"]),
     ]
 )

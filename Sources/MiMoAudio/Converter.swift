@@ -49,7 +49,9 @@ public enum CheckpointConverter {
             guard FileManager.default.fileExists(atPath: from.path, isDirectory: &isDirectory), !isDirectory.boolValue
             else { continue }
             try? FileManager.default.removeItem(at: to)
-            try FileManager.default.copyItem(at: from, to: to)
+            // The file itself, not a symlink to it: a hub snapshot's files are relative links
+            // into its blobs, which would dangle anywhere else.
+            try FileManager.default.copyItem(at: from.resolvingSymlinksInPath(), to: to)
         }
         let size = (try? FileManager.default.attributesOfItem(atPath: target.path)[.size] as? Int) ?? 0
         return Report(quantizedTensors: quantized.count, keptTensors: kept, bytesWritten: size)

@@ -10,18 +10,22 @@ struct CodecCommand: ParsableCommand {
     )
 
     struct TokenizerOptions: ParsableArguments {
-        @Option(name: .customLong("audio-tokenizer"), help: "MiMo-Audio-Tokenizer checkpoint directory.")
-        var audioTokenizer: String
+        @Option(
+            name: .customLong("audio-tokenizer"),
+            help: "MiMo-Audio-Tokenizer: a checkpoint directory or a Hugging Face repo id.")
+        var audioTokenizer: String = DefaultModels.audioTokenizer
 
         @OptionGroup var runtime: RuntimeOptions
         @OptionGroup var codecLoading: CodecLoadOptions
+        @OptionGroup var hub: HubOptions
 
         func load() throws -> AudioTokenizer {
+            let directory = try ModelLocator(hub: hub, reporter: .always).locate(audioTokenizer, role: .audioTokenizer)
+                .0
             let start = DispatchTime.now()
             Reporter.always.line("loading tokenizer from \(audioTokenizer)")
             let tokenizer = try AudioTokenizer(
-                directory: URL(fileURLWithPath: audioTokenizer), compute: runtime.compute(),
-                quantize: codecLoading.format())
+                directory: directory, compute: runtime.compute(), quantize: codecLoading.format())
             Reporter.always.line(String(format: "loaded in %.2f s", seconds(since: start)))
             return tokenizer
         }

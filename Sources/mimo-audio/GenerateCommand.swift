@@ -9,9 +9,12 @@ struct GenerateCommand: ParsableCommand {
         commandName: "generate",
         abstract: "Generate from a prompt token grid with the MiMo-Audio LM.")
 
-    @Option(help: "MiMo-Audio LM checkpoint directory (with its tokenizer.json).") var model: String
-    @Option(name: .customLong("audio-tokenizer"), help: "MiMo-Audio-Tokenizer directory (needed for -o).")
+    @Option(help: "MiMo-Audio LM: a checkpoint directory or a Hugging Face repo id.") var model: String
+    @Option(
+        name: .customLong("audio-tokenizer"),
+        help: "MiMo-Audio-Tokenizer, a directory or a repo id (needed for -o).")
     var audioTokenizer: String?
+    @OptionGroup var hub: HubOptions
     @Option(name: .customLong("prompt-grid"), help: "JSON {\"input_ids\": [9 rows]} prompt grid.") var promptGrid:
         String
     @Flag(help: "Greedy text and audio sampling (default: the reference's default sampler preset).") var greedy = false
@@ -52,11 +55,14 @@ struct GenerateCommand: ParsableCommand {
     func run() throws {
         let compute = try runtime.compute()
         let prompt = try PromptGridFile.read(URL(fileURLWithPath: promptGrid))
+        let locator = ModelLocator(hub: hub, reporter: .always)
+        let (lmDirectory, quantize) = try locator.locate(model, role: .lm, quantize: loading.format(), compute: compute)
+        let codecDirectory = try audioTokenizer.map { try locator.locate($0, role: .audioTokenizer).0 }
         let start = DispatchTime.now()
         Reporter.always.line("loading LM from \(model)")
         let pipeline = try Pipeline(
-            model: URL(fileURLWithPath: model), audioTokenizer: audioTokenizer.map { URL(fileURLWithPath: $0) },
-            compute: compute, quantize: loading.format(), kvPrecision: loading.kvPrecision(),
+            model: lmDirectory, audioTokenizer: codecDirectory,
+            compute: compute, quantize: quantize, kvPrecision: loading.kvPrecision(),
             codecQuantize: codecLoading.format())
         Reporter.always.line(String(format: "loaded in %.2f s", seconds(since: start)))
         let lm = pipeline.lm

@@ -156,7 +156,7 @@ struct ICLCommand: ParsableCommand {
             )
         }
         guard !list.isEmpty else { throw ValidationError("--examples \(examples) has no examples") }
-        let engine = try task.loadEngine(audio: audioModel)
+        let engine = try task.loadEngine(audio: audioModel, defaultModel: DefaultModels.base)
         let base = url.deletingLastPathComponent()
         let shots = try list.map {
             ICLExample(
@@ -190,7 +190,7 @@ struct ContinueCommand: ParsableCommand {
             // One speech group is 4 frames = 0.16 s.
             maxNewTokens = min(maxNewTokens, Int((seconds * 25 / 4).rounded(.up)))
         }
-        let engine = try task.loadEngine(audio: audioModel)
+        let engine = try task.loadEngine(audio: audioModel, defaultModel: DefaultModels.base)
         try TaskRunner(engine: engine, options: task, audio: audio)
             .run(.continuation(try audioInput(input, engine)), seed: task.effectiveSeed, maxNewTokens: maxNewTokens)
     }

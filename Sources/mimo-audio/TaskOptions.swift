@@ -4,7 +4,11 @@ import MiMoAudio
 
 /// Options every task command shares.
 struct TaskOptions: ParsableArguments {
-    @Option(help: "MiMo-Audio LM checkpoint directory (with tokenizer.json).") var model: String
+    @Option(
+        help:
+            "MiMo-Audio LM: a checkpoint directory or a Hugging Face repo id (default: \(DefaultModels.instruct), -Base for icl and continue)."
+    )
+    var model: String?
     @Option(parsing: .unconditional, help: "Seed for sampling and for the instruction template draw (default: random).")
     var seed: UInt64?
     @Flag(help: "Greedy decoding for text and audio.") var greedy = false
@@ -30,6 +34,7 @@ struct TaskOptions: ParsableArguments {
     @Flag(help: "No progress on stderr.") var quiet = false
     @OptionGroup var runtime: RuntimeOptions
     @OptionGroup var loading: LMLoadOptions
+    @OptionGroup var hub: HubOptions
 
     func validate() throws {
         guard minNewTokens >= 0 else { throw ValidationError("--min-new-tokens must be ≥ 0") }
@@ -70,15 +75,21 @@ struct TaskOptions: ParsableArguments {
             minNewTokens: minNewTokens, maxNewTokens: maxNewTokens)
     }
 
-    /// Loads the models (the codec too for `audio`) and starts the engine.
-    func loadEngine(audio: AudioModelOptions?) throws -> Engine {
-        let start = DispatchTime.now()
+    /// Loads the models (the codec too for `audio`) and starts the engine; models given as repo
+    /// ids come from the hub cache (downloaded on first use).
+    func loadEngine(audio: AudioModelOptions?, defaultModel: String = DefaultModels.instruct) throws -> Engine {
         let reporter = Reporter(quiet: quiet)
+        let compute = try runtime.compute()
+        let locator = ModelLocator(hub: hub, reporter: .notices(quiet: quiet))
+        let model = model ?? defaultModel
+        let (lmDirectory, quantize) = try locator.locate(
+            model, role: .lm, quantize: try loading.format(), compute: compute)
+        let codecDirectory = try audio.map { try locator.locate($0.audioTokenizer, role: .audioTokenizer).0 }
+        let start = DispatchTime.now()
         reporter.line("loading \(model)\(audio.map { " and \($0.audioTokenizer)" } ?? "")")
         let pipeline = try Pipeline(
-            model: URL(fileURLWithPath: model), audioTokenizer: audio.map { URL(fileURLWithPath: $0.audioTokenizer) },
-            compute: runtime.compute(), quantize: loading.format(), kvPrecision: loading.kvPrecision(),
-            codecQuantize: audio?.codecLoading.format())
+            model: lmDirectory, audioTokenizer: codecDirectory, compute: compute, quantize: quantize,
+            kvPrecision: loading.kvPrecision(), codecQuantize: audio?.codecLoading.format())
         reporter.line(String(format: "loaded in %.1f s", seconds(since: start)))
         return Engine(pipeline: pipeline, options: EngineOptions(prefixCacheBytes: prefixCache << 20))
     }
@@ -86,8 +97,10 @@ struct TaskOptions: ParsableArguments {
 
 /// The audio tokenizer, for the tasks with audio in or out.
 struct AudioModelOptions: ParsableArguments {
-    @Option(name: .customLong("audio-tokenizer"), help: "MiMo-Audio-Tokenizer checkpoint directory.")
-    var audioTokenizer: String
+    @Option(
+        name: .customLong("audio-tokenizer"),
+        help: "MiMo-Audio-Tokenizer: a checkpoint directory or a Hugging Face repo id.")
+    var audioTokenizer: String = DefaultModels.audioTokenizer
     @OptionGroup var codecLoading: CodecLoadOptions
 }
 
@@ -220,6 +233,10 @@ struct Reporter {
 
     /// Always on: the codec, generate, convert and bench commands report every stage.
     static let always = Reporter(enabled: true)
+
+    /// On unless --quiet, terminal or not: the one-time work a task command does before it runs
+    /// (downloading and converting models), which a user should see even in a log.
+    static func notices(quiet: Bool) -> Reporter { Reporter(enabled: !quiet) }
 
     func line(_ message: String) {
         guard enabled else { return }

@@ -345,8 +345,8 @@ final class BadInputMatrixTests: CLITestCase {
                 arguments: ["icl", "--model", lm, "--audio-tokenizer", tok, "--examples", examplesEmpty, wav] + out,
                 status: 64, message: "no examples"),
             Case(
-                name: "task without audio tokenizer", arguments: ["asr", "--model", lm, wav], status: 64,
-                message: "--audio-tokenizer"),
+                name: "default audio tokenizer not cached, offline", arguments: ["asr", "--model", lm, wav], status: 1,
+                message: "mimo-audio download XiaomiMiMo/MiMo-Audio-Tokenizer"),
             Case(
                 name: "template index for text chat",
                 arguments: ["text-chat", "--model", lm, "Hi", "--template-index", "1"], status: 64,

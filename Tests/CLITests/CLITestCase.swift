@@ -26,17 +26,29 @@ class CLITestCase: XCTestCase {
     var binary: URL { Bundle.main.bundleURL.appendingPathComponent("mimo-audio") }
 
     /// Runs the real binary (the test bundle sits next to the products it depends on).
-    func run(_ arguments: [String]) throws -> Run { try launch(binary, arguments) }
+    func run(_ arguments: [String], environment: [String: String] = [:]) throws -> Run {
+        try launch(binary, arguments, environment: environment)
+    }
+
+    /// The tests never touch the user's hub cache or the network: a scratch HF_HOME, offline
+    /// unless a test serves a stand-in hub, and no hub settings inherited from the machine.
+    var hubEnvironment: [String: String] {
+        var environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("HF_") }
+        environment["HF_HOME"] = scratch.appendingPathComponent("hf-home").path
+        environment["HF_HUB_OFFLINE"] = "1"
+        return environment
+    }
 
     /// Runs `executable`, with standard input from `stdin` (none by default); after `timeout`
     /// seconds it is killed and `hung` reported, so a hang fails the test instead of the suite.
     func launch(
         _ executable: URL, _ arguments: [String], stdin: FileHandle = .nullDevice,
-        timeout: Double = 300
+        timeout: Double = 300, environment: [String: String] = [:]
     ) throws -> Run {
         let process = Process()
         process.executableURL = executable
         process.arguments = arguments
+        process.environment = hubEnvironment.merging(environment) { $1 }
         process.standardInput = stdin
         let out = Pipe()
         let err = Pipe()

@@ -199,8 +199,11 @@ final class TaskCLITests: CLITestCase {
         XCTAssertFalse(ask.stdout.contains("--template-index"), ask.stdout)
         let asr = try run(["asr", "--help"])
         XCTAssertTrue(asr.stdout.contains("--template-index") && asr.stdout.contains("--language"), asr.stdout)
-        let usage = try XCTUnwrap(asr.stdout.components(separatedBy: "\n").first { $0.hasPrefix("USAGE:") })
-        XCTAssertTrue(usage.contains("--model <model>") && usage.contains("--audio-tokenizer <audio-tokenizer>"), usage)
+        // The models default to the hub repositories (a directory or another repo id overrides them).
+        let help = asr.stdout.split(whereSeparator: \.isWhitespace).joined(separator: " ")
+        XCTAssertTrue(
+            help.contains("default: XiaomiMiMo/MiMo-Audio-7B-Instruct")
+                && help.contains("default: XiaomiMiMo/MiMo-Audio-Tokenizer"), asr.stdout)
         let version = try run(["--version"])
         XCTAssertEqual(version.status, 0)
         XCTAssertTrue(version.stdout.hasPrefix("mimo-audio "), version.stdout)
@@ -290,7 +293,7 @@ final class TaskCLITests: CLITestCase {
                     file("x.wav"),
                 ], "--natural"
             ),
-            (["asr", "--model", lm, wav], "audio-tokenizer"),
+            (["asr", "--model", lm, wav], "mimo-audio download XiaomiMiMo/MiMo-Audio-Tokenizer"),
             (["asr", "--model", lm, "--audio-tokenizer", tokenizer, file("missing.wav")], "missing.wav"),
             (["asr", "--model", lm, "--audio-tokenizer", tokenizer, wav, "--template-index", "22"], "template-index"),
             (["tts", "--model", lm, "--audio-tokenizer", tokenizer, "Hi"], "-o"),
