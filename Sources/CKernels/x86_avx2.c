@@ -1,6 +1,10 @@
 // AVX2 kernels (with FMA and F16C: x86-64-v3's vector core), and the vectorised loops of loops.h
 // compiled for it.
 //
+// A kernel here and its counterpart in the other x86 file (and the tiles of one kernel for each
+// row count) share their structure on purpose: they differ in vector width, instructions and
+// register budget, and macros generating both would hide exactly what makes each fast.
+//
 // Quantized matrix-vector products with int16 activations: each 32-wide block is an integer dot
 // product (AVX-512BW `vpmaddwd` on a whole block, or AVX2 on half blocks), scaled once per block.
 // The weight is read once, in its stored layout, and never widened to f32. int16 (not int8)

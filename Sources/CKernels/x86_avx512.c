@@ -2,6 +2,10 @@
 // with int8 activations on VNNI), the bf16 decode product, and the prefill GEMMs on VNNI and
 // AVX512_BF16.
 //
+// A kernel here and its counterpart in the other x86 file (and the tiles of one kernel for each
+// row count) share their structure on purpose: they differ in vector width, instructions and
+// register budget, and macros generating both would hide exactly what makes each fast.
+//
 //
 // Blocking: a panel of NR weight rows is unpacked (all of k, or a k-chunk for bf16 and
 // q8_0_x16) into a private buffer laid out for the micro-kernel; it stays in L2 while every

@@ -82,7 +82,8 @@ public struct Hub: Sendable {
         let fm = FileManager.default
         let missing = plan.filter { !fm.fileExists(atPath: cache.blob(repo, etag: $0.meta.etag).path) }
         let total = missing.reduce(Int64(0)) { $0 + $1.meta.size }
-        try checkDiskSpace(
+        try Self.checkDiskSpace(
+            in: cache.root,
             needed: missing.reduce(Int64(0)) { sum, file in
                 let partial = cache.blob(repo, etag: file.meta.etag).appendingPathExtension("incomplete")
                 return sum + file.meta.size
@@ -138,9 +139,9 @@ public struct Hub: Sendable {
     }
 
     /// Refuses a download that cannot fit, before it starts.
-    private func checkDiskSpace(needed: Int64) throws {
+    static func checkDiskSpace(in root: URL, needed: Int64) throws {
         guard needed > 0 else { return }
-        var directory = cache.root
+        var directory = root
         let fm = FileManager.default
         while !fm.fileExists(atPath: directory.path) && directory.path != "/" {
             directory = directory.deletingLastPathComponent()

@@ -99,7 +99,8 @@ struct HubAPI {
                 try await fetch(
                     url, into: destination, from: have, size: size, repo: repo, path: path, progress: progress)
                 continue  // re-check the size on disk
-            } catch let error where isTransient(error) && attempt < retry.attempts {
+            } catch let error as Transient {
+                guard attempt < retry.attempts else { throw failure(error, url) }
                 attempt += 1
                 let delay = retry.delay(attempt)
                 retrying(attempt, delay, Self.reason(error))
@@ -131,7 +132,10 @@ struct HubAPI {
             throw HubError.unexpectedResponse(url: url.absoluteString, status: 310, detail: "too many redirects")
         }
         let status = Int(response.status.code)
-        if status == 416 { return }  // nothing left past `offset`: the size check decides
+        if status == 416 {  // the server has nothing past `offset`, though the file should: start over
+            try Data().write(to: destination)
+            throw Transient.status(416)
+        }
         if status != 200 && status != 206 {
             _ = try? await response.body.collect(upTo: 1 << 16)
             try check(
@@ -157,6 +161,11 @@ struct HubAPI {
             throw Transient.connection(String(describing: error))
         }
         if written < size { throw Transient.truncated(received: written, expected: size) }
+        if written > size {
+            try? FileManager.default.removeItem(at: destination)
+            throw HubError.unexpectedResponse(
+                url: url.absoluteString, status: status, detail: "\(path) is longer than the \(size) bytes announced")
+        }
     }
 
     // MARK: requests
@@ -201,20 +210,20 @@ struct HubAPI {
     private func withRetries<T>(_ url: URL, _ body: () async throws -> T) async throws -> T {
         var attempt = 0
         while true {
-            do { return try await body() } catch let error where isTransient(error) {
+            do { return try await body() } catch let error as Transient {
                 attempt += 1
-                if attempt > retry.attempts {
-                    if case Transient.status(let code) = error {
-                        throw HubError.unexpectedResponse(
-                            url: url.absoluteString, status: code,
-                            detail: "server error after \(retry.attempts) retries")
-                    }
-                    throw HubError.unreachable(
-                        endpoint: settings.endpoint.absoluteString, reason: Self.reason(error), cached: false)
-                }
+                if attempt > retry.attempts { throw failure(error, url) }
                 try await Task.sleep(for: .seconds(retry.delay(attempt)))
             }
         }
+    }
+
+    /// A transient failure that outlived its retries, as the error a user sees.
+    private func failure(_ error: Transient, _ url: URL) -> HubError {
+        if case .status(let code) = error {
+            return .unexpectedResponse(url: url.absoluteString, status: code, detail: "after \(retry.attempts) retries")
+        }
+        return .unreachable(endpoint: settings.endpoint.absoluteString, reason: Self.reason(error), cached: false)
     }
 
     private func check(_ response: HTTPClientResponse, url: URL, repo: RepoID, revision: String?, path: String?) throws
@@ -270,8 +279,6 @@ struct HubAPI {
         if value.hasPrefix("W/") { value = value.dropFirst(2) }
         return String(value.trimmingCharacters(in: CharacterSet(charactersIn: "\"")))
     }
-
-    private func isTransient(_ error: Error) -> Bool { error is Transient }
 
     static func reason(_ error: Error) -> String {
         switch error {

@@ -1,7 +1,8 @@
 import Foundation
-import Hub
 import TestSupport
 import XCTest
+
+@testable import Hub
 
 /// The real download code against the stand-in hub on loopback (Tests/HubStandIn), and the
 /// shared cache against the real `huggingface_hub` from PyPI.
@@ -245,16 +246,22 @@ final class HubTests: XCTestCase {
     }
 
     func testTheStandInIsFaithfulToHuggingFaceHub() throws {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", StandInHub.directory.appendingPathComponent("selftest.py").path]
-        let out = Pipe()
-        process.standardOutput = out
-        process.standardError = out
-        try process.run()
-        let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        XCTAssertEqual(process.terminationStatus, 0, text)
+        let run = try runTool(["python3", StandInHub.directory.appendingPathComponent("selftest.py").path])
+        XCTAssertEqual(run.status, 0, run.output)
+    }
+
+    func testADownloadThatCannotFitIsRefusedBeforeItStarts() throws {
+        // More than any disk holds: refused with the sizes, naming the directory checked.
+        XCTAssertThrowsError(try Hub.checkDiskSpace(in: cacheRoot, needed: 1 << 60)) { error in
+            guard case HubError.insufficientDiskSpace(let directory, let needed, let available) = error else {
+                return XCTFail("\(error)")
+            }
+            XCTAssertEqual(directory, scratch.path, "the nearest existing parent of the cache")
+            XCTAssertEqual(needed, 1 << 60)
+            XCTAssertGreaterThan(available, 0)
+            XCTAssertTrue("\(error)".contains("not enough disk space"), "\(error)")
+        }
+        XCTAssertNoThrow(try Hub.checkDiskSpace(in: cacheRoot, needed: 1 << 20))
     }
 
     func testRepoIDsAndSettings() throws {
@@ -287,15 +294,7 @@ final class HubTests: XCTestCase {
     }
 
     private func sha256(_ url: URL) throws -> String {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/sha256sum")
-        process.arguments = [url.path]
-        let out = Pipe()
-        process.standardOutput = out
-        try process.run()
-        let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        return String(text.prefix(64))
+        String(String(decoding: try runTool(["sha256sum", url.path]).stdout, as: UTF8.self).prefix(64))
     }
 
     private func sha256s(_ directory: URL) throws -> [String: String] {

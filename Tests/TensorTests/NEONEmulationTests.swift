@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import XCTest
 
 /// The aarch64 NEON kernels, which an x86 test machine cannot run natively: `Tools/neon-check.sh`
@@ -13,22 +14,13 @@ final class NEONEmulationTests: XCTestCase {
         #else
             let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
                 .deletingLastPathComponent()
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: "/bin/bash")
-            process.arguments = [root.appendingPathComponent("Tools/neon-check.sh").path]
-            process.currentDirectoryURL = root
-            let output = Pipe()
-            process.standardOutput = output
-            process.standardError = output
-            try process.run()
-            let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-            process.waitUntilExit()
+            let run = try runTool(["bash", root.appendingPathComponent("Tools/neon-check.sh").path], directory: root)
             // Exit status 2: the cross compiler or qemu-aarch64 is missing.
-            if process.terminationStatus == 2 {
-                print("skipping the NEON kernels: \(text.trimmingCharacters(in: .whitespacesAndNewlines))")
+            if run.status == 2 {
+                print("skipping the NEON kernels: \(run.output.trimmingCharacters(in: .whitespacesAndNewlines))")
                 throw XCTSkip("no aarch64 cross compiler or qemu-aarch64")
             }
-            XCTAssertEqual(process.terminationStatus, 0, "NEON check failed:\n\(text)")
+            XCTAssertEqual(run.status, 0, "NEON check failed:\n\(run.output)")
         #endif
     }
 }

@@ -113,22 +113,10 @@ public struct StandInError: Error, CustomStringConvertible {
 public enum HuggingFaceHubClient {
     /// Runs `hf_client.py` with `arguments`; its JSON answer, or the error it printed.
     public static func run(_ arguments: [String], environment: [String: String] = [:]) throws -> [String: Any] {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", StandInHub.directory.appendingPathComponent("hf_client.py").path] + arguments
-        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
-        let out = Pipe()
-        let err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        try process.run()
-        let stdout = out.fileHandleForReading.readDataToEndOfFile()
-        let stderr = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        guard process.terminationStatus == 0,
-            let object = try JSONSerialization.jsonObject(with: stdout) as? [String: Any]
-        else {
-            throw StandInError("hf_client.py \(arguments.first ?? "") failed (\(process.terminationStatus)): \(stderr)")
+        let script = StandInHub.directory.appendingPathComponent("hf_client.py").path
+        let run = try runTool(["python3", script] + arguments, environment: environment)
+        guard run.status == 0, let object = try JSONSerialization.jsonObject(with: run.stdout) as? [String: Any] else {
+            throw StandInError("hf_client.py \(arguments.first ?? "") failed (\(run.status)): \(run.stderr)")
         }
         return object
     }

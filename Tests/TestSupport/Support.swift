@@ -67,3 +67,39 @@ public func assertClose(
     XCTAssertLessThanOrEqual(
         err, tolerance, "\(what): max |Δ| \(err) (max |x| \(maxAbs(expected.data)))", file: file, line: line)
 }
+
+/// What a finished helper program printed.
+public struct ToolRun {
+    public let status: Int32
+    public let stdout: Data
+    public let stderr: String
+    /// stdout and stderr as text, for messages.
+    public var output: String { String(decoding: stdout, as: UTF8.self) + stderr }
+}
+
+/// Runs a helper program found on PATH (python3, bash, sha256sum, …) to completion.
+public func runTool(_ arguments: [String], environment: [String: String] = [:], directory: URL? = nil) throws
+    -> ToolRun
+{
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+    process.arguments = arguments
+    process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+    if let directory { process.currentDirectoryURL = directory }
+    let out = Pipe()
+    let err = Pipe()
+    process.standardOutput = out
+    process.standardError = err
+    try process.run()
+    // stderr is drained on its own thread so neither pipe can fill and stall the program.
+    nonisolated(unsafe) var errors = Data()
+    let drained = DispatchSemaphore(value: 0)
+    DispatchQueue.global().async {
+        errors = err.fileHandleForReading.readDataToEndOfFile()
+        drained.signal()
+    }
+    let stdout = out.fileHandleForReading.readDataToEndOfFile()
+    drained.wait()
+    process.waitUntilExit()
+    return ToolRun(status: process.terminationStatus, stdout: stdout, stderr: String(decoding: errors, as: UTF8.self))
+}
