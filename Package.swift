@@ -13,6 +13,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.0"),
+        .package(url: "https://github.com/vapor/multipart-kit", from: "4.7.0"),
     ],
     targets: [
         // OpenBLAS on Linux; Apple platforms use Accelerate instead (see Tensor/BLAS.swift).
@@ -61,6 +63,14 @@ let package = Package(
                 "JSON", .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ]),
+        // The OpenAI-compatible HTTP server over the engine; request decoding in plain functions.
+        .target(
+            name: "Server",
+            dependencies: [
+                "MiMoAudio", "JSON", "Audio", .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "MultipartKit", package: "multipart-kit"),
+                .product(name: "Logging", package: "swift-log"),
+            ]),
         // The `bench` commands' measurements, on the production path; not part of the public API.
         .target(name: "Benchmarks", dependencies: ["MiMoAudio"]),
         .executableTarget(
@@ -70,6 +80,7 @@ let package = Package(
                 "Benchmarks",
                 "Hub",
                 "JSON",
+                "Server",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -85,6 +96,7 @@ let package = Package(
         .testTarget(name: "TaskTests", dependencies: ["MiMoAudio", "TestSupport"]),
         .testTarget(name: "EngineTests", dependencies: ["MiMoAudio", "TestSupport"]),
         .testTarget(name: "HubTests", dependencies: ["Hub", "TestSupport"]),
+        .testTarget(name: "ServerTests", dependencies: ["Server", "TestSupport"]),
         .testTarget(name: "CLITests", dependencies: ["mimo-audio", "MiMoAudio", "TestSupport"]),
     ]
 )

@@ -25,7 +25,7 @@ struct MimoAudioCommand: ParsableCommand {
         subcommands: [
             TTSCommand.self, ASRCommand.self, AskCommand.self, ChatCommand.self, TextChatCommand.self, ICLCommand.self,
             ContinueCommand.self, TextCommand.self, CodecCommand.self, GenerateCommand.self, ConvertCommand.self,
-            BenchCommand.self, DownloadCommand.self, ModelsCommand.self,
+            BenchCommand.self, DownloadCommand.self, ModelsCommand.self, ServeCommand.self,
         ]
     )
 }

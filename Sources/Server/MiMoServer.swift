@@ -1,0 +1,351 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Logging
+import MiMoAudio
+import NIOCore
+
+/// What `mimo-audio serve` runs with.
+public struct ServerConfiguration: Sendable {
+    public var host: String
+    public var port: Int
+    /// Required as `Authorization: Bearer` on /v1/* when set (compared in constant time).
+    public var apiKey: String?
+    public var corsOrigins: [String]
+    public var voices: VoiceBook
+    public var models: ModelCatalog
+    /// Largest request body accepted (OpenAI's upload limit is 25 MB).
+    public var maxBodyBytes: Int
+    /// The most LM steps (groups of 4 audio frames, 0.64 s of speech each) one response may take.
+    public var maxNewTokens: Int
+
+    public init(
+        host: String = "127.0.0.1", port: Int = 8000, apiKey: String? = nil, corsOrigins: [String] = [],
+        voices: VoiceBook, models: ModelCatalog, maxBodyBytes: Int = 25 << 20, maxNewTokens: Int = 8192
+    ) {
+        (self.host, self.port, self.apiKey, self.corsOrigins) = (host, port, apiKey, corsOrigins)
+        (self.voices, self.models, self.maxBodyBytes, self.maxNewTokens) = (voices, models, maxBodyBytes, maxNewTokens)
+    }
+}
+
+/// The OpenAI-compatible HTTP server over one engine. It listens at once and loads the models in
+/// the background (`/health` answers 503 until they are ready); SIGTERM or SIGINT stop it
+/// gracefully.
+public enum MiMoServer {
+    /// Serves until a shutdown signal. `load` runs once, off the event loops; `onListening` gets
+    /// the bound port (useful with port 0).
+    public static func run(
+        _ configuration: ServerConfiguration, logger: Logger, load: @escaping @Sendable () throws -> Engine,
+        onListening: @escaping @Sendable (Int) -> Void = { _ in }
+    ) async throws {
+        let state = ServerState()
+        let router = makeRouter(configuration, state: state, logger: logger)
+        let app = Application(
+            router: router,
+            configuration: .init(
+                address: .hostname(configuration.host, port: configuration.port), serverName: "mimo-audio"),
+            onServerRunning: { channel in
+                onListening(channel.localAddress?.port ?? configuration.port)
+                Thread.detachNewThread {
+                    do { state.set(.serving(try load())) } catch {
+                        logger.error("loading the models failed: \(error)")
+                        state.set(.failed(String(describing: error)))
+                    }
+                }
+            },
+            logger: logger)
+        try await app.runService()
+    }
+
+    static func makeRouter(_ configuration: ServerConfiguration, state: ServerState, logger: Logger)
+        -> Router<BasicRequestContext>
+    {
+        let router = Router()
+        router.add(middleware: ErrorMiddleware(logger: logger))
+        if !configuration.corsOrigins.isEmpty {
+            router.add(middleware: OriginsMiddleware(origins: Set(configuration.corsOrigins)))
+        }
+        router.get("/health") { _, _ -> Response in
+            _ = try state.engine()
+            return json(["status": "ok"])
+        }
+        let api = router.group("v1")
+        if let key = configuration.apiKey { api.add(middleware: BearerAuthMiddleware(key: key)) }
+        api.get("models") { _, _ -> Response in
+            let models = configuration.models.ids.map {
+                ["id": $0, "object": "model", "created": 0, "owned_by": "xiaomi-mimo"] as [String: Any]
+            }
+            return json(["object": "list", "data": models])
+        }
+        api.get("audio/voices") { _, _ -> Response in
+            let voices = configuration.voices.names.map { name -> [String: Any] in
+                let voice = configuration.voices.voices[name]!
+                return ["id": name, "name": name, "instruction": voice.english, "voice_prompt": voice.prompt != nil]
+            }
+            return json(["object": "list", "data": voices])
+        }
+        let service = SpeechService(voices: configuration.voices, maxNewTokens: configuration.maxNewTokens)
+        api.post("audio/speech") { request, _ -> Response in
+            let body = try await collect(request, limit: configuration.maxBodyBytes)
+            let speech = try SpeechRequest.decode(body.readableBytesView)
+            try configuration.models.check(speech.model)
+            _ = try configuration.voices.voice(speech.voice)
+            let engine = try state.engine()
+            let task = try service.taskRequest(speech, engine: engine)
+            let sampleRate = try engine.pipeline.requireCodec().sampleRate
+            switch speech.streamFormat {
+            case nil:
+                var samples: [Float] = []
+                for try await event in engine.run(task) {
+                    if case .audio(let chunk) = event { samples += chunk }
+                }
+                let data = try SpeechService.encode(samples, format: speech.format, sampleRate: sampleRate)
+                return Response(
+                    status: .ok, headers: [.contentType: SpeechService.contentType(speech.format)],
+                    body: .init(byteBuffer: ByteBuffer(bytes: data)))
+            case .audio?:
+                return streamedAudio(engine.run(task), format: speech.format, sampleRate: sampleRate)
+            case .sse?:
+                return streamedEvents(engine.run(task), format: speech.format, sampleRate: sampleRate)
+            }
+        }
+        api.post("audio/transcriptions") { request, _ -> Response in
+            // The file may be 25 MB; the multipart framing and the other fields come on top.
+            let body = try await collect(request, limit: configuration.maxBodyBytes + (1 << 20))
+            let transcription = try TranscriptionRequest.decode(
+                body.readableBytesView, contentType: request.headers[.contentType])
+            try configuration.models.check(transcription.model)
+            let engine = try state.engine()
+            let samples = try TranscriptionService.samples(transcription, engine: engine)
+            let duration = Double(samples.count) / Double(try engine.pipeline.requireCodec().sampleRate)
+            let events = engine.run(TranscriptionService.taskRequest(transcription, samples: samples))
+            if transcription.stream { return streamedTranscript(events, format: transcription.format) }
+            var text = ""
+            for try await event in events {
+                if case .finished(let result) = event { text = result.text }
+            }
+            let (type, content) = TranscriptFormatter.body(
+                text, format: transcription.format, duration: duration, language: transcription.language)
+            return Response(
+                status: .ok, headers: [.contentType: type], body: .init(byteBuffer: ByteBuffer(string: content)))
+        }
+        return router
+    }
+
+    /// `transcript.text.delta` events as the text is generated, then `transcript.text.done`.
+    static func streamedTranscript(
+        _ events: AsyncThrowingStream<TaskEvent, Error>, format: TranscriptionRequest.Format
+    ) -> Response {
+        Response(
+            status: .ok, headers: [.contentType: "text/event-stream", .cacheControl: "no-cache"],
+            body: ResponseBody { writer in
+                func send(_ object: [String: Any]) async throws {
+                    let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
+                    try await writer.write(
+                        ByteBuffer(string: "data: " + String(decoding: data, as: UTF8.self) + "\n\n"))
+                }
+                for try await event in events {
+                    switch event {
+                    case .text(let delta): try await send(["type": "transcript.text.delta", "delta": delta])
+                    case .finished(let result):
+                        let usage = result.usage
+                        try await send([
+                            "type": "transcript.text.done", "text": result.text,
+                            "usage": [
+                                "type": "tokens", "input_tokens": usage.promptGroups,
+                                "output_tokens": usage.generatedGroups,
+                                "total_tokens": usage.promptGroups + usage.generatedGroups,
+                            ],
+                        ])
+                    default: break
+                    }
+                }
+                try await writer.finish(nil)
+            })
+    }
+
+    /// The encoded stream as it is generated (chunked transfer). A client that goes away makes the
+    /// next write fail, which ends the iteration and with it the generation.
+    static func streamedAudio(
+        _ events: AsyncThrowingStream<TaskEvent, Error>, format: AudioFileFormat, sampleRate: Int
+    ) -> Response {
+        Response(
+            status: .ok, headers: [.contentType: SpeechService.contentType(format)],
+            body: ResponseBody { writer in
+                let pending = PendingBytes()
+                let encoder = try AudioStreamWriter(
+                    format: format, sampleRate: sampleRate, destination: .stream { pending.append($0) })
+                for try await event in events {
+                    guard case .audio(let chunk) = event else { continue }
+                    try encoder.write(chunk)
+                    if let bytes = pending.take() { try await writer.write(ByteBuffer(bytes: bytes)) }
+                }
+                try encoder.finish()
+                if let bytes = pending.take() { try await writer.write(ByteBuffer(bytes: bytes)) }
+                try await writer.finish(nil)
+            })
+    }
+
+    /// `speech.audio.delta` events with base64 audio, then `speech.audio.done` with usage.
+    static func streamedEvents(
+        _ events: AsyncThrowingStream<TaskEvent, Error>, format: AudioFileFormat, sampleRate: Int
+    ) -> Response {
+        Response(
+            status: .ok, headers: [.contentType: "text/event-stream", .cacheControl: "no-cache"],
+            body: ResponseBody { writer in
+                let pending = PendingBytes()
+                let encoder = try AudioStreamWriter(
+                    format: format, sampleRate: sampleRate, destination: .stream { pending.append($0) })
+                func send(_ object: [String: Any]) async throws {
+                    let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
+                    try await writer.write(
+                        ByteBuffer(string: "data: " + String(decoding: data, as: UTF8.self) + "\n\n"))
+                }
+                var usage = TaskUsage()
+                for try await event in events {
+                    switch event {
+                    case .audio(let chunk):
+                        try encoder.write(chunk)
+                        if let bytes = pending.take() {
+                            try await send(["type": "speech.audio.delta", "audio": bytes.base64EncodedString()])
+                        }
+                    case .finished(let result): usage = result.usage
+                    default: break
+                    }
+                }
+                try encoder.finish()
+                if let bytes = pending.take() {
+                    try await send(["type": "speech.audio.delta", "audio": bytes.base64EncodedString()])
+                }
+                try await send([
+                    "type": "speech.audio.done",
+                    "usage": [
+                        "input_tokens": usage.promptGroups, "output_tokens": usage.generatedGroups,
+                        "total_tokens": usage.promptGroups + usage.generatedGroups,
+                        "audio_seconds": usage.audioSecondsOut,
+                    ],
+                ])
+                try await writer.finish(nil)
+            })
+    }
+
+    static func collect(_ request: Request, limit: Int) async throws -> ByteBuffer {
+        do { return try await request.body.collect(upTo: limit) } catch is NIOTooManyBytesError {
+            throw APIError(
+                status: .contentTooLarge, message: "The request body is larger than \(limit) bytes.",
+                type: "invalid_request_error", code: "request_too_large")
+        }
+    }
+
+    static func json(_ object: [String: Any], status: HTTPResponse.Status = .ok) -> Response {
+        let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data()
+        return Response(
+            status: status, headers: [.contentType: "application/json"],
+            body: .init(byteBuffer: ByteBuffer(bytes: data)))
+    }
+}
+
+/// Bytes the encoder produced since the last write to the client.
+final class PendingBytes: @unchecked Sendable {
+    private let lock = NSLock()
+    private var data = Data()
+    func append(_ more: Data) {
+        lock.lock()
+        data.append(more)
+        lock.unlock()
+    }
+    func take() -> Data? {
+        lock.lock()
+        defer { lock.unlock() }
+        guard !data.isEmpty else { return nil }
+        let out = data
+        data = Data()
+        return out
+    }
+}
+
+extension APIError: HTTPResponseError {
+    public func response(from request: Request, context: some RequestContext) throws -> Response {
+        var headers: HTTPFields = [.contentType: "application/json"]
+        if status == .tooManyRequests { headers[.retryAfter] = "1" }
+        return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: body)))
+    }
+}
+
+/// Every error as OpenAI's error shape: the engine's queue limit as 429, anything unexpected as
+/// a 500 with its description (logged), never a dropped connection.
+struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
+    let logger: Logger
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws
+        -> Response
+    {
+        do { return try await next(request, context) } catch let error as APIError {
+            throw error
+        } catch EngineError.queueFull(let capacity) {
+            throw APIError.busy("The server is busy: \(capacity) requests are waiting. Retry shortly.")
+        } catch let error as HTTPError {
+            throw APIError(
+                status: error.status, message: error.body ?? error.status.reasonPhrase, type: "invalid_request_error")
+        } catch {
+            logger.error("\(request.method) \(request.uri.path): \(error)")
+            throw APIError.internalError(String(describing: error))
+        }
+    }
+}
+
+/// `Authorization: Bearer <key>` on /v1/*, compared in constant time.
+struct BearerAuthMiddleware<Context: RequestContext>: RouterMiddleware {
+    let key: String
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws
+        -> Response
+    {
+        let header = request.headers[.authorization] ?? ""
+        let prefix = "Bearer "
+        guard header.hasPrefix(prefix), BearerAuthMiddlewareCheck.equal(String(header.dropFirst(prefix.count)), key)
+        else { throw APIError.unauthorized() }
+        return try await next(request, context)
+    }
+}
+
+enum BearerAuthMiddlewareCheck {
+    /// Equal, in time that depends on the lengths only (a key is not guessed byte by byte).
+    static func equal(_ given: String, _ key: String) -> Bool {
+        let a = Array(given.utf8)
+        let b = Array(key.utf8)
+        var difference = UInt8(a.count == b.count ? 0 : 1)
+        for i in 0..<max(a.count, b.count) {
+            difference |= (i < a.count ? a[i] : 0) ^ (i < b.count ? b[i] : 0)
+        }
+        return difference == 0
+    }
+}
+
+/// CORS for the listed origins (Open WebUI and other browser front ends): preflights answered,
+/// responses to those origins marked; other origins get no CORS headers, so browsers refuse them.
+struct OriginsMiddleware<Context: RequestContext>: RouterMiddleware {
+    let origins: Set<String>
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws
+        -> Response
+    {
+        guard let origin = request.headers[.origin], origins.contains(origin) || origins.contains("*") else {
+            return try await next(request, context)
+        }
+        var response: Response
+        if request.method == .options, request.headers[.accessControlRequestMethod] != nil {
+            response = Response(status: .noContent)
+            response.headers[.accessControlAllowMethods] = "GET, POST, OPTIONS"
+            response.headers[.accessControlAllowHeaders] = "Authorization, Content-Type, Accept"
+            response.headers[.accessControlMaxAge] = "600"
+        } else {
+            do { response = try await next(request, context) } catch let error as APIError {
+                response = try error.response(from: request, context: context)
+            }
+        }
+        response.headers[.accessControlAllowOrigin] = origins.contains("*") ? "*" : origin
+        response.headers[.vary] = "Origin"
+        return response
+    }
+}

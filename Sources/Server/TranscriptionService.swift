@@ -1,0 +1,36 @@
+import Audio
+import Foundation
+import MiMoAudio
+
+/// Runs a checked transcription request: the upload decoded as the CLI decodes files, then ASR.
+enum TranscriptionService {
+    /// The upload as 24 kHz mono samples; an undecodable or overlong file is a 400 on `file`.
+    static func samples(_ request: TranscriptionRequest, engine: Engine) throws -> [Float] {
+        let codec = try engine.pipeline.requireCodec()
+        let lm = engine.pipeline.lm.config
+        let contextSeconds = Double(lm.maxPositions * lm.groupSize) / engine.pipeline.frameRate
+        // FFmpeg probes the container from the bytes; the name's extension only helps it.
+        let ext = URL(fileURLWithPath: request.filename).pathExtension
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "mimo-upload-\(UUID().uuidString)" + (ext.isEmpty ? "" : "." + ext))
+        defer { try? FileManager.default.removeItem(at: file) }
+        do { try request.audio.write(to: file) } catch {
+            throw APIError.internalError("cannot stage the upload: \(error.localizedDescription)")
+        }
+        do {
+            return try AudioInput.load(file, sampleRate: codec.sampleRate, maxSeconds: contextSeconds + 1)
+        } catch {
+            let reason = String(describing: error).replacingOccurrences(of: file.path, with: request.filename)
+            throw APIError.invalid("'file' could not be read as audio: \(reason)", param: "file", code: "invalid_audio")
+        }
+    }
+
+    /// ASR with the evaluation toolkit's fixed instruction in the request's language (English by
+    /// default) and seed 0: the same audio gives the same transcript. A temperature above 0 samples.
+    static func taskRequest(_ request: TranscriptionRequest, samples: [Float]) -> TaskRequest {
+        var task = TaskRequest(.asr(.samples(samples)), seed: 0)
+        if let t = request.temperature, t > 0 { task.text = .init(temperature: Float(t)) }
+        task.fixedTemplate = request.language == "zh" ? .chinese : .english
+        return task
+    }
+}
