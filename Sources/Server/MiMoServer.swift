@@ -40,6 +40,15 @@ public enum MiMoServer {
     ) async throws {
         let state = ServerState()
         let router = makeRouter(configuration, state: state, logger: logger)
+        // On SIGTERM or SIGINT, requests that still arrive (on open connections) get 503 while the
+        // running ones finish; Hummingbird's own graceful shutdown stops the listener.
+        let drains = [SIGTERM, SIGINT].map { signalNumber -> DispatchSourceSignal in
+            let source = DispatchSource.makeSignalSource(signal: signalNumber, queue: .global())
+            source.setEventHandler { state.set(.draining) }
+            source.resume()
+            return source
+        }
+        defer { drains.forEach { $0.cancel() } }
         let app = Application(
             router: router,
             configuration: .init(

@@ -1,5 +1,6 @@
 import Foundation
 import MiMoAudio
+import TestSupport
 import XCTest
 
 #if canImport(FoundationNetworking)
@@ -108,6 +109,14 @@ final class ServeTests: CLITestCase {
             environment: hubEnvironment)
         try server.waitUntilReady()
         return server
+    }
+
+    /// A request that keeps the engine busy for about a second on the tiny fixtures: a 4,090-character
+    /// prompt, and a seed with which the random model speaks for a while (0.98 s measured; most
+    /// seeds stop within 0.1 s).
+    var longSpeech: [String: Any] {
+        let text = String(String(repeating: "Hello there, how are you today? ", count: 130).prefix(4090))
+        return speech(["input": text, "seed": 1, "response_format": "pcm"])
     }
 
     func speech(_ fields: [String: Any]) -> [String: Any] {
@@ -271,7 +280,7 @@ extension ServeTests {
             arguments: ["--model", lm, "--audio-tokenizer", tokenizer, "--max-new-tokens", "300", "--max-queue", "0"],
             environment: hubEnvironment)
         try server.waitUntilReady()
-        let body = speech(["response_format": "pcm"])
+        let body = longSpeech
         let replies = Locked<[Server.Reply]>([])
         DispatchQueue.concurrentPerform(iterations: 3) { _ in
             if let reply = try? server.request("POST", "v1/audio/speech", json: body) {
@@ -301,5 +310,46 @@ final class Locked<Value>: @unchecked Sendable {
         lock.lock()
         body(&stored)
         lock.unlock()
+    }
+}
+
+extension ServeTests {
+    /// The official `openai` Python client (PyPI) against `serve`: Tests/ServerClient/openai_check.py.
+    func testTheOpenAIPythonClient() throws {
+        let server = try start(["--api-key", "sk-check"])
+        let script = Self.fixtures.deletingLastPathComponent().appendingPathComponent("ServerClient/openai_check.py")
+        let run = try runTool([
+            "python3", script.path, server.base.appendingPathComponent("v1").absoluteString, "sk-check",
+            Self.fixtures.appendingPathComponent("test_audio.wav").path,
+        ])
+        XCTAssertEqual(run.status, 0, run.output)
+        XCTAssertTrue(run.output.contains("all checks passed"), run.output)
+        XCTAssertEqual(server.stop(), 0)
+    }
+}
+
+extension ServeTests {
+    func testSIGTERMLetsTheRunningRequestFinishThenExitsZero() throws {
+        let server = try Server(
+            binary: binary,
+            arguments: ["--model", lm, "--audio-tokenizer", tokenizer, "--max-new-tokens", "300"],
+            environment: hubEnvironment)
+        try server.waitUntilReady()
+        let reply = Locked<Server.Reply?>(nil)
+        let done = DispatchSemaphore(value: 0)
+        DispatchQueue.global().async {
+            let r = try? server.request("POST", "v1/audio/speech", json: self.longSpeech)
+            reply.mutate { $0 = r }
+            done.signal()
+        }
+        Thread.sleep(forTimeInterval: 0.3)  // the request is generating (it takes ~1 s here)
+        XCTAssertTrue(server.process.isRunning)
+        kill(server.process.processIdentifier, SIGTERM)
+        done.wait()
+        XCTAssertEqual(reply.value?.status, 200, "the running request finishes")
+        XCTAssertGreaterThan(reply.value?.body.count ?? 0, 0)
+        server.process.waitUntilExit()
+        XCTAssertEqual(server.process.terminationStatus, 0)
+        XCTAssertEqual(server.process.terminationReason, .exit)
     }
 }
