@@ -48,7 +48,7 @@ public enum MiMoServer {
             source.resume()
             return source
         }
-        defer { drains.forEach { $0.cancel() } }
+        defer { for source in drains { source.cancel() } }
         let app = Application(
             router: router,
             configuration: .init(
