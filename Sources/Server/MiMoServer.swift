@@ -94,49 +94,53 @@ public enum MiMoServer {
             return json(["object": "list", "data": voices])
         }
         let service = SpeechService(voices: configuration.voices, maxNewTokens: configuration.maxNewTokens)
-        api.post("audio/speech") { request, _ -> Response in
-            let body = try await collect(request, limit: configuration.maxBodyBytes)
-            let speech = try SpeechRequest.decode(body.readableBytesView)
-            try configuration.models.check(speech.model)
-            _ = try configuration.voices.voice(speech.voice)
-            let engine = try state.engine()
-            let task = try service.taskRequest(speech, engine: engine)
-            let sampleRate = try engine.pipeline.requireCodec().sampleRate
-            switch speech.streamFormat {
-            case nil:
-                var samples: [Float] = []
-                for try await event in engine.run(task) {
-                    if case .audio(let chunk) = event { samples += chunk }
+        api.post("audio/speech") { request, context -> Response in
+            try await cancellingOnHangUp(request, context: context, logger: logger) { requestBody in
+                let body = try await collect(requestBody, limit: configuration.maxBodyBytes)
+                let speech = try SpeechRequest.decode(body.readableBytesView)
+                try configuration.models.check(speech.model)
+                _ = try configuration.voices.voice(speech.voice)
+                let engine = try state.engine()
+                let task = try service.taskRequest(speech, engine: engine)
+                let sampleRate = try engine.pipeline.requireCodec().sampleRate
+                switch speech.streamFormat {
+                case nil:
+                    var samples: [Float] = []
+                    for try await event in engine.run(task) {
+                        if case .audio(let chunk) = event { samples += chunk }
+                    }
+                    let data = try SpeechService.encode(samples, format: speech.format, sampleRate: sampleRate)
+                    return Response(
+                        status: .ok, headers: [.contentType: SpeechService.contentType(speech.format)],
+                        body: .init(byteBuffer: ByteBuffer(bytes: data)))
+                case .audio?:
+                    return streamedAudio(engine.run(task), format: speech.format, sampleRate: sampleRate)
+                case .sse?:
+                    return streamedEvents(engine.run(task), format: speech.format, sampleRate: sampleRate)
                 }
-                let data = try SpeechService.encode(samples, format: speech.format, sampleRate: sampleRate)
-                return Response(
-                    status: .ok, headers: [.contentType: SpeechService.contentType(speech.format)],
-                    body: .init(byteBuffer: ByteBuffer(bytes: data)))
-            case .audio?:
-                return streamedAudio(engine.run(task), format: speech.format, sampleRate: sampleRate)
-            case .sse?:
-                return streamedEvents(engine.run(task), format: speech.format, sampleRate: sampleRate)
             }
         }
-        api.post("audio/transcriptions") { request, _ -> Response in
-            // The file may be 25 MB; the multipart framing and the other fields come on top.
-            let body = try await collect(request, limit: configuration.maxBodyBytes + (1 << 20))
-            let transcription = try TranscriptionRequest.decode(
-                body.readableBytesView, contentType: request.headers[.contentType])
-            try configuration.models.check(transcription.model)
-            let engine = try state.engine()
-            let samples = try TranscriptionService.samples(transcription, engine: engine)
-            let duration = Double(samples.count) / Double(try engine.pipeline.requireCodec().sampleRate)
-            let events = engine.run(TranscriptionService.taskRequest(transcription, samples: samples))
-            if transcription.stream { return streamedTranscript(events, format: transcription.format) }
-            var text = ""
-            for try await event in events {
-                if case .finished(let result) = event { text = result.text }
+        api.post("audio/transcriptions") { request, context -> Response in
+            try await cancellingOnHangUp(request, context: context, logger: logger) { requestBody in
+                // The file may be 25 MB; the multipart framing and the other fields come on top.
+                let body = try await collect(requestBody, limit: configuration.maxBodyBytes + (1 << 20))
+                let transcription = try TranscriptionRequest.decode(
+                    body.readableBytesView, contentType: request.headers[.contentType])
+                try configuration.models.check(transcription.model)
+                let engine = try state.engine()
+                let samples = try TranscriptionService.samples(transcription, engine: engine)
+                let duration = Double(samples.count) / Double(try engine.pipeline.requireCodec().sampleRate)
+                let events = engine.run(TranscriptionService.taskRequest(transcription, samples: samples))
+                if transcription.stream { return streamedTranscript(events, format: transcription.format) }
+                var text = ""
+                for try await event in events {
+                    if case .finished(let result) = event { text = result.text }
+                }
+                let (type, content) = TranscriptFormatter.body(
+                    text, format: transcription.format, duration: duration, language: transcription.language)
+                return Response(
+                    status: .ok, headers: [.contentType: type], body: .init(byteBuffer: ByteBuffer(string: content)))
             }
-            let (type, content) = TranscriptFormatter.body(
-                text, format: transcription.format, duration: duration, language: transcription.language)
-            return Response(
-                status: .ok, headers: [.contentType: type], body: .init(byteBuffer: ByteBuffer(string: content)))
         }
         return router
     }
@@ -238,8 +242,39 @@ public enum MiMoServer {
             })
     }
 
-    static func collect(_ request: Request, limit: Int) async throws -> ByteBuffer {
-        do { return try await request.body.collect(upTo: limit) } catch is NIOTooManyBytesError {
+    /// Runs a generating handler so that a client that leaves cancels it, and with it the
+    /// generation (the engine stops within one decode step). Hummingbird closes such a connection
+    /// after the response, so the response says `Connection: close` (errors included) and clients
+    /// open a new one instead of reusing a closed one.
+    static func cancellingOnHangUp(
+        _ request: Request, context: some RequestContext, logger: Logger,
+        _ handler: (RequestBody) async throws -> Response
+    ) async throws -> Response {
+        var response: Response
+        do { response = try await request.body.consumeWithCancellationOnInboundClose(handler) } catch {
+            response = try apiError(error, request: request, logger: logger).response(from: request, context: context)
+        }
+        response.headers[.connection] = "close"
+        return response
+    }
+
+    /// Any error as the OpenAI-shaped one a client gets.
+    static func apiError(_ error: Error, request: Request, logger: Logger) -> APIError {
+        switch error {
+        case let error as APIError: return error
+        case EngineError.queueFull(let capacity):
+            return .busy("The server is busy: its queue of \(capacity) waiting requests is full. Retry shortly.")
+        case let error as HTTPError:
+            return APIError(
+                status: error.status, message: error.body ?? error.status.reasonPhrase, type: "invalid_request_error")
+        default:
+            logger.error("\(request.method) \(request.uri.path): \(error)")
+            return .internalError(String(describing: error))
+        }
+    }
+
+    static func collect(_ body: RequestBody, limit: Int) async throws -> ByteBuffer {
+        do { return try await body.collect(upTo: limit) } catch is NIOTooManyBytesError {
             throw APIError(
                 status: .contentTooLarge, message: "The request body is larger than \(limit) bytes.",
                 type: "invalid_request_error", code: "request_too_large")
@@ -289,16 +324,8 @@ struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws
         -> Response
     {
-        do { return try await next(request, context) } catch let error as APIError {
-            throw error
-        } catch EngineError.queueFull(let capacity) {
-            throw APIError.busy("The server is busy: \(capacity) requests are waiting. Retry shortly.")
-        } catch let error as HTTPError {
-            throw APIError(
-                status: error.status, message: error.body ?? error.status.reasonPhrase, type: "invalid_request_error")
-        } catch {
-            logger.error("\(request.method) \(request.uri.path): \(error)")
-            throw APIError.internalError(String(describing: error))
+        do { return try await next(request, context) } catch {
+            throw MiMoServer.apiError(error, request: request, logger: logger)
         }
     }
 }

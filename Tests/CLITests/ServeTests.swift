@@ -111,12 +111,12 @@ final class ServeTests: CLITestCase {
         return server
     }
 
-    /// A request that keeps the engine busy for about a second on the tiny fixtures: a 4,090-character
-    /// prompt, and a seed with which the random model speaks for a while (0.98 s measured; most
-    /// seeds stop within 0.1 s).
+    /// A request that keeps the engine busy for seconds on the tiny fixtures: a 4,090-character
+    /// prompt, and a seed with which the random model speaks until the step limit (with
+    /// `--max-new-tokens 2000`: 5.1 s measured, debug build; most seeds stop within 0.1 s).
     var longSpeech: [String: Any] {
         let text = String(String(repeating: "Hello there, how are you today? ", count: 130).prefix(4090))
-        return speech(["input": text, "seed": 1, "response_format": "pcm"])
+        return speech(["input": text, "seed": 13, "response_format": "pcm"])
     }
 
     func speech(_ fields: [String: Any]) -> [String: Any] {
@@ -351,5 +351,63 @@ extension ServeTests {
         server.process.waitUntilExit()
         XCTAssertEqual(server.process.terminationStatus, 0)
         XCTAssertEqual(server.process.terminationReason, .exit)
+    }
+}
+
+extension ServeTests {
+    /// Sends a request on a raw connection and closes it after `seconds`, without reading.
+    func sendAndHangUp(_ server: Server, path: String, json: [String: Any], after seconds: Double) throws {
+        let body = try JSONSerialization.data(withJSONObject: json)
+        let head =
+            "POST /\(path) HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: \(body.count)\r\n\r\n"
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        XCTAssertGreaterThanOrEqual(fd, 0)
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = in_port_t(UInt16(server.base.port ?? 0).bigEndian)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
+        }
+        XCTAssertEqual(connected, 0)
+        let request = Data(head.utf8) + body
+        _ = request.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, 0) }
+        Thread.sleep(forTimeInterval: seconds)
+        close(fd)
+    }
+
+    /// A client that hangs up stops its generation: with no room to wait (`--max-queue 0`), the
+    /// next request finds the engine idle (200) only if the abandoned one was cancelled; had it run
+    /// on (≈ 1 s here), the next would be refused (429).
+    func testAClientThatHangsUpCancelsItsGeneration() throws {
+        let server = try Server(
+            binary: binary,
+            arguments: ["--model", lm, "--audio-tokenizer", tokenizer, "--max-new-tokens", "2000", "--max-queue", "0"],
+            environment: hubEnvironment)
+        try server.waitUntilReady()
+        // (A streamed response stops at its first write that fails once the client is gone; the
+        // non-streamed case is the one that needs Hummingbird's inbound-close handling.)
+        try sendAndHangUp(server, path: "v1/audio/speech", json: longSpeech, after: 0.3)
+        // The engine is free again well within 1.5 s (one prefill chunk or decode step after the
+        // hang-up), while the abandoned generation alone would run ~5 s.
+        var status = 0
+        for _ in 0..<15 where status != 200 {
+            status = try server.request("POST", "v1/audio/speech", json: speech(["response_format": "pcm"])).status
+            if status != 200 { Thread.sleep(forTimeInterval: 0.1) }
+        }
+        XCTAssertEqual(status, 200, "the abandoned generation still held the engine")
+        // The control: a long request that is still running makes the next one a 429.
+        let running = DispatchSemaphore(value: 0)
+        DispatchQueue.global().async {
+            _ = try? server.request("POST", "v1/audio/speech", json: self.longSpeech)
+            running.signal()
+        }
+        Thread.sleep(forTimeInterval: 0.5)
+        XCTAssertEqual(
+            try server.request("POST", "v1/audio/speech", json: speech(["response_format": "pcm"])).status, 429)
+        running.wait()
+        XCTAssertEqual(server.stop(), 0)
     }
 }
