@@ -411,3 +411,26 @@ extension ServeTests {
         XCTAssertEqual(server.stop(), 0)
     }
 }
+
+extension ServeTests {
+    func testCORSForTheListedOriginsAndTheBodyLimit() throws {
+        let server = try start(["--cors-origin", "http://webui.local"])
+        let preflight = try server.request(
+            "OPTIONS", "v1/audio/speech",
+            headers: ["Origin": "http://webui.local", "Access-Control-Request-Method": "POST"])
+        XCTAssertEqual(preflight.status, 204)
+        XCTAssertEqual(preflight.headers["access-control-allow-origin"], "http://webui.local")
+        XCTAssertTrue(preflight.headers["access-control-allow-headers"]?.contains("Authorization") == true)
+        let allowed = try server.request("GET", "v1/models", headers: ["Origin": "http://webui.local"])
+        XCTAssertEqual(allowed.headers["access-control-allow-origin"], "http://webui.local")
+        let other = try server.request("GET", "v1/models", headers: ["Origin": "http://evil.example"])
+        XCTAssertEqual(other.status, 200)
+        XCTAssertNil(other.headers["access-control-allow-origin"], "no CORS for an origin not listed")
+
+        // 25 MB is the most a body may be (OpenAI's upload limit); more is a 413 in OpenAI's shape.
+        let big = Data(repeating: UInt8(ascii: " "), count: (25 << 20) + 1)
+        let tooLarge = try server.request("POST", "v1/audio/speech", body: big)
+        XCTAssertEqual(tooLarge.status, 413)
+        XCTAssertEqual(tooLarge.error?["code"] as? String, "request_too_large")
+    }
+}
