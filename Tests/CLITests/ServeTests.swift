@@ -102,10 +102,11 @@ final class ServeTests: CLITestCase {
 
     var lm: String { Self.fixtures.appendingPathComponent("lm").path }
 
-    func start(_ extra: [String] = []) throws -> Server {
+    /// `serve` on the fixtures, ready; responses end after `maxNewTokens` steps.
+    func start(_ extra: [String] = [], maxNewTokens: Int = 6) throws -> Server {
         let server = try Server(
             binary: binary,
-            arguments: ["--model", lm, "--audio-tokenizer", tokenizer, "--max-new-tokens", "6"] + extra,
+            arguments: ["--model", lm, "--audio-tokenizer", tokenizer, "--max-new-tokens", "\(maxNewTokens)"] + extra,
             environment: hubEnvironment)
         try server.waitUntilReady()
         return server
@@ -275,11 +276,7 @@ extension ServeTests {
 extension ServeTests {
     func testAFullQueueIsA429WithRetryAfter() throws {
         // Long generations (the random model runs to the step limit) and no room to wait.
-        let server = try Server(
-            binary: binary,
-            arguments: ["--model", lm, "--audio-tokenizer", tokenizer, "--max-new-tokens", "300", "--max-queue", "0"],
-            environment: hubEnvironment)
-        try server.waitUntilReady()
+        let server = try start(["--max-queue", "0"], maxNewTokens: 300)
         let body = longSpeech
         let replies = Locked<[Server.Reply]>([])
         DispatchQueue.concurrentPerform(iterations: 3) { _ in
@@ -330,11 +327,7 @@ extension ServeTests {
 
 extension ServeTests {
     func testSIGTERMLetsTheRunningRequestFinishThenExitsZero() throws {
-        let server = try Server(
-            binary: binary,
-            arguments: ["--model", lm, "--audio-tokenizer", tokenizer, "--max-new-tokens", "300"],
-            environment: hubEnvironment)
-        try server.waitUntilReady()
+        let server = try start(maxNewTokens: 300)
         let reply = Locked<Server.Reply?>(nil)
         let done = DispatchSemaphore(value: 0)
         DispatchQueue.global().async {
@@ -382,11 +375,7 @@ extension ServeTests {
     /// next request finds the engine idle (200) only if the abandoned one was cancelled; had it run
     /// on (≈ 1 s here), the next would be refused (429).
     func testAClientThatHangsUpCancelsItsGeneration() throws {
-        let server = try Server(
-            binary: binary,
-            arguments: ["--model", lm, "--audio-tokenizer", tokenizer, "--max-new-tokens", "2000", "--max-queue", "0"],
-            environment: hubEnvironment)
-        try server.waitUntilReady()
+        let server = try start(["--max-queue", "0"], maxNewTokens: 2000)
         // (A streamed response stops at its first write that fails once the client is gone; the
         // non-streamed case is the one that needs Hummingbird's inbound-close handling.)
         try sendAndHangUp(server, path: "v1/audio/speech", json: longSpeech, after: 0.3)
