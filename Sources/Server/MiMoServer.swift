@@ -114,9 +114,11 @@ public enum MiMoServer {
                         status: .ok, headers: [.contentType: SpeechService.contentType(speech.format)],
                         body: .init(byteBuffer: ByteBuffer(bytes: data)))
                 case .audio?:
-                    return streamedAudio(engine.run(task), format: speech.format, sampleRate: sampleRate)
+                    return streamedAudio(
+                        try await StartedEvents.start(engine.run(task)), format: speech.format, sampleRate: sampleRate)
                 case .sse?:
-                    return streamedEvents(engine.run(task), format: speech.format, sampleRate: sampleRate)
+                    return streamedEvents(
+                        try await StartedEvents.start(engine.run(task)), format: speech.format, sampleRate: sampleRate)
                 }
             }
         }
@@ -131,7 +133,9 @@ public enum MiMoServer {
                 let samples = try TranscriptionService.samples(transcription, engine: engine)
                 let duration = Double(samples.count) / Double(try engine.pipeline.requireCodec().sampleRate)
                 let events = engine.run(TranscriptionService.taskRequest(transcription, samples: samples))
-                if transcription.stream { return streamedTranscript(events, format: transcription.format) }
+                if transcription.stream {
+                    return streamedTranscript(try await StartedEvents.start(events), format: transcription.format)
+                }
                 var text = ""
                 for try await event in events {
                     if case .finished(let result) = event { text = result.text }
@@ -147,7 +151,7 @@ public enum MiMoServer {
 
     /// `transcript.text.delta` events as the text is generated, then `transcript.text.done`.
     static func streamedTranscript(
-        _ events: AsyncThrowingStream<TaskEvent, Error>, format: TranscriptionRequest.Format
+        _ events: StartedEvents, format: TranscriptionRequest.Format
     ) -> Response {
         Response(
             status: .ok, headers: [.contentType: "text/event-stream", .cacheControl: "no-cache"],
@@ -180,7 +184,7 @@ public enum MiMoServer {
     /// The encoded stream as it is generated (chunked transfer). A client that goes away makes the
     /// next write fail, which ends the iteration and with it the generation.
     static func streamedAudio(
-        _ events: AsyncThrowingStream<TaskEvent, Error>, format: AudioFileFormat, sampleRate: Int
+        _ events: StartedEvents, format: AudioFileFormat, sampleRate: Int
     ) -> Response {
         Response(
             status: .ok, headers: [.contentType: SpeechService.contentType(format)],
@@ -201,7 +205,7 @@ public enum MiMoServer {
 
     /// `speech.audio.delta` events with base64 audio, then `speech.audio.done` with usage.
     static func streamedEvents(
-        _ events: AsyncThrowingStream<TaskEvent, Error>, format: AudioFileFormat, sampleRate: Int
+        _ events: StartedEvents, format: AudioFileFormat, sampleRate: Int
     ) -> Response {
         Response(
             status: .ok, headers: [.contentType: "text/event-stream", .cacheControl: "no-cache"],
@@ -383,5 +387,38 @@ struct OriginsMiddleware<Context: RequestContext>: RouterMiddleware {
         response.headers[.accessControlAllowOrigin] = origins.contains("*") ? "*" : origin
         response.headers[.vary] = "Origin"
         return response
+    }
+}
+
+/// A generation whose first event has arrived, so a refusal (the engine's full queue) became a
+/// 429 before a streamed response sent its status; the rest of the events follow.
+final class StartedEvents: AsyncSequence, @unchecked Sendable {
+    typealias Element = TaskEvent
+    private var first: TaskEvent?
+    private var rest: AsyncThrowingStream<TaskEvent, Error>.AsyncIterator
+
+    private init(first: TaskEvent?, rest: AsyncThrowingStream<TaskEvent, Error>.AsyncIterator) {
+        (self.first, self.rest) = (first, rest)
+    }
+
+    static func start(_ events: AsyncThrowingStream<TaskEvent, Error>) async throws -> StartedEvents {
+        var iterator = events.makeAsyncIterator()
+        let first = try await iterator.next()
+        return StartedEvents(first: first, rest: iterator)
+    }
+
+    struct AsyncIterator: AsyncIteratorProtocol {
+        let events: StartedEvents
+        func next() async throws -> TaskEvent? { try await events.next() }
+    }
+
+    func makeAsyncIterator() -> AsyncIterator { AsyncIterator(events: self) }
+
+    private func next() async throws -> TaskEvent? {
+        if let event = first {
+            first = nil
+            return event
+        }
+        return try await rest.next()
     }
 }

@@ -396,6 +396,13 @@ extension ServeTests {
         Thread.sleep(forTimeInterval: 0.5)
         XCTAssertEqual(
             try server.request("POST", "v1/audio/speech", json: speech(["response_format": "pcm"])).status, 429)
+        // Streamed requests are refused the same way, before any byte of a 200.
+        for mode in ["audio", "sse"] {
+            let streamed = try server.request(
+                "POST", "v1/audio/speech", json: speech(["response_format": "pcm", "stream_format": mode]))
+            XCTAssertEqual(streamed.status, 429, mode)
+            XCTAssertEqual(streamed.error?["code"] as? String, "queue_full", mode)
+        }
         running.wait()
         XCTAssertEqual(server.stop(), 0)
     }
