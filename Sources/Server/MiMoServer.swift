@@ -56,7 +56,7 @@ public enum MiMoServer {
             onServerRunning: { channel in
                 onListening(channel.localAddress?.port ?? configuration.port)
                 Thread.detachNewThread {
-                    do { state.set(.serving(try load())) } catch {
+                    do { state.loaded(try load()) } catch {
                         logger.error("loading the models failed: \(error)")
                         state.set(.failed(String(describing: error)))
                     }

@@ -20,6 +20,13 @@ final class ServerState: @unchecked Sendable {
         lock.unlock()
     }
 
+    /// The models are ready: serve, unless a shutdown began while they loaded.
+    func loaded(_ engine: Engine) {
+        lock.lock()
+        if case .loading = phase { phase = .serving(engine) }
+        lock.unlock()
+    }
+
     var current: Phase {
         lock.lock()
         defer { lock.unlock() }
