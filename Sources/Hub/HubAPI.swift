@@ -139,7 +139,7 @@ struct HubAPI {
         if status != 200 && status != 206 {
             _ = try? await response.body.collect(upTo: 1 << 16)
             try check(
-                status: status, headers: response.headers, body: [], url: url, repo: repo, revision: nil, path: path)
+                status: status, headers: response.headers, url: url, repo: repo, revision: nil, path: path)
         }
         let handle = try FileHandle(forWritingTo: destination)
         defer { try? handle.close() }
@@ -231,12 +231,12 @@ struct HubAPI {
         let status = Int(response.status.code)
         guard !(200..<400).contains(status) else { return }
         try check(
-            status: status, headers: response.headers, body: [], url: url, repo: repo, revision: revision, path: path)
+            status: status, headers: response.headers, url: url, repo: repo, revision: revision, path: path)
     }
 
     /// The hub's error codes (`X-Error-Code`) as the errors a user can act on.
     private func check(
-        status: Int, headers: HTTPHeaders, body: [UInt8], url: URL, repo: RepoID, revision: String?, path: String?
+        status: Int, headers: HTTPHeaders, url: URL, repo: RepoID, revision: String?, path: String?
     ) throws {
         let code = headers.first(name: "X-Error-Code") ?? ""
         let message = headers.first(name: "X-Error-Message") ?? ""

@@ -49,6 +49,6 @@ public struct APIError: Error, Equatable, CustomStringConvertible {
         var error: [String: Any] = ["message": message, "type": type, "param": param as Any, "code": code as Any]
         if param == nil { error["param"] = NSNull() }
         if code == nil { error["code"] = NSNull() }
-        return (try? JSONSerialization.data(withJSONObject: ["error": error], options: [.sortedKeys])) ?? Data()
+        return Data(jsonText(["error": error]).utf8)
     }
 }

@@ -93,15 +93,16 @@ public enum MiMoServer {
             }
             return json(["object": "list", "data": voices])
         }
-        let service = SpeechService(voices: configuration.voices, maxNewTokens: configuration.maxNewTokens)
+        let service = SpeechService(maxNewTokens: configuration.maxNewTokens)
         api.post("audio/speech") { request, context -> Response in
             try await cancellingOnHangUp(request, context: context, logger: logger) { requestBody in
                 let body = try await collect(requestBody, limit: configuration.maxBodyBytes)
                 let speech = try SpeechRequest.decode(body.readableBytesView)
                 try configuration.models.check(speech.model)
-                _ = try configuration.voices.voice(speech.voice)
+                // An unknown voice is a 400 even while the models load.
+                let voice = try configuration.voices.voice(speech.voice)
                 let engine = try state.engine()
-                let task = try service.taskRequest(speech, engine: engine)
+                let task = try service.taskRequest(speech, voice: voice, engine: engine)
                 let sampleRate = try engine.pipeline.requireCodec().sampleRate
                 switch speech.streamFormat {
                 case nil:
@@ -157,9 +158,7 @@ public enum MiMoServer {
             status: .ok, headers: [.contentType: "text/event-stream", .cacheControl: "no-cache"],
             body: ResponseBody { writer in
                 func send(_ object: [String: Any]) async throws {
-                    let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
-                    try await writer.write(
-                        ByteBuffer(string: "data: " + String(decoding: data, as: UTF8.self) + "\n\n"))
+                    try await writer.write(ByteBuffer(string: "data: " + jsonText(object) + "\n\n"))
                 }
                 for try await event in events {
                     switch event {
@@ -214,9 +213,7 @@ public enum MiMoServer {
                 let encoder = try AudioStreamWriter(
                     format: format, sampleRate: sampleRate, destination: .stream { pending.append($0) })
                 func send(_ object: [String: Any]) async throws {
-                    let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
-                    try await writer.write(
-                        ByteBuffer(string: "data: " + String(decoding: data, as: UTF8.self) + "\n\n"))
+                    try await writer.write(ByteBuffer(string: "data: " + jsonText(object) + "\n\n"))
                 }
                 var usage = TaskUsage()
                 for try await event in events {
@@ -286,10 +283,9 @@ public enum MiMoServer {
     }
 
     static func json(_ object: [String: Any], status: HTTPResponse.Status = .ok) -> Response {
-        let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data()
-        return Response(
+        Response(
             status: status, headers: [.contentType: "application/json"],
-            body: .init(byteBuffer: ByteBuffer(bytes: data)))
+            body: .init(byteBuffer: ByteBuffer(string: jsonText(object))))
     }
 }
 

@@ -4,14 +4,12 @@ import MiMoAudio
 
 /// Runs a checked speech request on the engine and encodes what it says.
 struct SpeechService: Sendable {
-    let voices: VoiceBook
     let maxNewTokens: Int
 
     /// The engine request for `speech`: instruct-TTS with the named voice's style in the text's
     /// language (or the request's own `instructions`), the voice's prompt if it has one, the
     /// first instruction template and a seed from the voice and text, so a voice is repeatable.
-    func taskRequest(_ speech: SpeechRequest, engine: Engine) throws -> TaskRequest {
-        let voice = try voices.voice(speech.voice)
+    func taskRequest(_ speech: SpeechRequest, voice: VoiceBook.Voice, engine: Engine) throws -> TaskRequest {
         var prompt: AudioSource?
         if let url = voice.prompt {
             let codec = try engine.pipeline.requireCodec()

@@ -156,7 +156,7 @@ enum TranscriptFormatter {
         switch format {
         case .json:
             return (
-                "application/json", json(["text": text, "usage": ["type": "duration", "seconds": ceil(duration)]])
+                "application/json", jsonText(["text": text, "usage": ["type": "duration", "seconds": ceil(duration)]])
             )
         case .text:
             return ("text/plain; charset=utf-8", text + "\n")
@@ -171,7 +171,7 @@ enum TranscriptFormatter {
             ]
             return (
                 "application/json",
-                json([
+                jsonText([
                     "task": "transcribe", "language": language == "zh" ? "chinese" : "english", "duration": duration,
                     "text": text, "segments": [segment], "usage": ["type": "duration", "seconds": ceil(duration)],
                 ])
@@ -186,8 +186,10 @@ enum TranscriptFormatter {
             format: "%02d:%02d:%02d%@%03d", ms / 3_600_000, ms / 60_000 % 60, ms / 1000 % 60, separator, ms % 1000)
     }
 
-    static func json(_ object: [String: Any]) -> String {
-        let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data()
-        return String(decoding: data, as: UTF8.self)
-    }
+}
+
+/// A JSON object as text with sorted keys, as every JSON the server writes.
+func jsonText(_ object: [String: Any]) -> String {
+    let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data()
+    return String(decoding: data, as: UTF8.self)
 }

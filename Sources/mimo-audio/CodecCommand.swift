@@ -10,22 +10,18 @@ struct CodecCommand: ParsableCommand {
     )
 
     struct TokenizerOptions: ParsableArguments {
-        @Option(
-            name: .customLong("audio-tokenizer"),
-            help: "MiMo-Audio-Tokenizer: a checkpoint directory or a Hugging Face repo id.")
-        var audioTokenizer: String = DefaultModels.audioTokenizer
-
+        @OptionGroup var model: AudioModelOptions
         @OptionGroup var runtime: RuntimeOptions
-        @OptionGroup var codecLoading: CodecLoadOptions
         @OptionGroup var hub: HubOptions
 
         func load() throws -> AudioTokenizer {
-            let directory = try ModelLocator(hub: hub, reporter: .always).locate(audioTokenizer, role: .audioTokenizer)
-                .0
+            let directory = try ModelLocator(hub: hub, reporter: .always).locate(
+                model.audioTokenizer, role: .audioTokenizer
+            ).0
             let start = DispatchTime.now()
-            Reporter.always.line("loading tokenizer from \(audioTokenizer)")
+            Reporter.always.line("loading tokenizer from \(model.audioTokenizer)")
             let tokenizer = try AudioTokenizer(
-                directory: directory, compute: runtime.compute(), quantize: codecLoading.format())
+                directory: directory, compute: runtime.compute(), quantize: model.codecLoading.format())
             Reporter.always.line(String(format: "loaded in %.2f s", seconds(since: start)))
             return tokenizer
         }

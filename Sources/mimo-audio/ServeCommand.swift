@@ -12,9 +12,7 @@ struct ServeCommand: ParsableCommand {
 
     @Option(help: "MiMo-Audio LM: a checkpoint directory or a Hugging Face repo id.")
     var model = DefaultModels.instruct
-    @Option(
-        name: .customLong("audio-tokenizer"), help: "MiMo-Audio-Tokenizer: a checkpoint directory or a repo id.")
-    var audioTokenizer = DefaultModels.audioTokenizer
+    @OptionGroup var audio: AudioModelOptions
     @Option(help: "Address to listen on.") var host = "127.0.0.1"
     @Option(parsing: .unconditional, help: "Port to listen on (0: any free port, printed on stderr).") var port = 8000
     @Option(
@@ -34,7 +32,6 @@ struct ServeCommand: ParsableCommand {
     @Option(help: "A directory of extra voices: NAME.txt (a style instruction), optional NAME.wav (a voice prompt).")
     var voices: String?
     @OptionGroup var loading: LMLoadOptions
-    @OptionGroup var codecLoading: CodecLoadOptions
     @OptionGroup var runtime: RuntimeOptions
     @OptionGroup var hub: HubOptions
 
@@ -57,9 +54,7 @@ struct ServeCommand: ParsableCommand {
         let configuration = ServerConfiguration(
             host: host, port: port, apiKey: key, corsOrigins: corsOrigins, voices: book,
             models: ModelCatalog(id: id), maxNewTokens: maxNewTokens)
-        let (model, audioTokenizer, hub, loading, codecLoading, maxQueue) = (
-            model, audioTokenizer, hub, loading, codecLoading, maxQueue
-        )
+        let (model, audio, hub, loading, maxQueue) = (model, audio, hub, loading, maxQueue)
         let host = host
         var logger = Logger(label: "mimo-audio.serve")
         logger.logLevel = runtime.verbose ? .debug : .info
@@ -70,10 +65,10 @@ struct ServeCommand: ParsableCommand {
                     let locator = ModelLocator(hub: hub, reporter: .always)
                     let (lm, quantize) = try locator.locate(
                         model, role: .lm, quantize: try loading.format(), compute: compute)
-                    let codec = try locator.locate(audioTokenizer, role: .audioTokenizer).0
+                    let codec = try locator.locate(audio.audioTokenizer, role: .audioTokenizer).0
                     let pipeline = try Pipeline(
                         model: lm, audioTokenizer: codec, compute: compute, quantize: quantize,
-                        kvPrecision: loading.kvPrecision(), codecQuantize: codecLoading.format())
+                        kvPrecision: loading.kvPrecision(), codecQuantize: audio.codecLoading.format())
                     Reporter.always.line("models loaded: serving")
                     return Engine(pipeline: pipeline, options: EngineOptions(maxQueue: maxQueue))
                 },
