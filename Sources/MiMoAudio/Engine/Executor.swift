@@ -32,7 +32,8 @@ final class Executor: @unchecked Sendable {
         }
         waiting += 1
         queued()
-        lock.unlock()
+        // Enqueued under the lock, so the run order is the order `queued` recorded.
+        defer { lock.unlock() }
         queue.async { [self] in
             lock.lock()
             waiting -= 1
