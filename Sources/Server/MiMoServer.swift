@@ -4,6 +4,7 @@ import Hummingbird
 import Logging
 import MiMoAudio
 import NIOCore
+import ServiceLifecycle
 
 /// What `mimo-audio serve` runs with.
 public struct ServerConfiguration: Sendable {
@@ -40,15 +41,6 @@ public enum MiMoServer {
     ) async throws {
         let state = ServerState()
         let router = makeRouter(configuration, state: state, logger: logger)
-        // On SIGTERM or SIGINT, requests that still arrive (on open connections) get 503 while the
-        // running ones finish; Hummingbird's own graceful shutdown stops the listener.
-        let drains = [SIGTERM, SIGINT].map { signalNumber -> DispatchSourceSignal in
-            let source = DispatchSource.makeSignalSource(signal: signalNumber, queue: .global())
-            source.setEventHandler { state.set(.draining) }
-            source.resume()
-            return source
-        }
-        defer { for source in drains { source.cancel() } }
         let app = Application(
             router: router,
             configuration: .init(
@@ -63,7 +55,23 @@ public enum MiMoServer {
                 }
             },
             logger: logger)
-        try await app.runService()
+        let services = ServiceGroup(
+            configuration: .init(services: [app], gracefulShutdownSignals: [], logger: logger))
+        // SIGTERM or SIGINT: the server keeps listening but answers new requests 503 (so a
+        // balancer moves on) until the running ones have finished, then stops; a second signal
+        // stops it without waiting.
+        let drains = [SIGTERM, SIGINT].map { signalNumber -> DispatchSourceSignal in
+            signal(signalNumber, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: signalNumber, queue: .global())
+            source.setEventHandler {
+                logger.notice("draining: new requests get 503; stopping when the running ones finish")
+                state.drain { Task { await services.triggerGracefulShutdown() } }
+            }
+            source.resume()
+            return source
+        }
+        defer { for source in drains { source.cancel() } }
+        try await services.run()
     }
 
     static func makeRouter(_ configuration: ServerConfiguration, state: ServerState, logger: Logger)
@@ -95,8 +103,10 @@ public enum MiMoServer {
         }
         let service = SpeechService(maxNewTokens: configuration.maxNewTokens)
         api.post("audio/speech") { request, context -> Response in
-            try await cancellingOnHangUp(request, context: context, logger: logger) { requestBody in
-                let body = try await collect(requestBody, limit: configuration.maxBodyBytes)
+            try await cancellingOnHangUp(
+                request, context: context, state: state, logger: logger, limit: configuration.maxBodyBytes
+            ) {
+                body, watch in
                 let speech = try SpeechRequest.decode(body.readableBytesView)
                 try configuration.models.check(speech.model)
                 // An unknown voice is a 400 even while the models load.
@@ -116,17 +126,20 @@ public enum MiMoServer {
                         body: .init(byteBuffer: ByteBuffer(bytes: data)))
                 case .audio?:
                     return streamedAudio(
-                        try await StartedEvents.start(engine.run(task)), format: speech.format, sampleRate: sampleRate)
+                        try await StartedEvents.start(engine.run(task)), format: speech.format, sampleRate: sampleRate,
+                        watch: watch)
                 case .sse?:
                     return streamedEvents(
-                        try await StartedEvents.start(engine.run(task)), format: speech.format, sampleRate: sampleRate)
+                        try await StartedEvents.start(engine.run(task)), format: speech.format, sampleRate: sampleRate,
+                        watch: watch)
                 }
             }
         }
         api.post("audio/transcriptions") { request, context -> Response in
-            try await cancellingOnHangUp(request, context: context, logger: logger) { requestBody in
-                // The file may be 25 MB; the multipart framing and the other fields come on top.
-                let body = try await collect(requestBody, limit: configuration.maxBodyBytes + (1 << 20))
+            // The file may be 25 MB; the multipart framing and the other fields come on top.
+            let limit = configuration.maxBodyBytes + (1 << 20)
+            return try await cancellingOnHangUp(request, context: context, state: state, logger: logger, limit: limit) {
+                body, watch in
                 let transcription = try TranscriptionRequest.decode(
                     body.readableBytesView, contentType: request.headers[.contentType])
                 try configuration.models.check(transcription.model)
@@ -135,7 +148,8 @@ public enum MiMoServer {
                 let duration = Double(samples.count) / Double(try engine.pipeline.requireCodec().sampleRate)
                 let events = engine.run(TranscriptionService.taskRequest(transcription, samples: samples))
                 if transcription.stream {
-                    return streamedTranscript(try await StartedEvents.start(events), format: transcription.format)
+                    return streamedTranscript(
+                        try await StartedEvents.start(events), format: transcription.format, watch: watch)
                 }
                 var text = ""
                 for try await event in events {
@@ -152,107 +166,118 @@ public enum MiMoServer {
 
     /// `transcript.text.delta` events as the text is generated, then `transcript.text.done`.
     static func streamedTranscript(
-        _ events: StartedEvents, format: TranscriptionRequest.Format
+        _ events: StartedEvents, format: TranscriptionRequest.Format, watch: HangUpWatch
     ) -> Response {
         Response(
             status: .ok, headers: [.contentType: "text/event-stream", .cacheControl: "no-cache"],
-            body: ResponseBody { writer in
-                func send(_ object: [String: Any]) async throws {
-                    try await writer.write(ByteBuffer(string: "data: " + jsonText(object) + "\n\n"))
-                }
-                for try await event in events {
-                    switch event {
-                    case .text(let delta): try await send(["type": "transcript.text.delta", "delta": delta])
-                    case .finished(let result):
-                        let usage = result.usage
-                        try await send([
-                            "type": "transcript.text.done", "text": result.text,
-                            "usage": [
-                                "type": "tokens", "input_tokens": usage.promptGroups,
-                                "output_tokens": usage.generatedGroups,
-                                "total_tokens": usage.promptGroups + usage.generatedGroups,
-                            ],
-                        ])
-                    default: break
+            body: watch.streamed(
+                ResponseBody { writer in
+                    func send(_ object: [String: Any]) async throws {
+                        try await writer.write(ByteBuffer(string: "data: " + jsonText(object) + "\n\n"))
                     }
-                }
-                try await writer.finish(nil)
-            })
+                    for try await event in events {
+                        switch event {
+                        case .text(let delta): try await send(["type": "transcript.text.delta", "delta": delta])
+                        case .finished(let result):
+                            let usage = result.usage
+                            try await send([
+                                "type": "transcript.text.done", "text": result.text,
+                                "usage": [
+                                    "type": "tokens", "input_tokens": usage.promptGroups,
+                                    "output_tokens": usage.generatedGroups,
+                                    "total_tokens": usage.promptGroups + usage.generatedGroups,
+                                ],
+                            ])
+                        default: break
+                        }
+                    }
+                    try await writer.finish(nil)
+                }))
     }
 
     /// The encoded stream as it is generated (chunked transfer). A client that goes away makes the
     /// next write fail, which ends the iteration and with it the generation.
     static func streamedAudio(
-        _ events: StartedEvents, format: AudioFileFormat, sampleRate: Int
+        _ events: StartedEvents, format: AudioFileFormat, sampleRate: Int, watch: HangUpWatch
     ) -> Response {
         Response(
             status: .ok, headers: [.contentType: SpeechService.contentType(format)],
-            body: ResponseBody { writer in
-                let pending = PendingBytes()
-                let encoder = try AudioStreamWriter(
-                    format: format, sampleRate: sampleRate, destination: .stream { pending.append($0) })
-                for try await event in events {
-                    guard case .audio(let chunk) = event else { continue }
-                    try encoder.write(chunk)
+            body: watch.streamed(
+                ResponseBody { writer in
+                    let pending = PendingBytes()
+                    let encoder = try AudioStreamWriter(
+                        format: format, sampleRate: sampleRate, destination: .stream { pending.append($0) })
+                    for try await event in events {
+                        guard case .audio(let chunk) = event else { continue }
+                        try encoder.write(chunk)
+                        if let bytes = pending.take() { try await writer.write(ByteBuffer(bytes: bytes)) }
+                    }
+                    try encoder.finish()
                     if let bytes = pending.take() { try await writer.write(ByteBuffer(bytes: bytes)) }
-                }
-                try encoder.finish()
-                if let bytes = pending.take() { try await writer.write(ByteBuffer(bytes: bytes)) }
-                try await writer.finish(nil)
-            })
+                    try await writer.finish(nil)
+                }))
     }
 
     /// `speech.audio.delta` events with base64 audio, then `speech.audio.done` with usage.
     static func streamedEvents(
-        _ events: StartedEvents, format: AudioFileFormat, sampleRate: Int
+        _ events: StartedEvents, format: AudioFileFormat, sampleRate: Int, watch: HangUpWatch
     ) -> Response {
         Response(
             status: .ok, headers: [.contentType: "text/event-stream", .cacheControl: "no-cache"],
-            body: ResponseBody { writer in
-                let pending = PendingBytes()
-                let encoder = try AudioStreamWriter(
-                    format: format, sampleRate: sampleRate, destination: .stream { pending.append($0) })
-                func send(_ object: [String: Any]) async throws {
-                    try await writer.write(ByteBuffer(string: "data: " + jsonText(object) + "\n\n"))
-                }
-                var usage = TaskUsage()
-                for try await event in events {
-                    switch event {
-                    case .audio(let chunk):
-                        try encoder.write(chunk)
-                        if let bytes = pending.take() {
-                            try await send(["type": "speech.audio.delta", "audio": bytes.base64EncodedString()])
-                        }
-                    case .finished(let result): usage = result.usage
-                    default: break
+            body: watch.streamed(
+                ResponseBody { writer in
+                    let pending = PendingBytes()
+                    let encoder = try AudioStreamWriter(
+                        format: format, sampleRate: sampleRate, destination: .stream { pending.append($0) })
+                    func send(_ object: [String: Any]) async throws {
+                        try await writer.write(ByteBuffer(string: "data: " + jsonText(object) + "\n\n"))
                     }
-                }
-                try encoder.finish()
-                if let bytes = pending.take() {
-                    try await send(["type": "speech.audio.delta", "audio": bytes.base64EncodedString()])
-                }
-                try await send([
-                    "type": "speech.audio.done",
-                    "usage": [
-                        "input_tokens": usage.promptGroups, "output_tokens": usage.generatedGroups,
-                        "total_tokens": usage.promptGroups + usage.generatedGroups,
-                        "audio_seconds": usage.audioSecondsOut,
-                    ],
-                ])
-                try await writer.finish(nil)
-            })
+                    var usage = TaskUsage()
+                    for try await event in events {
+                        switch event {
+                        case .audio(let chunk):
+                            try encoder.write(chunk)
+                            if let bytes = pending.take() {
+                                try await send(["type": "speech.audio.delta", "audio": bytes.base64EncodedString()])
+                            }
+                        case .finished(let result): usage = result.usage
+                        default: break
+                        }
+                    }
+                    try encoder.finish()
+                    if let bytes = pending.take() {
+                        try await send(["type": "speech.audio.delta", "audio": bytes.base64EncodedString()])
+                    }
+                    try await send([
+                        "type": "speech.audio.done",
+                        "usage": [
+                            "input_tokens": usage.promptGroups, "output_tokens": usage.generatedGroups,
+                            "total_tokens": usage.promptGroups + usage.generatedGroups,
+                            "audio_seconds": usage.audioSecondsOut,
+                        ],
+                    ])
+                    try await writer.finish(nil)
+                }))
     }
 
-    /// Runs a generating handler so that a client that leaves cancels it, and with it the
-    /// generation (the engine stops within one decode step). Hummingbird closes such a connection
-    /// after the response, so the response says `Connection: close` (errors included) and clients
-    /// open a new one instead of reusing a closed one.
+    /// Runs a generating handler with the request body (at most `limit` bytes) so that a client
+    /// that leaves cancels it and its streamed response (see `HangUpWatch`). The watch reads the
+    /// connection to its end, so the response says `Connection: close` (errors included) and
+    /// clients open a new connection instead of reusing a closed one.
     static func cancellingOnHangUp(
-        _ request: Request, context: some RequestContext, logger: Logger,
-        _ handler: (RequestBody) async throws -> Response
+        _ request: Request, context: some RequestContext, state: ServerState, logger: Logger, limit: Int,
+        _ handler: @escaping @Sendable (ByteBuffer, HangUpWatch) async throws -> Response
     ) async throws -> Response {
         var response: Response
-        do { response = try await request.body.consumeWithCancellationOnInboundClose(handler) } catch {
+        do {
+            try state.enter()
+            response = try await HangUpWatch.run(request, limit: limit, onEnd: state.leave, handler)
+        } catch is NIOTooManyBytesError {
+            response = try APIError(
+                status: .contentTooLarge, message: "The request body is larger than \(limit) bytes.",
+                type: "invalid_request_error", code: "request_too_large"
+            ).response(from: request, context: context)
+        } catch {
             response = try apiError(error, request: request, logger: logger).response(from: request, context: context)
         }
         response.headers[.connection] = "close"
@@ -271,14 +296,6 @@ public enum MiMoServer {
         default:
             logger.error("\(request.method) \(request.uri.path): \(error)")
             return .internalError(String(describing: error))
-        }
-    }
-
-    static func collect(_ body: RequestBody, limit: Int) async throws -> ByteBuffer {
-        do { return try await body.collect(upTo: limit) } catch is NIOTooManyBytesError {
-            throw APIError(
-                status: .contentTooLarge, message: "The request body is larger than \(limit) bytes.",
-                type: "invalid_request_error", code: "request_too_large")
         }
     }
 

@@ -35,7 +35,14 @@ public struct TranscriptionRequest: Sendable, Equatable {
                 "The body must be multipart/form-data with a boundary (got \(contentType ?? "no Content-Type")).",
                 code: "invalid_content_type")
         }
-        let parts = try Self.parts(ByteBuffer(bytes: body), boundary: boundary)
+        // RFC 2046: 1 to 70 characters.
+        guard (1...70).contains(boundary.utf8.count) else {
+            throw .invalid(
+                "The multipart boundary must be 1 to 70 characters long.", code: "invalid_content_type")
+        }
+        let buffer = ByteBuffer(bytes: body)
+        try Self.checkHeaderNames(buffer, boundary: boundary)
+        let parts = try Self.parts(buffer, boundary: boundary)
         if let unknown = parts.keys.sorted().first(where: { !fields.contains($0) }) {
             throw .invalid(
                 "Unrecognized request argument supplied: \(unknown).", param: unknown, code: "unknown_parameter")
@@ -128,6 +135,41 @@ public struct TranscriptionRequest: Sendable, Equatable {
         }
         if let duplicate { throw .invalid("'\(duplicate)' is given more than once.", param: duplicate) }
         return parts
+    }
+
+    /// multipart-kit 4.7.1 traps on a byte above 0x7F in a part's header name (it indexes a
+    /// 128-entry table with it), so such bytes are refused first. Every header block the parser
+    /// reads follows a `--boundary` and a CRLF; this checks every such place, up to the blank line
+    /// (a superset of what the parser reads).
+    static func checkHeaderNames(_ body: ByteBuffer, boundary: String) throws(APIError) {
+        let delimiter = Array(("--" + boundary + "\r\n").utf8)
+        let offending: Int? = body.withUnsafeReadableBytes { bytes in
+            var at = 0
+            while at + delimiter.count <= bytes.count {
+                defer { at += 1 }
+                guard bytes[at] == delimiter[0], bytes[at..<at + delimiter.count].elementsEqual(delimiter) else {
+                    continue
+                }
+                var i = at + delimiter.count
+                // Header lines up to the blank one: each name runs to its first ':', each line
+                // ends at CR (a CR without LF is the parser's syntax error).
+                while i < bytes.count, bytes[i] != 0x0D {
+                    var inName = true
+                    while i < bytes.count, bytes[i] != 0x0D {
+                        if bytes[i] == UInt8(ascii: ":") { inName = false }
+                        if inName && bytes[i] > 0x7F { return i }
+                        i += 1
+                    }
+                    i += 2
+                }
+            }
+            return nil
+        }
+        if let offending {
+            throw .invalid(
+                "The multipart body is malformed: a part's header name has a non-ASCII byte at offset \(offending).",
+                code: "invalid_multipart")
+        }
     }
 
     static func boundary(_ contentType: String) -> String? { parameter("boundary", in: contentType) }

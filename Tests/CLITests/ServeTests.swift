@@ -326,7 +326,7 @@ extension ServeTests {
 }
 
 extension ServeTests {
-    func testSIGTERMLetsTheRunningRequestFinishThenExitsZero() throws {
+    func testSIGTERMRefusesNewRequestsLetsTheRunningOneFinishThenExitsZero() throws {
         let server = try start(maxNewTokens: 300)
         let reply = Locked<Server.Reply?>(nil)
         let done = DispatchSemaphore(value: 0)
@@ -338,6 +338,12 @@ extension ServeTests {
         Thread.sleep(forTimeInterval: 0.3)  // the request is generating (it takes ~1 s here)
         XCTAssertTrue(server.process.isRunning)
         kill(server.process.processIdentifier, SIGTERM)
+        // While it drains, the server still listens and says it is going away.
+        Thread.sleep(forTimeInterval: 0.1)
+        let refused = try server.request("POST", "v1/audio/speech", json: speech(["response_format": "pcm"]))
+        XCTAssertEqual(refused.status, 503)
+        XCTAssertEqual(refused.error?["message"] as? String, "The server is shutting down.")
+        XCTAssertEqual(try server.request("GET", "health").status, 503)
         done.wait()
         XCTAssertEqual(reply.value?.status, 200, "the running request finishes")
         XCTAssertGreaterThan(reply.value?.body.count ?? 0, 0)
@@ -376,17 +382,20 @@ extension ServeTests {
     /// on (≈ 1 s here), the next would be refused (429).
     func testAClientThatHangsUpCancelsItsGeneration() throws {
         let server = try start(["--max-queue", "0"], maxNewTokens: 2000)
-        // (A streamed response stops at its first write that fails once the client is gone; the
-        // non-streamed case is the one that needs Hummingbird's inbound-close handling.)
-        try sendAndHangUp(server, path: "v1/audio/speech", json: longSpeech, after: 0.3)
-        // The engine is free again well within 1.5 s (one prefill chunk or decode step after the
-        // hang-up), while the abandoned generation alone would run ~5 s.
-        var status = 0
-        for _ in 0..<15 where status != 200 {
-            status = try server.request("POST", "v1/audio/speech", json: speech(["response_format": "pcm"])).status
-            if status != 200 { Thread.sleep(forTimeInterval: 0.1) }
+        // Whole, streamed audio and events: the streamed ones leave while their body is written.
+        for mode in [nil, "audio", "sse"] {
+            var request = longSpeech
+            request["stream_format"] = mode
+            try sendAndHangUp(server, path: "v1/audio/speech", json: request, after: 0.3)
+            // The engine is free again well within 1.5 s (one prefill chunk or decode step after
+            // the hang-up), while the abandoned generation alone would run ~5 s.
+            var status = 0
+            for _ in 0..<15 where status != 200 {
+                status = try server.request("POST", "v1/audio/speech", json: speech(["response_format": "pcm"])).status
+                if status != 200 { Thread.sleep(forTimeInterval: 0.1) }
+            }
+            XCTAssertEqual(status, 200, "the abandoned generation (\(mode ?? "whole")) still held the engine")
         }
-        XCTAssertEqual(status, 200, "the abandoned generation still held the engine")
         // The control: a long request that is still running makes the next one a 429.
         let running = DispatchSemaphore(value: 0)
         DispatchQueue.global().async {
