@@ -59,11 +59,12 @@ public final class LMSession: @unchecked Sendable {
         try generate(prompt: prompt, options: options, isCancelled: { false }, onEvent: onEvent)
     }
 
-    /// The same, checking `isCancelled` between prefill chunks and before every step.
+    /// The same, checking `isCancelled` between prefill chunks and before every step, and
+    /// ending with `.stopText` after a step once `stopRequested` says so.
     @discardableResult
     public func generate(
         prompt: TokenGrid, options: GenerationOptions, isCancelled: () -> Bool,
-        onEvent: (GenerationEvent) -> Void
+        stopRequested: () -> Bool = { false }, onEvent: (GenerationEvent) -> Void
     ) throws -> GenerationResult {
         lock.lock()
         guard !running else {
@@ -77,11 +78,12 @@ public final class LMSession: @unchecked Sendable {
             running = false
             lock.unlock()
         }
-        return try run(prompt: prompt, options: options, isCancelled: isCancelled, onEvent: onEvent)
+        return try run(
+            prompt: prompt, options: options, isCancelled: isCancelled, stopRequested: stopRequested, onEvent: onEvent)
     }
 
     private func run(
-        prompt: TokenGrid, options: GenerationOptions, isCancelled: () -> Bool,
+        prompt: TokenGrid, options: GenerationOptions, isCancelled: () -> Bool, stopRequested: () -> Bool,
         onEvent: (GenerationEvent) -> Void
     ) throws -> GenerationResult {
         let config = model.config
@@ -157,6 +159,8 @@ public final class LMSession: @unchecked Sendable {
                 reason = .maxNewTokens
             } else if length >= config.maxPositions {
                 reason = .maxLength
+            } else if stopRequested() {
+                reason = .stopText
             }
             if let reason {
                 timings.stepSeconds = seconds(since: start)

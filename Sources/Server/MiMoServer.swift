@@ -19,6 +19,8 @@ public struct ServerConfiguration: Sendable {
     public var maxBodyBytes: Int
     /// The most LM steps (groups of 4 audio frames, 0.64 s of speech each) one response may take.
     public var maxNewTokens: Int
+    /// Spoken chat replies kept for later turns (`message.audio.id`), least recently used out first.
+    public var replyCacheBytes = 64 << 20
 
     public init(
         host: String = "127.0.0.1", port: Int = 8000, apiKey: String? = nil, corsOrigins: [String] = [],
@@ -159,6 +161,16 @@ public enum MiMoServer {
                     text, format: transcription.format, duration: duration, language: transcription.language)
                 return Response(
                     status: .ok, headers: [.contentType: type], body: .init(byteBuffer: ByteBuffer(string: content)))
+            }
+        }
+        let chat = ChatService(
+            maxNewTokens: configuration.maxNewTokens, voices: configuration.voices,
+            replies: ReplyAudioCache(capacityBytes: configuration.replyCacheBytes), logger: logger)
+        api.post("chat/completions") { request, context -> Response in
+            try await cancellingOnHangUp(
+                request, context: context, state: state, logger: logger, limit: configuration.maxBodyBytes
+            ) { body, watch in
+                try await chatCompletion(body, service: chat, configuration: configuration, state: state, watch: watch)
             }
         }
         return router

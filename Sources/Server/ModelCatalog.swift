@@ -4,9 +4,10 @@ public struct ModelCatalog: Sendable {
     /// The loaded LM's id (its repo id, or its directory's name).
     public let id: String
 
-    /// OpenAI's default speech and transcription model names, accepted as aliases.
+    /// OpenAI's speech, transcription and audio-chat model names, accepted as aliases.
     public static let aliases = [
         "tts-1", "tts-1-hd", "gpt-4o-mini-tts", "whisper-1", "gpt-4o-transcribe", "gpt-4o-mini-transcribe",
+        "gpt-4o-audio-preview", "gpt-4o-mini-audio-preview",
     ]
 
     public init(id: String) { self.id = id }

@@ -90,6 +90,8 @@ public struct SpeechRequest: Sendable, Equatable {
 struct RequestFields {
     let object: [String: JSONValue]
 
+    init(object: [String: JSONValue]) { self.object = object }
+
     init(_ body: some Collection<UInt8>) throws(APIError) {
         let value: JSONValue
         do { value = try JSONParser.parse(body) } catch {

@@ -199,8 +199,16 @@ public final class Engine: @unchecked Sendable {
             prefixCache.longestPrefix(of: recipe.prompt).map { LMSession(model: lm, state: $0) } ?? LMSession(model: lm)
         var decoder = IncrementalDecoder(tokenizer: pipeline.textTokenizer, skipSpecialTokens: true)
         var splitter = ThinkingSplitter(startsThinking: recipe.startsThinking)
+        var stopTexts = StopTexts(request.stopTexts)
         func emitText(_ pieces: [(thinking: Bool, text: String)]) {
-            for piece in pieces { job.emit(piece.thinking ? .thinking(piece.text) : .text(piece.text)) }
+            for piece in pieces {
+                if piece.thinking {
+                    job.emit(.thinking(piece.text))
+                } else {
+                    let text = stopTexts.push(piece.text)
+                    if !text.isEmpty { job.emit(.text(text)) }
+                }
+            }
         }
         let eostm = pipeline.textTokenizer.specialTokens.idsByName["<|eostm|>"]
         var audioOpen = true
@@ -212,6 +220,7 @@ public final class Engine: @unchecked Sendable {
             result = try session.generate(
                 prompt: recipe.prompt, options: options,
                 isCancelled: { job.isCancelled || streamError != nil },
+                stopRequested: { stopTexts.stopped },
                 onEvent: { event in
                     switch event {
                     case .prefill(let done, let total):
@@ -247,10 +256,13 @@ public final class Engine: @unchecked Sendable {
             throw streamError!
         }
         emitText(splitter.push(decoder.finish()) + splitter.finish())
+        let held = stopTexts.finish()
+        if !held.isEmpty { job.emit(.text(held)) }
 
         let output = try lm.extractOutput(result.newIDs)
         let text = pipeline.text(output.textIDs)
-        let (thinking, answer) = ThinkingSplitter.split(text, startsThinking: recipe.startsThinking)
+        var (thinking, answer) = ThinkingSplitter.split(text, startsThinking: recipe.startsThinking)
+        if stopTexts.stopped { answer = stopTexts.cut(answer) }
         var usage = TaskUsage(
             promptGroups: recipe.prompt.groups(size: lm.config.groupSize),
             generatedGroups: result.newIDs.groups(size: lm.config.groupSize), audioSecondsIn: recipe.audioSecondsIn)

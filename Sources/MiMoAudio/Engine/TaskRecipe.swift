@@ -75,28 +75,15 @@ struct TaskRecipe {
                 audioSecondsIn = audioSeconds
                 return
             }
-            guard case .user? = conversation.turns.last else { throw EngineError.noUserTurn }
-            let turns = try conversation.turns.map { turn -> TaskPrompts.Turn in
-                switch turn {
-                case .user(let a): return .user(try lmAudio(a))
-                case .assistant(let text, let a?): return .assistantSpeech(text: text, audio: try lmAudio(a))
-                case .assistant(let text, nil): return .assistantText(text)
-                }
-            }
+            let turns = try Self.turns(conversation, assistantSpeech: true, audio: lmAudio)
             segments = TaskPrompts.spokenDialogue(
                 turns, system: conversation.system, voice: try conversation.voice.map(lmAudio))
             self.stops = try stops(Self.speechStops)
             preset = .spokenDialogue
             speaks = true
         case .speechToTextDialogue(let conversation, let thinking):
-            guard case .user? = conversation.turns.last else { throw EngineError.noUserTurn }
-            let turns = try conversation.turns.map { turn -> TaskPrompts.Turn in
-                switch turn {
-                case .user(let a): return .user(try lmAudio(a))
-                case .assistant(let text, _): return .assistantText(text)
-                }
-            }
-            segments = TaskPrompts.speechToTextDialogue(turns, thinking: thinking)
+            let turns = try Self.turns(conversation, assistantSpeech: false, audio: lmAudio)
+            segments = TaskPrompts.speechToTextDialogue(turns, system: conversation.system, thinking: thinking)
             self.stops = try stops(Self.textStops)
             preset = .spokenDialogue
             startsThinking = thinking
@@ -135,6 +122,29 @@ struct TaskRecipe {
         }
         prompt = try prompts.grid(segments)
         audioSecondsIn = audioSeconds
+    }
+
+    /// A dialogue's turns with their audio as codes (the assistant's only if `assistantSpeech`);
+    /// the last must be the user's.
+    static func turns(
+        _ conversation: Conversation, assistantSpeech: Bool, audio: (AudioSource) throws -> LMAudio
+    ) throws
+        -> [TaskPrompts.Turn]
+    {
+        switch conversation.turns.last {
+        case .user?, .userText?, .userAudioAndText?: break
+        default: throw EngineError.noUserTurn
+        }
+        return try conversation.turns.map { turn -> TaskPrompts.Turn in
+            switch turn {
+            case .user(let a): return .user(try audio(a))
+            case .userText(let text): return .userText(text)
+            case .userAudioAndText(let a, let text): return .userAudioAndText(try audio(a), text)
+            case .assistant(let text, let a?) where assistantSpeech:
+                return .assistantSpeech(text: text, audio: try audio(a))
+            case .assistant(let text, _): return .assistantText(text)
+            }
+        }
     }
 
     /// The entry of a template list the reference's `random.choice` stands for, drawn from the seed.

@@ -13,6 +13,10 @@ public enum AudioSource: Sendable, Equatable {
 /// A turn of a dialogue with audio input.
 public enum DialogueTurn: Sendable, Equatable {
     case user(AudioSource)
+    /// A typed user turn, or speech followed by typed text in one turn (ours: the reference's
+    /// dialogue recipes take speech only; these render as its text dialogue and audio question do).
+    case userText(String)
+    case userAudioAndText(AudioSource, String)
     /// An earlier reply: its text, and its speech when the dialogue is spoken (without it, a
     /// spoken dialogue renders the reply as text).
     case assistant(text: String, audio: AudioSource?)
@@ -22,7 +26,8 @@ public enum DialogueTurn: Sendable, Equatable {
 /// replica can serve any turn (the engine's prefix cache only saves work).
 public struct Conversation: Sendable, Equatable {
     public var turns: [DialogueTurn]
-    /// Spoken dialogue: text put at the start of the first user turn.
+    /// Text put at the start of the first user turn (the reference's spoken dialogue; ours for
+    /// speech-to-text dialogue).
     public var system: String?
     /// Spoken dialogue: the assistant's voice prompt.
     public var voice: AudioSource?
@@ -119,6 +124,9 @@ public struct TaskRequest: Sendable {
     /// instead of a draw from the seed (the same transcript every run).
     public var fixedTemplate: TemplateLanguage?
     public var audioDelivery: AudioDelivery
+    /// Strings that end the answer (OpenAI's `stop`): generation ends after the step whose text
+    /// completes one, and neither the events nor `TaskResult.answer` contain it or what follows.
+    public var stopTexts: [String] = []
 
     public init(
         _ task: Task, seed: UInt64 = 0, greedy: Bool = false, text: SamplerOverrides = .init(),

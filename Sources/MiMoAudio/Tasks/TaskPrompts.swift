@@ -46,23 +46,41 @@ public enum TaskPrompts {
     /// A turn of a dialogue with audio input.
     public enum Turn: Sendable, Equatable {
         case user(LMAudio)
+        /// Ours: a typed user turn, and speech then text in one user turn (as the audio question).
+        case userText(String)
+        case userAudioAndText(LMAudio, String)
         /// Speech-to-text dialogue history: the assistant's text.
         case assistantText(String)
         /// Spoken dialogue history: the assistant's text and speech.
         case assistantSpeech(text: String, audio: LMAudio)
     }
 
-    /// Speech in, text out (§6.4), single or multi-turn.
-    public static func speechToTextDialogue(_ turns: [Turn], thinking: Bool) -> [PromptSegment] {
+    /// Speech in, text out (§6.4), single or multi-turn; `system` as the spoken dialogue places it
+    /// (ours: the reference's recipe has none).
+    public static func speechToTextDialogue(_ turns: [Turn], system: String? = nil, thinking: Bool) -> [PromptSegment] {
         var segments: [PromptSegment] = []
-        for turn in turns {
+        for (i, turn) in turns.enumerated() {
             switch turn {
-            case .user(let audio): segments += [.text("<|im_start|>user\n"), .audio(audio), .text("<|im_end|>\n")]
+            case .user, .userText, .userAudioAndText:
+                segments += userTurn(turn, system: i == 0 ? system : nil)
             case .assistantText(let text), .assistantSpeech(let text, _):
                 segments += [.text("<|im_start|>assistant\n"), .text(text), .text("<|im_end|>\n")]
             }
         }
         return segments + [.text("<|im_start|>assistant\n"), .text(thinking ? thinkOn : thinkOff)]
+    }
+
+    /// A user turn of a dialogue: the system text first (when given), then speech, then text.
+    static func userTurn(_ turn: Turn, system: String?) -> [PromptSegment] {
+        var segments: [PromptSegment] = [.text("<|im_start|>user\n")]
+        if let system, !system.isEmpty { segments += [.text(system), .text("\n\n")] }
+        switch turn {
+        case .user(let audio): segments.append(.audio(audio))
+        case .userText(let text): segments.append(.text(text))
+        case .userAudioAndText(let audio, let text): segments += [.audio(audio), .text(text)]
+        case .assistantText, .assistantSpeech: break
+        }
+        return segments + [.text("<|im_end|>\n")]
     }
 
     /// Speech in, speech and text out (§6.5), single or multi-turn: optional voice prompt in a
@@ -76,10 +94,8 @@ public enum TaskPrompts {
         }
         for (i, turn) in turns.enumerated() {
             switch turn {
-            case .user(let audio):
-                segments.append(.text("<|im_start|>user\n"))
-                if let system, !system.isEmpty, i == 0 { segments += [.text(system), .text("\n\n")] }
-                segments += [.audio(audio), .text("<|im_end|>\n")]
+            case .user, .userText, .userAudioAndText:
+                segments += userTurn(turn, system: i == 0 ? system : nil)
             case .assistantSpeech(let text, let audio):
                 segments += [
                     .text("<|im_start|>assistant\n"), .stream(text: text, audio: audio), .text("<|im_end|>\n"),
