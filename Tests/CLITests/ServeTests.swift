@@ -313,7 +313,7 @@ final class Locked<Value>: @unchecked Sendable {
 extension ServeTests {
     /// The official `openai` Python client (PyPI) against `serve`: Tests/ServerClient/openai_check.py.
     func testTheOpenAIPythonClient() throws {
-        let server = try start(["--api-key", "sk-check"])
+        let server = try start(["--api-key", "sk-check"], maxNewTokens: 12)
         let script = Self.fixtures.deletingLastPathComponent().appendingPathComponent("ServerClient/openai_check.py")
         let run = try runTool([
             "python3", script.path, server.base.appendingPathComponent("v1").absoluteString, "sk-check",

@@ -3,6 +3,7 @@
 Usage: openai_check.py BASE_URL API_KEY AUDIO_FILE
 Prints one line per check; exits 1 on the first failure (with what was received).
 """
+import base64
 import io
 import json
 import sys
@@ -82,6 +83,92 @@ with open(audio_path, "rb") as f:
     stream = client.audio.transcriptions.create(model="gpt-4o-transcribe", file=f, stream=True)
     kinds = [event.type for event in stream]
 check(kinds and kinds[-1] == "transcript.text.done", "transcription: stream", kinds)
+
+# Chat completions: text, audio in, a spoken reply whose id works in a second turn, streams.
+chat = client.chat.completions.create(
+    model="gpt-4o-audio-preview",
+    messages=[{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Hello"}],
+    max_tokens=8,
+    seed=1,
+)
+choice = chat.choices[0]
+check(
+    chat.object == "chat.completion" and choice.message.role == "assistant"
+    and isinstance(choice.message.content, str) and choice.finish_reason in ("stop", "length")
+    and chat.usage.prompt_tokens > 0 and chat.usage.completion_tokens > 0,
+    "chat: text",
+    chat,
+)
+with open(audio_path, "rb") as f:
+    audio_b64 = base64.b64encode(f.read()).decode()
+heard = client.chat.completions.create(
+    model="gpt-4o-audio-preview",
+    messages=[{"role": "user", "content": [
+        {"type": "input_audio", "input_audio": {"data": audio_b64, "format": "wav"}},
+        {"type": "text", "text": "What is said?"},
+    ]}],
+    max_tokens=8,
+    reasoning_effort="medium",
+)
+check(
+    isinstance(heard.choices[0].message.content, str)
+    and isinstance(getattr(heard.choices[0].message, "reasoning_content", None), str),
+    "chat: input_audio with thinking apart",
+    heard,
+)
+first_turn = [{"role": "user", "content": [{"type": "input_audio", "input_audio": {"data": audio_b64, "format": "wav"}}]}]
+spoken = client.chat.completions.create(
+    model="gpt-4o-audio-preview",
+    modalities=["text", "audio"],
+    audio={"voice": "alloy", "format": "wav"},
+    messages=first_turn,
+    max_tokens=12,
+    seed=4,
+)
+reply = spoken.choices[0].message
+rate, channels, width, frames = wav_info(base64.b64decode(reply.audio.data))
+check(
+    (rate, channels, width) == (24000, 1, 2) and frames > 0 and reply.audio.id and reply.audio.expires_at > 0
+    and reply.audio.transcript == reply.content,
+    "chat: spoken reply decodes (24 kHz wav) with an id and its transcript",
+    (rate, channels, width, frames, reply.audio.id[:20]),
+)
+second = client.chat.completions.create(
+    model="gpt-4o-audio-preview",
+    modalities=["text", "audio"],
+    audio={"voice": "alloy", "format": "wav"},
+    messages=first_turn + [{"role": "assistant", "audio": {"id": reply.audio.id}}, {"role": "user", "content": "And?"}],
+    max_tokens=12,
+)
+check(
+    second.choices[0].message.audio.data and second.usage.prompt_tokens > spoken.usage.prompt_tokens,
+    "chat: the reply's audio id in a second turn",
+    second.usage,
+)
+deltas = []
+for chunk in client.chat.completions.create(
+    model="gpt-4o-audio-preview", messages=[{"role": "user", "content": "Hello"}], max_tokens=8, stream=True,
+    stream_options={"include_usage": True},
+):
+    deltas.append(chunk)
+check(
+    deltas and deltas[0].choices[0].delta.role == "assistant" and deltas[-1].usage is not None
+    and deltas[-2].choices[0].finish_reason in ("stop", "length"),
+    "chat: streamed text with usage",
+    deltas[-2:],
+)
+audio_bytes = b""
+finish = None
+for chunk in client.chat.completions.create(
+    model="gpt-4o-audio-preview", modalities=["text", "audio"], audio={"voice": "nova", "format": "pcm16"},
+    messages=first_turn, max_tokens=12, stream=True,
+):
+    if chunk.choices:
+        audio = getattr(chunk.choices[0].delta, "audio", None)
+        if audio is not None and getattr(audio, "data", None):
+            audio_bytes += base64.b64decode(audio.data)
+        finish = chunk.choices[0].finish_reason or finish
+check(len(audio_bytes) > 0 and len(audio_bytes) % 2 == 0 and finish, "chat: streamed audio (PCM16)", len(audio_bytes))
 
 ids = [model.id for model in client.models.list()]
 check("tts-1" in ids and "whisper-1" in ids, "models.list: the aliases", ids)

@@ -78,6 +78,21 @@ final class DecoderFuzzTests: XCTestCase {
         fuzz(seed: 1, count: 20_000, seeds: seeds) { bytes throws(APIError) in _ = try SpeechRequest.decode(bytes) }
     }
 
+    func testChatRequestMutants() {
+        let audio = Data("RIFF....WAVE".utf8).base64EncodedString()
+        let seeds = [
+            #"{"model": "m", "messages": [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Hi"}]}"#,
+            #"""
+            {"model": "m", "modalities": ["text", "audio"], "audio": {"voice": "nova", "format": "wav"}, "stream": false,
+             "messages": [{"role": "user", "content": [{"type": "input_audio", "input_audio": {"data": "\#(audio)", "format": "wav"}},
+               {"type": "text", "text": "What?"}]}, {"role": "assistant", "audio": {"id": "audio_1.SGk"}},
+               {"role": "user", "content": "More"}], "max_tokens": 9, "stop": ["x", "y"], "seed": 1, "top_p": 0.5}
+            """#,
+        ].map { Array($0.utf8) }
+        // 20,000 mutants: about a second in a debug build.
+        fuzz(seed: 3, count: 20_000, seeds: seeds) { bytes throws(APIError) in _ = try ChatRequest.decode(bytes) }
+    }
+
     func testTranscriptionRequestMutants() {
         let contentType = "multipart/form-data; boundary=\(TranscriptionDecodingTests.boundary)"
         let seeds = [
