@@ -82,6 +82,25 @@ extension ServeTests {
         XCTAssertEqual(audio["transcript"] as? String, message(spoken)["content"] as? String)
         XCTAssertGreaterThan(audio["expires_at"] as? Int ?? 0, Int(Date().timeIntervalSince1970))
         let id = try XCTUnwrap(audio["id"] as? String)
+        // The other reply formats decode too (PCM16: raw 16-bit samples).
+        for format in ["mp3", "flac", "opus", "pcm16"] {
+            let reply = try chat(
+                server,
+                [
+                    "modalities": ["text", "audio"], "audio": ["voice": "alloy", "format": format],
+                    "messages": firstTurn, "seed": 4,
+                ])
+            let data = try XCTUnwrap(
+                Data(base64Encoded: (message(reply)["audio"] as? [String: Any])?["data"] as? String ?? ""))
+            if format == "pcm16" {
+                XCTAssertEqual(data.count % 2, 0)
+                XCTAssertGreaterThan(data.count, 0)
+                continue
+            }
+            let file = scratch.appendingPathComponent("reply.\(format == "opus" ? "ogg" : format)")
+            try data.write(to: file)
+            XCTAssertGreaterThan(try AudioInput.load(file, sampleRate: 24000).count, 0, format)
+        }
 
         // Turn 2 names the reply by id: this replica has its codes, so the reply is given as the
         // speech it was; an id it does not know (another replica's, or expired) falls back to the
