@@ -9,15 +9,18 @@ extension MiMoServer {
     /// `POST /v1/chat/completions`: the whole completion, or `chat.completion.chunk` events.
     static func chatCompletion(
         _ body: ByteBuffer, service: ChatService, configuration: ServerConfiguration, state: ServerState,
-        watch: HangUpWatch
+        metrics: ServerMetrics, watch: HangUpWatch
     ) async throws -> Response {
+        let arrival = metrics.now
         let chat = try ChatRequest.decode(body.readableBytesView)
         try configuration.models.check(chat.model)
         if chat.speaks { _ = try configuration.voices.voice(chat.voice) }
         let engine = try state.engine()
         let task = try service.taskRequest(chat, engine: engine)
         let sampleRate = try engine.pipeline.requireCodec().sampleRate
-        let events = try await StartedEvents.start(engine.run(task))
+        let events = try await StartedEvents.start(
+            engine.run(task),
+            meter: metrics.generation(endpoint: "/v1/chat/completions", arrival: arrival, engine: engine))
         let id = ChatService.completionID()
         let created = Int(Date().timeIntervalSince1970)
         if chat.stream {

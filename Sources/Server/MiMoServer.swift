@@ -38,11 +38,13 @@ public enum MiMoServer {
     /// Serves until a shutdown signal. `load` runs once, off the event loops; `onListening` gets
     /// the bound port (useful with port 0).
     public static func run(
-        _ configuration: ServerConfiguration, logger: Logger, load: @escaping @Sendable () throws -> Engine,
+        _ configuration: ServerConfiguration, logger: Logger,
+        load: @escaping @Sendable (_ trace: @escaping @Sendable (EngineTrace) -> Void) throws -> Engine,
         onListening: @escaping @Sendable (Int) -> Void = { _ in }
     ) async throws {
         let state = ServerState()
-        let router = makeRouter(configuration, state: state, logger: logger)
+        let metrics = ServerMetrics()
+        let router = makeRouter(configuration, state: state, metrics: metrics, logger: logger)
         let app = Application(
             router: router,
             configuration: .init(
@@ -50,7 +52,11 @@ public enum MiMoServer {
             onServerRunning: { channel in
                 onListening(channel.localAddress?.port ?? configuration.port)
                 Thread.detachNewThread {
-                    do { state.loaded(try load()) } catch {
+                    let start = metrics.now
+                    do {
+                        state.loaded(try load(metrics.observe))
+                        metrics.modelLoad.set(start.duration(to: metrics.now) / .seconds(1))
+                    } catch {
                         logger.error("loading the models failed: \(error)")
                         state.set(.failed(String(describing: error)))
                     }
@@ -76,13 +82,22 @@ public enum MiMoServer {
         try await services.run()
     }
 
-    static func makeRouter(_ configuration: ServerConfiguration, state: ServerState, logger: Logger)
+    static func makeRouter(
+        _ configuration: ServerConfiguration, state: ServerState, metrics: ServerMetrics, logger: Logger
+    )
         -> Router<BasicRequestContext>
     {
         let router = Router()
+        router.add(middleware: MetricsMiddleware(metrics: metrics))
         router.add(middleware: ErrorMiddleware(logger: logger))
         if !configuration.corsOrigins.isEmpty {
             router.add(middleware: OriginsMiddleware(origins: Set(configuration.corsOrigins)))
+        }
+        router.get("/metrics") { _, _ -> Response in
+            let engine: Engine? = if case .serving(let engine) = state.current { engine } else { nil }
+            return Response(
+                status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
+                body: .init(byteBuffer: ByteBuffer(string: metrics.text(engine: engine))))
         }
         router.get("/health") { _, _ -> Response in
             _ = try state.engine()
@@ -109,6 +124,7 @@ public enum MiMoServer {
                 request, context: context, state: state, logger: logger, limit: configuration.maxBodyBytes
             ) {
                 body, watch in
+                let arrival = metrics.now
                 let speech = try SpeechRequest.decode(body.readableBytesView)
                 try configuration.models.check(speech.model)
                 // An unknown voice is a 400 even while the models load.
@@ -116,10 +132,13 @@ public enum MiMoServer {
                 let engine = try state.engine()
                 let task = try service.taskRequest(speech, voice: voice, engine: engine)
                 let sampleRate = try engine.pipeline.requireCodec().sampleRate
+                let events = try await StartedEvents.start(
+                    engine.run(task),
+                    meter: metrics.generation(endpoint: "/v1/audio/speech", arrival: arrival, engine: engine))
                 switch speech.streamFormat {
                 case nil:
                     var samples: [Float] = []
-                    for try await event in engine.run(task) {
+                    for try await event in events {
                         if case .audio(let chunk) = event { samples += chunk }
                     }
                     let data = try SpeechService.encode(samples, format: speech.format, sampleRate: sampleRate)
@@ -127,13 +146,9 @@ public enum MiMoServer {
                         status: .ok, headers: [.contentType: SpeechService.contentType(speech.format)],
                         body: .init(byteBuffer: ByteBuffer(bytes: data)))
                 case .audio?:
-                    return streamedAudio(
-                        try await StartedEvents.start(engine.run(task)), format: speech.format, sampleRate: sampleRate,
-                        watch: watch)
+                    return streamedAudio(events, format: speech.format, sampleRate: sampleRate, watch: watch)
                 case .sse?:
-                    return streamedEvents(
-                        try await StartedEvents.start(engine.run(task)), format: speech.format, sampleRate: sampleRate,
-                        watch: watch)
+                    return streamedEvents(events, format: speech.format, sampleRate: sampleRate, watch: watch)
                 }
             }
         }
@@ -142,16 +157,18 @@ public enum MiMoServer {
             let limit = configuration.maxBodyBytes + (1 << 20)
             return try await cancellingOnHangUp(request, context: context, state: state, logger: logger, limit: limit) {
                 body, watch in
+                let arrival = metrics.now
                 let transcription = try TranscriptionRequest.decode(
                     body.readableBytesView, contentType: request.headers[.contentType])
                 try configuration.models.check(transcription.model)
                 let engine = try state.engine()
                 let samples = try TranscriptionService.samples(transcription, engine: engine)
                 let duration = Double(samples.count) / Double(try engine.pipeline.requireCodec().sampleRate)
-                let events = engine.run(TranscriptionService.taskRequest(transcription, samples: samples))
+                let events = try await StartedEvents.start(
+                    engine.run(TranscriptionService.taskRequest(transcription, samples: samples)),
+                    meter: metrics.generation(endpoint: "/v1/audio/transcriptions", arrival: arrival, engine: engine))
                 if transcription.stream {
-                    return streamedTranscript(
-                        try await StartedEvents.start(events), format: transcription.format, watch: watch)
+                    return streamedTranscript(events, format: transcription.format, watch: watch)
                 }
                 var text = ""
                 for try await event in events {
@@ -170,7 +187,8 @@ public enum MiMoServer {
             try await cancellingOnHangUp(
                 request, context: context, state: state, logger: logger, limit: configuration.maxBodyBytes
             ) { body, watch in
-                try await chatCompletion(body, service: chat, configuration: configuration, state: state, watch: watch)
+                try await chatCompletion(
+                    body, service: chat, configuration: configuration, state: state, metrics: metrics, watch: watch)
             }
         }
         return router
@@ -421,15 +439,22 @@ final class StartedEvents: AsyncSequence, @unchecked Sendable {
     typealias Element = TaskEvent
     private var first: TaskEvent?
     private var rest: AsyncThrowingStream<TaskEvent, Error>.AsyncIterator
+    private let meter: GenerationMeter
 
-    private init(first: TaskEvent?, rest: AsyncThrowingStream<TaskEvent, Error>.AsyncIterator) {
-        (self.first, self.rest) = (first, rest)
+    private init(
+        first: TaskEvent?, rest: AsyncThrowingStream<TaskEvent, Error>.AsyncIterator, meter: GenerationMeter
+    ) {
+        (self.first, self.rest, self.meter) = (first, rest, meter)
     }
 
-    static func start(_ events: AsyncThrowingStream<TaskEvent, Error>) async throws -> StartedEvents {
+    /// `meter` sees every event as it arrives.
+    static func start(_ events: AsyncThrowingStream<TaskEvent, Error>, meter: GenerationMeter) async throws
+        -> StartedEvents
+    {
         var iterator = events.makeAsyncIterator()
         let first = try await iterator.next()
-        return StartedEvents(first: first, rest: iterator)
+        if let first { meter.see(first) }
+        return StartedEvents(first: first, rest: iterator, meter: meter)
     }
 
     struct AsyncIterator: AsyncIteratorProtocol {
@@ -444,6 +469,8 @@ final class StartedEvents: AsyncSequence, @unchecked Sendable {
             first = nil
             return event
         }
-        return try await rest.next()
+        let event = try await rest.next()
+        if let event { meter.see(event) }
+        return event
     }
 }

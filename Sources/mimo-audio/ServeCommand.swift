@@ -29,6 +29,10 @@ struct ServeCommand: ParsableCommand {
         name: .customLong("max-new-tokens"), parsing: .unconditional,
         help: "The most LM steps one response may take (a step is 0.64 s of speech).")
     var maxNewTokens = 8192
+    @Option(
+        name: .customLong("prefix-cache"), parsing: .unconditional,
+        help: "MiB of KV prefixes kept so a follow-up turn prefills only what is new (0: none).")
+    var prefixCache = 1024
     @Option(help: "A directory of extra voices: NAME.txt (a style instruction), optional NAME.wav (a voice prompt).")
     var voices: String?
     @OptionGroup var loading: LMLoadOptions
@@ -40,6 +44,9 @@ struct ServeCommand: ParsableCommand {
         guard (0...100_000).contains(maxQueue) else { throw ValidationError("--max-queue must be in 0...100000") }
         guard (1...1_000_000).contains(maxNewTokens) else {
             throw ValidationError("--max-new-tokens must be in 1...1000000")
+        }
+        guard (0...(1 << 20)).contains(prefixCache) else {
+            throw ValidationError("--prefix-cache must be in 0...1048576 MiB")
         }
         if let key = apiKey ?? ProcessInfo.processInfo.environment["MIMO_AUDIO_API_KEY"], key.isEmpty {
             throw ValidationError("the API key must not be empty")
@@ -54,14 +61,14 @@ struct ServeCommand: ParsableCommand {
         let configuration = ServerConfiguration(
             host: host, port: port, apiKey: key, corsOrigins: corsOrigins, voices: book,
             models: ModelCatalog(id: id), maxNewTokens: maxNewTokens)
-        let (model, audio, hub, loading, maxQueue) = (model, audio, hub, loading, maxQueue)
+        let (model, audio, hub, loading, maxQueue, prefixCache) = (model, audio, hub, loading, maxQueue, prefixCache)
         let host = host
         var logger = Logger(label: "mimo-audio.serve")
         logger.logLevel = runtime.verbose ? .debug : .info
         try runBlocking { [logger] in
             try await MiMoServer.run(
                 configuration, logger: logger,
-                load: {
+                load: { trace in
                     let locator = ModelLocator(hub: hub, reporter: .always)
                     let (lm, quantize) = try locator.locate(
                         model, role: .lm, quantize: try loading.format(), compute: compute)
@@ -70,7 +77,9 @@ struct ServeCommand: ParsableCommand {
                         model: lm, audioTokenizer: codec, compute: compute, quantize: quantize,
                         kvPrecision: loading.kvPrecision(), codecQuantize: audio.codecLoading.format())
                     Reporter.always.line("models loaded: serving")
-                    return Engine(pipeline: pipeline, options: EngineOptions(maxQueue: maxQueue))
+                    return Engine(
+                        pipeline: pipeline,
+                        options: EngineOptions(maxQueue: maxQueue, prefixCacheBytes: prefixCache << 20, trace: trace))
                 },
                 onListening: { port in Reporter.always.line("listening on http://\(host):\(port)") })
         }

@@ -59,6 +59,9 @@ public final class Engine: @unchecked Sendable {
     /// Requests submitted and not yet started.
     public var waitingRequests: Int { executor.waitingCount }
 
+    /// Bytes of KV state the prefix cache holds.
+    public var cachedPrefixBytes: Int { prefixCache.bytes }
+
     /// Runs `request`, streaming its events; `finished` comes last. Dropping the stream or
     /// cancelling the consuming task stops the work within one decode step (or one prefill
     /// chunk) and frees the request's state.
