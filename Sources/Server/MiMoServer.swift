@@ -323,6 +323,14 @@ public enum MiMoServer {
         case let error as HTTPError:
             return APIError(
                 status: error.status, message: error.body ?? error.status.reasonPhrase, type: "invalid_request_error")
+        case is CancellationError:
+            // The client left and its work was cancelled; nobody reads this answer. 499 is
+            // nginx's "client closed request", so the metrics count it apart from failures.
+            logger.debug("\(request.method) \(request.uri.path): the client left; its generation was cancelled")
+            return APIError(
+                status: .init(code: 499, reasonPhrase: "Client Closed Request"),
+                message: "The client closed the request.",
+                type: "invalid_request_error", code: "client_closed_request")
         default:
             logger.error("\(request.method) \(request.uri.path): \(error)")
             return .internalError(String(describing: error))

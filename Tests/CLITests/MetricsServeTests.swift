@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import XCTest
 
 /// `GET /metrics` on the real `serve`: every documented metric, and values that move with requests.
@@ -69,4 +70,27 @@ extension ServeTests {
     }
 
     var key: [String: String] { ["Authorization": "Bearer sk-m"] }
+}
+
+extension ServeTests {
+    /// 64 clients for 15 s against a server with room for 4 waiting requests: every answer is
+    /// 200, 429 or 503, `/health` answers throughout, hung-up work is freed (the running and
+    /// waiting gauges return to 0). `Tests/ServerClient/load_test.py` does the checking.
+    func testLoadOf64ClientsIsAnsweredAndFreed() throws {
+        let server = try start(["--max-queue", "4"], maxNewTokens: 40)
+        let script = Self.fixtures.deletingLastPathComponent().appendingPathComponent("ServerClient/load_test.py")
+        let run = try runTool([
+            "python3", script.path, server.base.absoluteString, String(server.process.processIdentifier),
+            Self.fixtures.appendingPathComponent("test_audio.wav").path, "--clients", "64", "--seconds", "15",
+        ])
+        print(run.output)
+        XCTAssertEqual(run.status, 0, run.output)
+        let summary = try XCTUnwrap(
+            try JSONSerialization.jsonObject(with: Data(run.output.utf8)) as? [String: Any], run.output)
+        XCTAssertGreaterThan(summary["answered"] as? Int ?? 0, 100)
+        // Measured 122 MB (debug build, tiny fixtures, ~800 requests); a third of a gigabyte
+        // leaves room for the machine's variation, not for per-request growth over ~800 requests.
+        XCTAssertLessThan(summary["peak_rss_mb"] as? Int ?? .max, 350)
+        XCTAssertEqual(server.stop(), 0)
+    }
 }
