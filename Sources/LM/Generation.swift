@@ -8,8 +8,8 @@ public enum StopReason: String, Sendable, Codable {
     case maxNewTokens = "max_new_tokens"
     /// The sequence reached the model's context (`max_position_embeddings`).
     case maxLength = "max_length"
-    /// The caller asked to stop after a step (the engine, when the text met a stop string).
-    case stopText = "stop_text"
+    /// The caller asked to stop after a step (a stop string in the text, a barge-in).
+    case stopRequested = "stop_requested"
 }
 
 public struct GenerationOptions: Sendable {

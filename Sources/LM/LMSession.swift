@@ -60,7 +60,7 @@ public final class LMSession: @unchecked Sendable {
     }
 
     /// The same, checking `isCancelled` between prefill chunks and before every step, and
-    /// ending with `.stopText` after a step once `stopRequested` says so.
+    /// ending with `.stopRequested` after a step once `stopRequested` says so.
     @discardableResult
     public func generate(
         prompt: TokenGrid, options: GenerationOptions, isCancelled: () -> Bool,
@@ -160,7 +160,7 @@ public final class LMSession: @unchecked Sendable {
             } else if length >= config.maxPositions {
                 reason = .maxLength
             } else if stopRequested() {
-                reason = .stopText
+                reason = .stopRequested
             }
             if let reason {
                 timings.stepSeconds = seconds(since: start)

@@ -116,7 +116,7 @@ struct ChatService: Sendable {
     static func finishReason(_ result: TaskResult) -> String {
         switch result.stopReason {
         case .maxNewTokens, .maxLength: return "length"
-        case .stopToken, .stopText: return "stop"
+        case .stopToken, .stopRequested: return "stop"
         }
     }
 

@@ -1,6 +1,7 @@
 import Foundation
 import HTTPTypes
 import Hummingbird
+import HummingbirdWebSocket
 import Logging
 import MiMoAudio
 import NIOCore
@@ -21,6 +22,9 @@ public struct ServerConfiguration: Sendable {
     public var maxNewTokens: Int
     /// Spoken chat replies kept for later turns (`message.audio.id`), least recently used out first.
     public var replyCacheBytes = 64 << 20
+    /// Testing only: realtime responses begin with this many speech steps, so a random-weight
+    /// model speaks (see `TaskRequest.forcedEmptyGroups`).
+    public var forcedSpeechSteps = 0
 
     public init(
         host: String = "127.0.0.1", port: Int = 8000, apiKey: String? = nil, corsOrigins: [String] = [],
@@ -47,6 +51,8 @@ public enum MiMoServer {
         let router = makeRouter(configuration, state: state, metrics: metrics, logger: logger)
         let app = Application(
             router: router,
+            server: .http1WebSocketUpgrade(
+                webSocketRouter: makeRealtimeRouter(configuration, state: state, logger: logger)),
             configuration: .init(
                 address: .hostname(configuration.host, port: configuration.port), serverName: "mimo-audio"),
             onServerRunning: { channel in

@@ -30,6 +30,10 @@ struct ServeCommand: ParsableCommand {
         help: "The most LM steps one response may take (a step is 0.64 s of speech).")
     var maxNewTokens = 8192
     @Option(
+        name: .customLong("force-speech-steps"), parsing: .unconditional,
+        help: .hidden)  // Tests: realtime responses begin with N speech steps (a random model may not speak).
+    var forceSpeechSteps = 0
+    @Option(
         name: .customLong("prefix-cache"), parsing: .unconditional,
         help: "MiB of KV prefixes kept so a follow-up turn prefills only what is new (0: none).")
     var prefixCache = 1024
@@ -45,6 +49,9 @@ struct ServeCommand: ParsableCommand {
         guard (1...1_000_000).contains(maxNewTokens) else {
             throw ValidationError("--max-new-tokens must be in 1...1000000")
         }
+        guard (0...100_000).contains(forceSpeechSteps) else {
+            throw ValidationError("--force-speech-steps must be in 0...100000")
+        }
         guard (0...(1 << 20)).contains(prefixCache) else {
             throw ValidationError("--prefix-cache must be in 0...1048576 MiB")
         }
@@ -58,16 +65,18 @@ struct ServeCommand: ParsableCommand {
         let book = try VoiceBook(directory: voices.map { URL(fileURLWithPath: $0) })
         let key = apiKey ?? ProcessInfo.processInfo.environment["MIMO_AUDIO_API_KEY"]
         let id = FileAccess.isDirectory(model) ? URL(fileURLWithPath: model).lastPathComponent : model
-        let configuration = ServerConfiguration(
+        var configuration = ServerConfiguration(
             host: host, port: port, apiKey: key, corsOrigins: corsOrigins, voices: book,
             models: ModelCatalog(id: id), maxNewTokens: maxNewTokens)
+        configuration.forcedSpeechSteps = forceSpeechSteps
+        let serving = configuration
         let (model, audio, hub, loading, maxQueue, prefixCache) = (model, audio, hub, loading, maxQueue, prefixCache)
         let host = host
         var logger = Logger(label: "mimo-audio.serve")
         logger.logLevel = runtime.verbose ? .debug : .info
         try runBlocking { [logger] in
             try await MiMoServer.run(
-                configuration, logger: logger,
+                serving, logger: logger,
                 load: { trace in
                     let locator = ModelLocator(hub: hub, reporter: .always)
                     let (lm, quantize) = try locator.locate(

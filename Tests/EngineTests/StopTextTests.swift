@@ -44,7 +44,7 @@ final class StopTextTests: XCTestCase {
         let stopped = try await run([stop])
         XCTAssertEqual(stopped.text, before)
         let result = try XCTUnwrap(stopped.result)
-        XCTAssertEqual(result.stopReason, .stopText)
+        XCTAssertEqual(result.stopReason, .stopRequested)
         XCTAssertFalse(result.answer.contains(stop))
         XCTAssertLessThan(result.usage.generatedGroups, try XCTUnwrap(free.result).usage.generatedGroups)
     }

@@ -189,10 +189,14 @@ public final class Engine: @unchecked Sendable {
         for warning in recipe.warnings { job.emit(.warning(warning)) }
         try lm.config.validate(recipe.prompt)
         let (textSampler, audioSampler) = recipe.samplers(request)
-        let options = GenerationOptions(
+        var options = GenerationOptions(
             minNewTokens: request.minNewTokens, maxNewTokens: request.maxNewTokens,
             stopTokens: recipe.stops, textSampler: textSampler, audioSampler: audioSampler,
             seed: request.seed, prefillChunk: self.options.prefillChunk)
+        let (forced, empty) = (request.forcedEmptyGroups, lm.emptyTextID)
+        if forced > 0 {
+            options.forcedText = { @Sendable (step: Int) -> Int? in step < forced ? empty : nil }
+        }
 
         var stream: SpeechStream?
         if recipe.speaks, case .streamed(let chunk) = request.audioDelivery {
@@ -223,7 +227,7 @@ public final class Engine: @unchecked Sendable {
             result = try session.generate(
                 prompt: recipe.prompt, options: options,
                 isCancelled: { job.isCancelled || streamError != nil },
-                stopRequested: { stopTexts.stopped },
+                stopRequested: { stopTexts.stopped || request.stopSignal?.isSet == true },
                 onEvent: { event in
                     switch event {
                     case .prefill(let done, let total):

@@ -65,9 +65,13 @@ struct TaskRecipe {
             startsThinking = thinking
         case .spokenDialogue(let conversation):
             if let history = conversation.history {
-                guard case .user(let last)? = conversation.turns.last else { throw EngineError.noUserTurn }
+                // After a history, only new user turns.
+                guard !conversation.turns.contains(where: { if case .assistant = $0 { true } else { false } }) else {
+                    throw EngineError.assistantTurnAfterHistory
+                }
+                let turns = try Self.turns(conversation, assistantSpeech: true, audio: lmAudio)
                 var grid = history
-                grid.append(try prompts.grid(TaskPrompts.spokenDialogueNextTurn(try lmAudio(last))))
+                grid.append(try prompts.grid(TaskPrompts.spokenDialogueNextTurns(turns)))
                 prompt = grid
                 self.stops = try stops(Self.speechStops)
                 preset = .spokenDialogue

@@ -31,8 +31,8 @@ public struct Conversation: Sendable, Equatable {
     public var system: String?
     /// Spoken dialogue: the assistant's voice prompt.
     public var voice: AudioSource?
-    /// The reference's `add_history`: the whole previous sequence (`TaskResult.sequence`), to
-    /// which the last user turn is appended; the earlier `turns` are then not rendered.
+    /// The reference's `add_history`: the whole previous sequence (`TaskResult.sequence`); `turns`
+    /// are then the new user turns only, appended to it.
     public var history: TokenGrid?
 
     public init(turns: [DialogueTurn], system: String? = nil, voice: AudioSource? = nil, history: TokenGrid? = nil) {
@@ -54,6 +54,17 @@ public struct ICLExample: Sendable, Equatable {
         self.output = output
         self.transcript = transcript
     }
+}
+
+/// A flag a caller sets to end a generation early but cleanly (see `TaskRequest.stopSignal`).
+public final class StopSignal: @unchecked Sendable {
+    private let lock = NSLock()
+    private var set = false
+
+    public init() {}
+
+    public func stop() { lock.withLock { set = true } }
+    public var isSet: Bool { lock.withLock { set } }
 }
 
 /// One task to run: what to do, how to sample, how long, and how audio comes back. A plain
@@ -127,6 +138,12 @@ public struct TaskRequest: Sendable {
     /// Strings that end the answer (OpenAI's `stop`): generation ends after the step whose text
     /// completes one, and neither the events nor `TaskResult.answer` contain it or what follows.
     public var stopTexts: [String] = []
+    /// Set it to end generation after the current step with a result (a barge-in), unlike
+    /// cancelling, which ends without one.
+    public var stopSignal: StopSignal?
+    /// Testing only: the first N groups take `<|empty|>` as their text token (speech patches),
+    /// so a random-weight model speaks before it may stop.
+    public var forcedEmptyGroups = 0
 
     public init(
         _ task: Task, seed: UInt64 = 0, greedy: Bool = false, text: SamplerOverrides = .init(),

@@ -110,7 +110,12 @@ public enum TaskPrompts {
     /// The reference's `add_history` continuation of a spoken dialogue: appended to the whole
     /// previous sequence (prompt + generated ids).
     public static func spokenDialogueNextTurn(_ audio: LMAudio) -> [PromptSegment] {
-        [.text("<|im_start|>user\n"), .audio(audio), .text("<|im_end|>\n"), .text("<|im_start|>assistant\n<|sostm|>")]
+        spokenDialogueNextTurns([.user(audio)])
+    }
+
+    /// The same with several new user turns (ours: spoken, typed, or both).
+    static func spokenDialogueNextTurns(_ turns: [Turn]) -> [PromptSegment] {
+        turns.flatMap { userTurn($0, system: nil) } + [.text("<|im_start|>assistant\n<|sostm|>")]
     }
 
     public enum ChatMessage: Sendable, Equatable {

@@ -1,0 +1,377 @@
+import Audio
+import Foundation
+import Logging
+import MiMoAudio
+
+/// One realtime conversation: the session's settings, the input audio buffer, the conversation
+/// items, and the response being generated. The reference's multi-turn spoken dialogue runs with
+/// the previous response's whole sequence as history (`Conversation.history`), so each turn
+/// prefills only the new user turns and the engine's prefix cache supplies the rest.
+actor RealtimeSession {
+    struct Settings {
+        var instructions = ""
+        var outputModalities = ["audio"]
+        var voice = "alloy"
+        var turnDetection: RealtimeSessionUpdate.TurnDetection = .serverVAD(RealtimeVADSettings())
+    }
+
+    /// A user turn not yet answered.
+    enum Pending {
+        case audio([Float])
+        case text(String)
+    }
+
+    /// A finished assistant turn, kept so the next turn can continue it and a truncate can cut it.
+    struct Reply {
+        var itemID: String
+        /// The prompt it answered and what it generated.
+        var prompt: TokenGrid
+        var generated: TokenGrid
+        var transcript: String
+    }
+
+    struct Running {
+        var responseID: String
+        var itemID: String
+        var task: Task<Void, Never>
+        var stop: StopSignal
+        /// Set on cancel or barge-in: no audio delta goes out after it.
+        var cancelled = false
+    }
+
+    let id = RealtimeSession.newID("sess")
+    let engine: @Sendable () throws -> Engine
+    let voices: VoiceBook
+    let maxNewTokens: Int
+    let forcedSpeechSteps: Int
+    let logger: Logger
+    private let send: @Sendable ([String: Any]) async -> Void
+    private var settings = Settings()
+    private var buffer: [Float] = []
+    private var pending: [(itemID: String, turn: Pending)] = []
+    private var last: Reply?
+    private var running: Running?
+    private var events = 0
+    /// The longest input buffer kept (10 minutes of 24 kHz audio).
+    static let maxBufferSamples = 24_000 * 600
+
+    init(
+        engine: @escaping @Sendable () throws -> Engine, voices: VoiceBook, maxNewTokens: Int,
+        forcedSpeechSteps: Int = 0, logger: Logger, send: @escaping @Sendable ([String: Any]) async -> Void
+    ) {
+        (self.engine, self.voices, self.maxNewTokens, self.forcedSpeechSteps) = (
+            engine, voices, maxNewTokens, forcedSpeechSteps
+        )
+        (self.logger, self.send) = (logger, send)
+    }
+
+    func start() async { await emit("session.created", ["session": sessionObject()]) }
+
+    /// One text frame from the client.
+    func receive(_ text: String) async {
+        switch RealtimeEventDecoder.decode(text) {
+        case .failure(let error): await fail(error)
+        case .success(let (eventID, event)):
+            do { try await handle(event) } catch var error as RealtimeError {
+                error.eventID = eventID
+                await fail(error)
+            } catch {
+                var failure = RealtimeError("\(error)", code: "server_error")
+                failure.type = "server_error"
+                failure.eventID = eventID
+                await fail(failure)
+            }
+        }
+    }
+
+    /// The socket closed: stop any generation.
+    func close() {
+        running?.task.cancel()
+        running = nil
+    }
+
+    private func handle(_ event: RealtimeClientEvent) async throws {
+        switch event {
+        case .sessionUpdate(let update):
+            if let voice = update.voice {
+                guard voices.voices[voice] != nil else {
+                    throw RealtimeError(
+                        "Unknown voice '\(voice)'; the voices are: \(voices.names.joined(separator: ", ")).",
+                        param: "session.audio.output.voice")
+                }
+                settings.voice = voice
+            }
+            if let instructions = update.instructions { settings.instructions = instructions }
+            if let modalities = update.outputModalities { settings.outputModalities = modalities }
+            if let detection = update.turnDetection { settings.turnDetection = detection }
+            await emit("session.updated", ["session": sessionObject()])
+        case .appendAudio(let samples):
+            guard buffer.count + samples.count <= Self.maxBufferSamples else {
+                throw RealtimeError(
+                    "The input audio buffer is full (10 minutes); commit or clear it.", code: "buffer_full")
+            }
+            buffer += samples
+        case .commitAudio:
+            try await commit()
+        case .clearAudio:
+            buffer = []
+            await emit("input_audio_buffer.cleared", [:])
+        case .createItem(let item):
+            let itemID = Self.newID("item")
+            switch item {
+            case .text(let text): pending.append((itemID, .text(text)))
+            case .audio(let samples): pending.append((itemID, .audio(samples)))
+            }
+            await emit("conversation.item.created", ["item": userItemObject(itemID, item)])
+        case .truncate(let itemID, _, let audioEndMs):
+            try truncate(itemID: itemID, audioEndMs: audioEndMs)
+            await emit(
+                "conversation.item.truncated", ["item_id": itemID, "content_index": 0, "audio_end_ms": audioEndMs])
+        case .createResponse:
+            try await createResponse()
+        case .cancelResponse:
+            guard running != nil else {
+                throw RealtimeError("There is no response in progress to cancel.", code: "response_cancel_not_active")
+            }
+            cancelRunning()
+        }
+    }
+
+    private func commit() async throws {
+        guard !buffer.isEmpty else {
+            throw RealtimeError(
+                "The input audio buffer is empty: append audio before committing.",
+                code: "input_audio_buffer_commit_empty")
+        }
+        let itemID = Self.newID("item")
+        pending.append((itemID, .audio(buffer)))
+        let samples = buffer
+        buffer = []
+        await emit("input_audio_buffer.committed", ["item_id": itemID, "previous_item_id": NSNull()])
+        await emit("conversation.item.created", ["item": userItemObject(itemID, .audio(samples))])
+    }
+
+    /// Cuts the last reply to what the client says it played, and closes the turn as the
+    /// recipe closes an assistant turn.
+    private func truncate(itemID: String, audioEndMs: Int) throws {
+        guard var reply = last, reply.itemID == itemID else {
+            throw RealtimeError(
+                "No assistant item '\(itemID)' to truncate (only the latest reply can be).", param: "item_id")
+        }
+        guard running == nil else {
+            throw RealtimeError(
+                "Cancel the response in progress before truncating.", code: "conversation_already_has_active_response")
+        }
+        let engine = try engine()
+        reply.generated = RealtimeHistory.cut(
+            reply.generated, keepingAudioMs: audioEndMs, pipeline: engine.pipeline)
+        last = reply
+    }
+
+    private func createResponse() async throws {
+        guard running == nil else {
+            throw RealtimeError(
+                "A response is already in progress; cancel it first.", code: "conversation_already_has_active_response")
+        }
+        guard !pending.isEmpty || last == nil else {
+            throw RealtimeError("There is no new user input to respond to.", code: "no_user_input")
+        }
+        guard !pending.isEmpty else {
+            throw RealtimeError("The conversation has no user input yet.", code: "no_user_input")
+        }
+        let engine: Engine
+        do { engine = try self.engine() } catch {
+            throw RealtimeError("The models are not ready: \(error)", code: "unavailable")
+        }
+        let speaks = settings.outputModalities.contains("audio")
+        let turns: [DialogueTurn] = pending.map {
+            switch $0.turn {
+            case .audio(let samples): return .user(.samples(samples))
+            case .text(let text): return .userText(text)
+            }
+        }
+        let voice = try voices.voice(settings.voice)
+        var history: TokenGrid?
+        if let last { history = RealtimeHistory.closed(last, pipeline: engine.pipeline) }
+        let system = [settings.instructions, voice.prompt == nil ? voice.english : ""].filter { !$0.isEmpty }
+            .joined(separator: "\n")
+        var voicePrompt: AudioSource?
+        if let url = voice.prompt {
+            voicePrompt = .samples(try AudioInput.load(url, sampleRate: 24000, maxSeconds: 60))
+        }
+        let conversation = Conversation(
+            turns: turns, system: history == nil && !system.isEmpty ? system : nil,
+            voice: history == nil ? voicePrompt : nil, history: history)
+        var request = TaskRequest(
+            speaks ? .spokenDialogue(conversation) : .speechToTextDialogue(conversation),
+            seed: UInt64.random(in: 0..<(1 << 53)), maxNewTokens: maxNewTokens)
+        if speaks { request.audioDelivery = .streamed(chunkFrames: 10) }
+        request.forcedEmptyGroups = forcedSpeechSteps
+        let stop = StopSignal()
+        request.stopSignal = stop
+        pending = []
+        let responseID = Self.newID("resp")
+        let itemID = Self.newID("item")
+        let task = Task {
+            await self.generate(request, engine: engine, responseID: responseID, itemID: itemID, speaks: speaks)
+        }
+        running = Running(responseID: responseID, itemID: itemID, task: task, stop: stop)
+    }
+
+    /// Streams the response's events to the client.
+    private func generate(_ request: TaskRequest, engine: Engine, responseID: String, itemID: String, speaks: Bool)
+        async
+    {
+        let ids: [String: Any] = ["response_id": responseID, "item_id": itemID, "output_index": 0, "content_index": 0]
+        // Emitted from here, in order with the rest (the session's other events may interleave).
+        await emit(
+            "response.created",
+            ["response": ["id": responseID, "object": "realtime.response", "status": "in_progress", "output": [Any]()]])
+        await emit(
+            "response.output_item.added",
+            ["response_id": responseID, "output_index": 0, "item": assistantItemObject(itemID, status: "in_progress")])
+        var transcript = ""
+        var result: TaskResult?
+        var failure: Error?
+        do {
+            for try await event in engine.run(request) {
+                switch event {
+                case .text(let text):
+                    transcript += text
+                    guard running?.cancelled != true else { continue }
+                    await emit(
+                        speaks ? "response.output_audio_transcript.delta" : "response.output_text.delta",
+                        ids.merging(["delta": text]) { $1 })
+                case .audio(let samples) where speaks && !samples.isEmpty:
+                    guard running?.cancelled != true else { continue }
+                    let pcm = Self.pcm16(samples)
+                    await emit("response.output_audio.delta", ids.merging(["delta": pcm.base64EncodedString()]) { $1 })
+                case .finished(let r): result = r
+                default: break
+                }
+            }
+        } catch { failure = error }
+        let cancelled = running?.cancelled == true
+        if let result {
+            var generated = result.newIDs
+            if cancelled {
+                // The model stopped mid-turn: the turn keeps what was generated (and sent).
+                generated = RealtimeHistory.cut(generated, keepingAudioMs: nil, pipeline: engine.pipeline)
+            }
+            last = Reply(
+                itemID: itemID, prompt: result.sequence.slice(0..<(result.sequence.columns - result.newIDs.columns)),
+                generated: generated, transcript: transcript)
+        }
+        if speaks {
+            await emit("response.output_audio.done", ids)
+            await emit("response.output_audio_transcript.done", ids.merging(["transcript": transcript]) { $1 })
+        } else {
+            await emit("response.output_text.done", ids.merging(["text": transcript]) { $1 })
+        }
+        let status = failure != nil && !cancelled ? "failed" : (cancelled ? "cancelled" : "completed")
+        let item = assistantItemObject(
+            itemID, status: status == "completed" ? "completed" : "incomplete", transcript: transcript)
+        await emit("response.output_item.done", ["response_id": responseID, "output_index": 0, "item": item])
+        let usage = result?.usage ?? TaskUsage()
+        var response: [String: Any] = [
+            "id": responseID, "object": "realtime.response", "status": status, "output": [item],
+            "usage": [
+                "total_tokens": usage.promptGroups + usage.generatedGroups, "input_tokens": usage.promptGroups,
+                "output_tokens": usage.generatedGroups,
+                "input_token_details": ["cached_tokens": usage.cachedGroups],
+            ],
+        ]
+        if let failure, !cancelled {
+            response["status_details"] = [
+                "type": "failed", "error": ["type": "server_error", "message": "\(failure)"],
+            ]
+        }
+        await emit("response.done", ["response": response])
+        running = nil
+    }
+
+    /// Stops the running response after its current step: no more audio goes out, and the turn
+    /// keeps what was generated.
+    func cancelRunning() {
+        guard running != nil else { return }
+        running?.cancelled = true
+        running?.stop.stop()
+    }
+
+    func fail(_ error: RealtimeError) async {
+        var body: [String: Any] = ["type": error.type, "message": error.message]
+        body["code"] = error.code ?? NSNull()
+        body["param"] = error.param ?? NSNull()
+        body["event_id"] = error.eventID ?? NSNull()
+        await emit("error", ["error": body])
+    }
+
+    private func emit(_ type: String, _ fields: [String: Any]) async {
+        events += 1
+        var event = fields
+        event["type"] = type
+        event["event_id"] = "event_\(id.suffix(8))_\(events)"
+        await send(event)
+    }
+
+    private func sessionObject() -> [String: Any] {
+        var detection: Any = NSNull()
+        if case .serverVAD(let v) = settings.turnDetection {
+            detection = [
+                "type": "server_vad", "threshold": v.threshold, "prefix_padding_ms": v.prefixPaddingMs,
+                "silence_duration_ms": v.silenceDurationMs, "create_response": v.createResponse,
+                "interrupt_response": v.interruptResponse,
+            ]
+        }
+        let pcm: [String: Any] = ["type": "audio/pcm", "rate": 24000]
+        return [
+            "id": String(id), "object": "realtime.session", "type": "realtime", "model": "mimo-audio",
+            "instructions": settings.instructions, "output_modalities": settings.outputModalities,
+            "audio": [
+                "input": ["format": pcm, "turn_detection": detection],
+                "output": ["format": pcm, "voice": settings.voice],
+            ],
+        ]
+    }
+
+    private func userItemObject(_ itemID: String, _ item: RealtimeUserItem) -> [String: Any] {
+        let content: [String: Any]
+        switch item {
+        case .text(let text): content = ["type": "input_text", "text": text]
+        case .audio: content = ["type": "input_audio", "transcript": NSNull()]
+        }
+        return [
+            "id": itemID, "object": "realtime.item", "type": "message", "role": "user", "status": "completed",
+            "content": [content],
+        ]
+    }
+
+    private func assistantItemObject(_ itemID: String, status: String, transcript: String? = nil) -> [String: Any] {
+        let spoken = settings.outputModalities.contains("audio")
+        var parts: [Any] = []
+        if let transcript {
+            let part: [String: Any] =
+                spoken
+                ? ["type": "output_audio", "transcript": transcript] : ["type": "output_text", "text": transcript]
+            parts.append(part)
+        }
+        return [
+            "id": itemID, "object": "realtime.item", "type": "message", "role": "assistant", "status": status,
+            "content": parts,
+        ]
+    }
+
+    static func newID(_ prefix: String) -> String {
+        let hex = UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased()
+        return prefix + "_" + String(hex.prefix(20))
+    }
+
+    static func pcm16(_ samples: [Float]) -> Data {
+        var data = Data(capacity: samples.count * 2)
+        for s in samples {
+            let v = Int16(max(-32768, min(32767, (s * 32768).rounded())))
+            withUnsafeBytes(of: v.littleEndian) { data.append(contentsOf: $0) }
+        }
+        return data
+    }
+}

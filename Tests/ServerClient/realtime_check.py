@@ -1,0 +1,209 @@
+"""The realtime endpoint of `mimo-audio serve`, driven over a real WebSocket with the `websockets`
+package (PyPI). The server runs with `--force-speech-steps` so the random tiny model speaks.
+
+Usage: realtime_check.py WS_URL API_KEY AUDIO_WAV_24K
+Prints one line per check; exits 1 on the first failure (with what was received).
+"""
+import asyncio
+import base64
+import json
+import sys
+import wave
+
+import websockets
+
+url, key, wav_path = sys.argv[1:4]
+with wave.open(wav_path) as w:
+    assert (w.getframerate(), w.getnchannels(), w.getsampwidth()) == (24000, 1, 2)
+    pcm = w.readframes(w.getnframes())
+
+
+def check(ok, what, detail=""):
+    print(("ok    " if ok else "FAIL  ") + what + ("" if ok else f": {detail}"), flush=True)
+    if not ok:
+        sys.exit(1)
+
+
+class Session:
+    def __init__(self, socket):
+        self.socket = socket
+
+    async def send(self, event):
+        await self.socket.send(json.dumps(event))
+
+    async def next(self, timeout=60):
+        return json.loads(await asyncio.wait_for(self.socket.recv(), timeout))
+
+    async def until(self, kind, timeout=120):
+        """Events up to and including the first of `kind`."""
+        seen = []
+        while True:
+            event = await self.next(timeout)
+            seen.append(event)
+            if event["type"] == kind:
+                return seen
+
+    async def error_for(self, event):
+        await self.send(event)
+        reply = await self.next()
+        return reply if reply["type"] == "error" else None
+
+    async def append_and_commit(self):
+        for start in range(0, len(pcm), 9600):  # 0.2 s pieces
+            await self.send({"type": "input_audio_buffer.append",
+                             "audio": base64.b64encode(pcm[start:start + 9600]).decode()})
+        await self.send({"type": "input_audio_buffer.commit"})
+        committed = await self.next()
+        created = await self.next()
+        return committed, created
+
+    async def respond(self):
+        await self.send({"type": "response.create"})
+        events = await self.until("response.done")
+        return events
+
+
+def of(events, kind):
+    return [e for e in events if e["type"] == kind]
+
+
+async def connect():
+    socket = await websockets.connect(url, additional_headers={"Authorization": f"Bearer {key}"}, max_size=None)
+    session = Session(socket)
+    created = await session.next()
+    check(created["type"] == "session.created" and created["session"]["type"] == "realtime", "session.created", created)
+    return session
+
+
+async def main():
+    # A wrong key: an error event, then the socket is closed (1008).
+    socket = await websockets.connect(url, additional_headers={"Authorization": "Bearer wrong"})
+    refused = json.loads(await socket.recv())
+    try:
+        await socket.recv()
+        closed = None
+    except websockets.ConnectionClosed as error:
+        closed = error.rcvd.code if error.rcvd else None
+    check(refused["type"] == "error" and refused["error"]["code"] == "invalid_api_key" and closed == 1008,
+          "a wrong key is an error event and a 1008 close", (refused, closed))
+    # Browsers pass the key as a subprotocol.
+    socket = await websockets.connect(url, subprotocols=["realtime", f"openai-insecure-api-key.{key}"])
+    check(socket.subprotocol == "realtime" and json.loads(await socket.recv())["type"] == "session.created",
+          "the key as a subprotocol (browsers)")
+    await socket.close()
+
+    s = await connect()
+    await s.send({"type": "session.update", "session": {
+        "type": "realtime", "instructions": "Be brief.", "output_modalities": ["audio"],
+        "audio": {"input": {"format": {"type": "audio/pcm", "rate": 24000}, "turn_detection": None},
+                  "output": {"format": {"type": "audio/pcm", "rate": 24000}, "voice": "nova"}}}})
+    updated = await s.next()
+    check(updated["type"] == "session.updated" and updated["session"]["audio"]["output"]["voice"] == "nova"
+          and updated["session"]["audio"]["input"]["turn_detection"] is None, "session.update (GA shape)", updated)
+    await s.send({"type": "session.update", "session": {"modalities": ["text", "audio"], "input_audio_format": "pcm16",
+                                                         "turn_detection": None, "voice": "alloy"}})
+    updated = await s.next()
+    check(updated["type"] == "session.updated" and updated["session"]["audio"]["output"]["voice"] == "alloy",
+          "session.update (beta field names)", updated)
+
+    # Bad and out-of-order events are errors; the socket stays open.
+    bad = [
+        ("not json", "invalid_json"),
+        ({"type": "input_audio_buffer.commit"}, "input_audio_buffer_commit_empty"),
+        ({"type": "response.cancel"}, "response_cancel_not_active"),
+        ({"type": "response.create"}, "no_user_input"),
+        ({"type": "input_audio_buffer.append", "audio": "@@@"}, "invalid_base64"),
+        ({"type": "input_audio_buffer.append", "audio": "AAAA"}, "invalid_value"),
+        ({"type": "conversation.item.truncate", "item_id": "item_x", "audio_end_ms": 10}, "invalid_value"),
+        ({"type": "session.update", "session": {"audio": {"input": {"format": {"type": "audio/pcmu"}}}}}, "invalid_value"),
+        ({"type": "session.update", "session": {"voice": "bob"}}, "invalid_value"),
+        ({"type": "conversation.item.create", "item": {"type": "message", "role": "assistant",
+                                                       "content": [{"type": "input_text", "text": "x"}]}}, "invalid_value"),
+        ({"type": "no.such.event", "event_id": "evt_7"}, "unknown_event"),
+    ]
+    for event, code in bad:
+        if isinstance(event, str):
+            await s.socket.send(event)
+            reply = await s.next()
+        else:
+            reply = await s.error_for(event)
+        check(reply is not None and reply["type"] == "error" and reply["error"]["code"] == code
+              and reply["error"]["message"], f"error {code}", reply)
+    check(reply["error"]["event_id"] == "evt_7", "errors name the client event", reply)
+    await s.send({"type": "input_audio_buffer.append", "audio": base64.b64encode(pcm[:4800]).decode()})
+    await s.send({"type": "input_audio_buffer.clear"})
+    check((await s.next())["type"] == "input_audio_buffer.cleared", "input_audio_buffer.clear")
+
+    # Turn 1: speech in, speech out.
+    committed, created = await s.append_and_commit()
+    check(committed["type"] == "input_audio_buffer.committed" and created["type"] == "conversation.item.created"
+          and created["item"]["id"] == committed["item_id"], "commit makes a user item", (committed, created))
+    events = await s.respond()
+    kinds = [e["type"] for e in events]
+    audio = of(events, "response.output_audio.delta")
+    done = events[-1]["response"]
+    check(kinds[0] == "response.created" and audio and "response.output_audio.done" in kinds
+          and "response.output_audio_transcript.done" in kinds and done["status"] == "completed",
+          "turn 1: audio deltas, then done", kinds[:6])
+    check(all(len(base64.b64decode(e["delta"])) % 2 == 0 for e in audio), "audio deltas are PCM16")
+    turn1 = done["usage"]
+
+    # Turn 2, typed: only the new turn is prefilled, the history comes from the cache.
+    await s.send({"type": "conversation.item.create", "item": {"type": "message", "role": "user",
+                                                              "content": [{"type": "input_text", "text": "And then?"}]}})
+    check((await s.next())["type"] == "conversation.item.created", "a typed user item")
+    done = (await s.respond())[-1]["response"]
+    cached = done["usage"]["input_token_details"]["cached_tokens"]
+    check(done["status"] == "completed" and cached >= turn1["input_tokens"],
+          "turn 2 reuses the whole history from the cache", (turn1, done["usage"]))
+
+    # Turn 3, cancelled mid-speech: at most the delta in flight arrives after the cancel.
+    await s.send({"type": "conversation.item.create", "item": {"type": "message", "role": "user",
+                                                              "content": [{"type": "input_text", "text": "Tell me more."}]}})
+    await s.next()
+    await s.send({"type": "response.create"})
+    before, after, cancelled_sent = 0, 0, False
+    item_id = None
+    while True:
+        event = await s.next()
+        if event["type"] == "response.output_item.added":
+            item_id = event["item"]["id"]
+        if event["type"] == "response.output_audio.delta":
+            if cancelled_sent:
+                after += 1
+            else:
+                before += 1
+                if before == 2:
+                    await s.send({"type": "response.cancel"})
+                    cancelled_sent = True
+        if event["type"] == "response.done":
+            break
+    check(before == 2 and after <= 1 and event["response"]["status"] == "cancelled",
+          "response.cancel stops the audio", (before, after, event["response"]["status"]))
+    print(f"audio deltas after the cancel: {after}", flush=True)
+
+    # The client played 200 ms of it: the turn is cut there, and the conversation goes on.
+    await s.send({"type": "conversation.item.truncate", "item_id": item_id, "content_index": 0, "audio_end_ms": 200})
+    truncated = await s.next()
+    check(truncated["type"] == "conversation.item.truncated" and truncated["audio_end_ms"] == 200,
+          "conversation.item.truncate", truncated)
+    await s.send({"type": "conversation.item.create", "item": {"type": "message", "role": "user",
+                                                              "content": [{"type": "input_text", "text": "Go on."}]}})
+    await s.next()
+    done = (await s.respond())[-1]["response"]
+    check(done["status"] == "completed" and done["usage"]["input_token_details"]["cached_tokens"] > 0,
+          "the turn after a truncated one", done["usage"])
+    await s.socket.close()
+
+    # Two sessions at once (the engine runs their responses one after the other).
+    a, b = await connect(), await connect()
+    for x in (a, b):
+        await x.send({"type": "session.update", "session": {"audio": {"input": {"turn_detection": None}}}})
+        await x.next()
+        await x.append_and_commit()
+    results = await asyncio.gather(a.respond(), b.respond())
+    check(all(r[-1]["response"]["status"] == "completed" for r in results), "two concurrent sessions")
+    print("all checks passed")
+
+
+asyncio.run(main())
