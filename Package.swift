@@ -71,7 +71,7 @@ let package = Package(
         .target(
             name: "Server",
             dependencies: [
-                "MiMoAudio", "JSON", "Audio", .product(name: "Hummingbird", package: "hummingbird"),
+                "MiMoAudio", "JSON", "Audio", "VAD", .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
                 .product(name: "MultipartKit", package: "multipart-kit"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -79,6 +79,9 @@ let package = Package(
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "Logging", package: "swift-log"),
             ]),
+        // The Silero VAD weights, compiled into the program (C23 #embed).
+        .target(name: "CSileroWeights"),
+        .target(name: "VAD", dependencies: ["CSileroWeights", "Weights", "Audio"]),
         // The `bench` commands' measurements, on the production path; not part of the public API.
         .target(name: "Benchmarks", dependencies: ["MiMoAudio"]),
         .executableTarget(
@@ -104,6 +107,7 @@ let package = Package(
         .testTarget(name: "TaskTests", dependencies: ["MiMoAudio", "TestSupport"]),
         .testTarget(name: "EngineTests", dependencies: ["MiMoAudio", "TestSupport"]),
         .testTarget(name: "HubTests", dependencies: ["Hub", "TestSupport"]),
+        .testTarget(name: "VADTests", dependencies: ["VAD", "Audio", "JSON"], exclude: ["Fixtures"]),
         .testTarget(
             name: "ServerTests",
             dependencies: ["Server", "MiMoAudio", "TestSupport", .product(name: "Logging", package: "swift-log")]),

@@ -11,13 +11,29 @@ public final class SafeTensorsFile: @unchecked Sendable {
     /// Tensor names in sorted order.
     public let names: [String]
 
-    private let mapping: MappedFile
+    /// The file's bytes, and what keeps them alive (the mapping; nil for bytes that live as
+    /// long as the program).
+    private let file: UnsafeRawBufferPointer
+    private let mapping: MappedFile?
     private let entries: [String: SafeTensorsHeader.Entry]
 
     public init(url: URL) throws {
         self.url = url
-        mapping = try MappedFile(path: url.path)
-        let header = try SafeTensorsHeader.parse(mapping.bytes, path: url.path)
+        let mapping = try MappedFile(path: url.path)
+        self.mapping = mapping
+        file = mapping.bytes
+        let header = try SafeTensorsHeader.parse(file, path: url.path)
+        metadata = header.metadata
+        entries = header.entries
+        names = header.entries.keys.sorted()
+    }
+
+    /// A safetensors image compiled into the program (`name` stands for its path in errors).
+    public init(programBytes: UnsafeRawBufferPointer, name: String) throws {
+        url = URL(fileURLWithPath: name)
+        mapping = nil
+        file = programBytes
+        let header = try SafeTensorsHeader.parse(file, path: name)
         metadata = header.metadata
         entries = header.entries
         names = header.entries.keys.sorted()
@@ -79,6 +95,6 @@ public final class SafeTensorsFile: @unchecked Sendable {
 
     private func rawBytes(_ entry: SafeTensorsHeader.Entry) -> UnsafeRawBufferPointer {
         // The header parser guaranteed this range lies inside the mapping.
-        UnsafeRawBufferPointer(rebasing: mapping.bytes[entry.fileOffset..<entry.fileOffset + entry.info.byteCount])
+        UnsafeRawBufferPointer(rebasing: file[entry.fileOffset..<entry.fileOffset + entry.info.byteCount])
     }
 }
