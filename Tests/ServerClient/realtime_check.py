@@ -1,7 +1,8 @@
 """The realtime endpoint of `mimo-audio serve`, driven over a real WebSocket with the `websockets`
 package (PyPI). The server runs with `--force-speech-steps` so the random tiny model speaks.
 
-Usage: realtime_check.py WS_URL API_KEY AUDIO_WAV_24K
+Usage: realtime_check.py WS_URL API_KEY AUDIO_WAV_24K SPEECH_WAV_24K
+SPEECH_WAV_24K: speech, 1.3 s of silence from 1.2 s, more speech from 2.5 s (the VAD fixture).
 Prints one line per check; exits 1 on the first failure (with what was received).
 """
 import asyncio
@@ -12,10 +13,17 @@ import wave
 
 import websockets
 
-url, key, wav_path = sys.argv[1:4]
-with wave.open(wav_path) as w:
-    assert (w.getframerate(), w.getnchannels(), w.getsampwidth()) == (24000, 1, 2)
-    pcm = w.readframes(w.getnframes())
+url, key, wav_path, speech_path = sys.argv[1:5]
+
+
+def read_pcm(path):
+    with wave.open(path) as w:
+        assert (w.getframerate(), w.getnchannels(), w.getsampwidth()) == (24000, 1, 2)
+        return w.readframes(w.getnframes())
+
+
+pcm = read_pcm(wav_path)
+speech = read_pcm(speech_path)
 
 
 def check(ok, what, detail=""):
@@ -194,6 +202,50 @@ async def main():
     check(done["status"] == "completed" and done["usage"]["input_token_details"]["cached_tokens"] > 0,
           "the turn after a truncated one", done["usage"])
     await s.socket.close()
+
+    # Server VAD (the default): speech starts and stops turns; speaking over a reply interrupts it.
+    v = await connect()
+    await v.send({"type": "session.update", "session": {"audio": {"input": {"turn_detection": {
+        "type": "server_vad", "threshold": 0.5, "prefix_padding_ms": 300, "silence_duration_ms": 500}}}}})
+    check((await v.next())["session"]["audio"]["input"]["turn_detection"]["silence_duration_ms"] == 500,
+          "server VAD settings")
+
+    async def speak(audio):
+        for start in range(0, len(audio), 4800):  # 0.1 s pieces
+            await v.send({"type": "input_audio_buffer.append", "audio": base64.b64encode(audio[start:start + 4800]).decode()})
+
+    await speak(speech[:2 * 24000 * 23 // 10])  # the first utterance and 1.1 s of its pause
+    first = []
+    while len(of(first, "response.output_audio.delta")) < 2:
+        first.append(await v.next())
+    kinds = [e["type"] for e in first]
+    started, stopped = of(first, "input_audio_buffer.speech_started"), of(first, "input_audio_buffer.speech_stopped")
+    check(kinds.index("input_audio_buffer.speech_started") < kinds.index("input_audio_buffer.speech_stopped")
+          < kinds.index("input_audio_buffer.committed") < kinds.index("response.created"),
+          "VAD: speech started, stopped, committed, a response", kinds[:8])
+    # The utterance is 0.3-1.2 s; the detector works in 32 ms chunks, the start includes 300 ms of padding.
+    check(0 <= started[0]["audio_start_ms"] <= 300 and 1100 <= stopped[0]["audio_end_ms"] <= 1500,
+          "VAD: the utterance's times", (started[0], stopped[0]))
+
+    # The second utterance, spoken over the reply: barge-in.
+    replying = of(first, "response.created")[0]["response"]["id"]
+    await speak(speech[2 * 24000 * 23 // 10:] + bytes(2 * 24000 * 8 // 10))
+    after, events = 0, []
+    interrupted = False
+    while True:
+        event = await v.next()
+        events.append(event)
+        if event["type"] == "input_audio_buffer.speech_started":
+            interrupted = True
+        elif event["type"] == "response.output_audio.delta" and interrupted and event["response_id"] == replying:
+            after += 1
+        elif event["type"] == "response.done" and event["response"]["status"] != "cancelled":
+            break
+    statuses = [e["response"]["status"] for e in of(events, "response.done")]
+    check(interrupted and statuses == ["cancelled", "completed"] and after <= 1,
+          "VAD barge-in: the reply stops, the next turn is answered", (statuses, after))
+    print(f"audio deltas after the barge-in: {after}", flush=True)
+    await v.socket.close()
 
     # Two sessions at once (the engine runs their responses one after the other).
     a, b = await connect(), await connect()

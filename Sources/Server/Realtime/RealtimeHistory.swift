@@ -5,9 +5,8 @@ import MiMoAudio
 enum RealtimeHistory {
     /// `generated` (a grid of whole groups: one text id per group, its speech codes below) up to
     /// the speech group that holds the `keepingAudioMs`-th millisecond of audio; text groups after
-    /// it, which ran ahead of the kept audio, are dropped. `nil` keeps everything.
-    static func cut(_ generated: TokenGrid, keepingAudioMs ms: Int?, pipeline: Pipeline) -> TokenGrid {
-        guard let ms else { return generated }
+    /// it, which ran ahead of the kept audio, are dropped.
+    static func cut(_ generated: TokenGrid, keepingAudioMs ms: Int, pipeline: Pipeline) -> TokenGrid {
         let gs = pipeline.lm.config.groupSize
         let empty = pipeline.textTokenizer.specialTokens.idsByName["<|empty|>"]
         // 25 frames per second, `gs` frames per speech group.

@@ -2,6 +2,7 @@ import Audio
 import Foundation
 import Logging
 import MiMoAudio
+import VAD
 
 /// One realtime conversation: the session's settings, the input audio buffer, the conversation
 /// items, and the response being generated. The reference's multi-turn spoken dialogue runs with
@@ -27,7 +28,6 @@ actor RealtimeSession {
         /// The prompt it answered and what it generated.
         var prompt: TokenGrid
         var generated: TokenGrid
-        var transcript: String
     }
 
     struct Running {
@@ -52,6 +52,20 @@ actor RealtimeSession {
     private var last: Reply?
     private var running: Running?
     private var events = 0
+    /// Server VAD: the detector, and where the stream is (24 kHz samples since the session began).
+    private var detector: SpeechDetector?
+    private var vad = VADState()
+    private var bufferStart = 0
+    private var respondWhenDone = false
+
+    struct VADState {
+        var speaking = false
+        var silenceMs = 0
+        var startMs = 0
+        var itemID = ""
+        /// Milliseconds of the stream the detector has judged.
+        var judgedMs = 0
+    }
     /// The longest input buffer kept (10 minutes of 24 kHz audio).
     static let maxBufferSamples = 24_000 * 600
 
@@ -111,9 +125,11 @@ actor RealtimeSession {
                     "The input audio buffer is full (10 minutes); commit or clear it.", code: "buffer_full")
             }
             buffer += samples
+            if case .serverVAD(let vadSettings) = settings.turnDetection { try await detect(samples, vadSettings) }
         case .commitAudio:
             try await commit()
         case .clearAudio:
+            bufferStart += buffer.count
             buffer = []
             await emit("input_audio_buffer.cleared", [:])
         case .createItem(let item):
@@ -137,18 +153,65 @@ actor RealtimeSession {
         }
     }
 
-    private func commit() async throws {
+    private func commit(itemID: String = RealtimeSession.newID("item")) async throws {
         guard !buffer.isEmpty else {
             throw RealtimeError(
                 "The input audio buffer is empty: append audio before committing.",
                 code: "input_audio_buffer_commit_empty")
         }
-        let itemID = Self.newID("item")
         pending.append((itemID, .audio(buffer)))
         let samples = buffer
+        bufferStart += buffer.count
         buffer = []
         await emit("input_audio_buffer.committed", ["item_id": itemID, "previous_item_id": NSNull()])
         await emit("conversation.item.created", ["item": userItemObject(itemID, .audio(samples))])
+    }
+
+    /// Server VAD: the detector's decisions on the newly appended audio, with the session's
+    /// threshold (speech ends below it minus 0.15, Silero's own hysteresis), padding and silence
+    /// duration. Speech that starts while a response runs interrupts it when the settings say so;
+    /// speech that stops commits the buffer and, when asked, starts a response.
+    private func detect(_ samples: [Float], _ settings: RealtimeVADSettings) async throws {
+        if detector == nil {
+            do { detector = try SpeechDetector() } catch {
+                throw RealtimeError("Voice activity detection is unavailable: \(error)", code: "server_error")
+            }
+        }
+        let rate = SpeechDetector.inputRate / 1000
+        for p in detector!.feed(samples) {
+            let chunkStart = vad.judgedMs
+            vad.judgedMs += SpeechDetector.chunkMs
+            if !vad.speaking {
+                if Double(p) >= settings.threshold {
+                    vad.speaking = true
+                    vad.silenceMs = 0
+                    vad.startMs = max(bufferStart / rate, chunkStart - settings.prefixPaddingMs)
+                    vad.itemID = Self.newID("item")
+                    if settings.interruptResponse, running != nil { cancelRunning() }
+                    await emit(
+                        "input_audio_buffer.speech_started", ["audio_start_ms": vad.startMs, "item_id": vad.itemID])
+                } else {
+                    // Before speech, only the padding is kept.
+                    let keepFrom = max(bufferStart, (vad.judgedMs - settings.prefixPaddingMs) * rate)
+                    if keepFrom > bufferStart {
+                        buffer.removeFirst(min(buffer.count, keepFrom - bufferStart))
+                        bufferStart = keepFrom
+                    }
+                }
+                continue
+            }
+            vad.silenceMs = Double(p) < settings.threshold - 0.15 ? vad.silenceMs + SpeechDetector.chunkMs : 0
+            guard vad.silenceMs >= settings.silenceDurationMs else { continue }
+            vad.speaking = false
+            await emit(
+                "input_audio_buffer.speech_stopped",
+                ["audio_end_ms": vad.judgedMs - vad.silenceMs, "item_id": vad.itemID])
+            try await commit(itemID: vad.itemID)
+            if settings.createResponse {
+                // An interrupted response may still be ending: answer once it has.
+                if running == nil { try await createResponse() } else { respondWhenDone = true }
+            }
+        }
     }
 
     /// Cuts the last reply to what the client says it played, and closes the turn as the
@@ -173,11 +236,8 @@ actor RealtimeSession {
             throw RealtimeError(
                 "A response is already in progress; cancel it first.", code: "conversation_already_has_active_response")
         }
-        guard !pending.isEmpty || last == nil else {
-            throw RealtimeError("There is no new user input to respond to.", code: "no_user_input")
-        }
         guard !pending.isEmpty else {
-            throw RealtimeError("The conversation has no user input yet.", code: "no_user_input")
+            throw RealtimeError("There is no new user input to respond to.", code: "no_user_input")
         }
         let engine: Engine
         do { engine = try self.engine() } catch {
@@ -253,14 +313,10 @@ actor RealtimeSession {
         } catch { failure = error }
         let cancelled = running?.cancelled == true
         if let result {
-            var generated = result.newIDs
-            if cancelled {
-                // The model stopped mid-turn: the turn keeps what was generated (and sent).
-                generated = RealtimeHistory.cut(generated, keepingAudioMs: nil, pipeline: engine.pipeline)
-            }
+            // A cancelled turn keeps what was generated; `RealtimeHistory.closed` closes it.
             last = Reply(
                 itemID: itemID, prompt: result.sequence.slice(0..<(result.sequence.columns - result.newIDs.columns)),
-                generated: generated, transcript: transcript)
+                generated: result.newIDs)
         }
         if speaks {
             await emit("response.output_audio.done", ids)
@@ -288,6 +344,10 @@ actor RealtimeSession {
         }
         await emit("response.done", ["response": response])
         running = nil
+        if respondWhenDone {
+            respondWhenDone = false
+            do { try await createResponse() } catch let error as RealtimeError { await fail(error) } catch {}
+        }
     }
 
     /// Stops the running response after its current step: no more audio goes out, and the turn
