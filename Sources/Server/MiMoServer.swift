@@ -22,9 +22,8 @@ public struct ServerConfiguration: Sendable {
     public var maxNewTokens: Int
     /// Spoken chat replies kept for later turns (`message.audio.id`), least recently used out first.
     public var replyCacheBytes = 64 << 20
-    /// Testing only: realtime responses begin with this many speech steps, so a random-weight
-    /// model speaks (see `TaskRequest.forcedEmptyGroups`).
-    public var forcedSpeechSteps = 0
+    /// Testing only: speech and realtime responses begin with these steps (see `ForcedSteps`).
+    public var forcedSteps: ForcedSteps?
 
     public init(
         host: String = "127.0.0.1", port: Int = 8000, apiKey: String? = nil, corsOrigins: [String] = [],
@@ -124,7 +123,8 @@ public enum MiMoServer {
             }
             return json(["object": "list", "data": voices])
         }
-        let service = SpeechService(maxNewTokens: configuration.maxNewTokens)
+        let service = SpeechService(
+            maxNewTokens: configuration.maxNewTokens, forcedSteps: configuration.forcedSteps)
         api.post("audio/speech") { request, context -> Response in
             try await cancellingOnHangUp(
                 request, context: context, state: state, logger: logger, limit: configuration.maxBodyBytes

@@ -5,6 +5,8 @@ import MiMoAudio
 /// Runs a checked speech request on the engine and encodes what it says.
 struct SpeechService: Sendable {
     let maxNewTokens: Int
+    /// Testing only (`--force-speech-steps`, `--force-text-steps`).
+    var forcedSteps: ForcedSteps?
 
     /// The engine request for `speech`: instruct-TTS with the named voice's style in the text's
     /// language (or the request's own `instructions`), the voice's prompt if it has one, the
@@ -20,6 +22,7 @@ struct SpeechService: Sendable {
             .tts(text: speech.input, instruct: instruct, voice: prompt), seed: speech.effectiveSeed,
             maxNewTokens: maxNewTokens, templateIndex: 0)
         request.audioDelivery = speech.streamFormat == nil ? .whole : .streamed(chunkFrames: 20)
+        request.forcedSteps = forcedSteps
         return request
     }
 

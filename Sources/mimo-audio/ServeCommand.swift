@@ -29,10 +29,10 @@ struct ServeCommand: ParsableCommand {
         name: .customLong("max-new-tokens"), parsing: .unconditional,
         help: "The most LM steps one response may take (a step is 0.64 s of speech).")
     var maxNewTokens = 8192
-    @Option(
-        name: .customLong("force-speech-steps"), parsing: .unconditional,
-        help: .hidden)  // Tests: realtime responses begin with N speech steps (a random model may not speak).
-    var forceSpeechSteps = 0
+    // Tests only: speech and realtime responses begin with N speech steps (so a random model
+    // speaks) or N cheap text steps (so a request runs for seconds).
+    @Option(name: .customLong("force-speech-steps"), parsing: .unconditional, help: .hidden) var forceSpeechSteps = 0
+    @Option(name: .customLong("force-text-steps"), parsing: .unconditional, help: .hidden) var forceTextSteps = 0
     @Option(
         name: .customLong("prefix-cache"), parsing: .unconditional,
         help: "MiB of KV prefixes kept so a follow-up turn prefills only what is new (0: none).")
@@ -49,8 +49,13 @@ struct ServeCommand: ParsableCommand {
         guard (1...1_000_000).contains(maxNewTokens) else {
             throw ValidationError("--max-new-tokens must be in 1...1000000")
         }
-        guard (0...100_000).contains(forceSpeechSteps) else {
-            throw ValidationError("--force-speech-steps must be in 0...100000")
+        for (name, value) in [("speech", forceSpeechSteps), ("text", forceTextSteps)] {
+            guard (0...100_000).contains(value) else {
+                throw ValidationError("--force-\(name)-steps must be in 0...100000")
+            }
+        }
+        guard forceSpeechSteps == 0 || forceTextSteps == 0 else {
+            throw ValidationError("give --force-speech-steps or --force-text-steps, not both")
         }
         guard (0...(1 << 20)).contains(prefixCache) else {
             throw ValidationError("--prefix-cache must be in 0...1048576 MiB")
@@ -68,7 +73,8 @@ struct ServeCommand: ParsableCommand {
         var configuration = ServerConfiguration(
             host: host, port: port, apiKey: key, corsOrigins: corsOrigins, voices: book,
             models: ModelCatalog(id: id), maxNewTokens: maxNewTokens)
-        configuration.forcedSpeechSteps = forceSpeechSteps
+        if forceSpeechSteps > 0 { configuration.forcedSteps = ForcedSteps(.speech, count: forceSpeechSteps) }
+        if forceTextSteps > 0 { configuration.forcedSteps = ForcedSteps(.text, count: forceTextSteps) }
         let serving = configuration
         let (model, audio, hub, loading, maxQueue, prefixCache) = (model, audio, hub, loading, maxQueue, prefixCache)
         let host = host

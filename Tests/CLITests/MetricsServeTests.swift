@@ -30,7 +30,7 @@ extension ServeTests {
     ]
 
     func testMetricsArePrometheusTextAndMoveWithRequests() throws {
-        let server = try start(["--api-key", "sk-m"], maxNewTokens: 2000)
+        let server = try startBusy(["--api-key", "sk-m"], steps: 2000)
         let before = try scrape(server)  // no key needed
         for name in Self.documentedMetrics { XCTAssertNotNil(before[name], name) }
         XCTAssertGreaterThan(before["mimo_audio_model_load_seconds"] ?? 0, 0)

@@ -12,8 +12,8 @@ extension ServeTests {
     func testTwoReplicasBehindNginx() throws {
         XCTAssertTrue(
             FileManager.default.isExecutableFile(atPath: Self.nginx), "nginx is missing: .ci/run installs Debian's")
-        let a = try start(maxNewTokens: 2000)
-        let b = try start(maxNewTokens: 2000)
+        let a = try startBusy(steps: 2000)
+        let b = try startBusy(steps: 2000)
         defer {
             _ = a.stop()
             _ = b.stop()

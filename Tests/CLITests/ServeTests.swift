@@ -112,13 +112,14 @@ final class ServeTests: CLITestCase {
         return server
     }
 
-    /// A request that keeps the engine busy for seconds on the tiny fixtures: a 4,090-character
-    /// prompt, and a seed with which the random model speaks until the step limit (with
-    /// `--max-new-tokens 2000`: 5.1 s measured, debug build; most seeds stop within 0.1 s).
-    var longSpeech: [String: Any] {
-        let text = String(String(repeating: "Hello there, how are you today? ", count: 130).prefix(4090))
-        return speech(["input": text, "seed": 13, "response_format": "pcm"])
+    /// `serve` whose speech requests keep the engine busy: each runs `steps` cheap forced text
+    /// steps (2,000 take 3.2 s, debug build), where the random model would mostly stop at once.
+    func startBusy(_ extra: [String] = [], steps: Int) throws -> Server {
+        try start(extra + ["--force-text-steps", String(steps)], maxNewTokens: steps)
     }
+
+    /// A speech request (on a `startBusy` server, it runs its forced steps).
+    var longSpeech: [String: Any] { speech(["response_format": "pcm"]) }
 
     func speech(_ fields: [String: Any]) -> [String: Any] {
         ["model": "tts-1", "input": "Hello there.", "voice": "alloy"].merging(fields) { $1 }
@@ -275,8 +276,8 @@ extension ServeTests {
 
 extension ServeTests {
     func testAFullQueueIsA429WithRetryAfter() throws {
-        // Long generations (the random model runs to the step limit) and no room to wait.
-        let server = try start(["--max-queue", "0"], maxNewTokens: 300)
+        // Generations of about a second and no room to wait.
+        let server = try startBusy(["--max-queue", "0"], steps: 600)
         let body = longSpeech
         let replies = Locked<[Server.Reply]>([])
         DispatchQueue.concurrentPerform(iterations: 3) { _ in
@@ -327,7 +328,7 @@ extension ServeTests {
 
 extension ServeTests {
     func testSIGTERMRefusesNewRequestsLetsTheRunningOneFinishThenExitsZero() throws {
-        let server = try start(maxNewTokens: 300)
+        let server = try startBusy(steps: 1000)
         let reply = Locked<Server.Reply?>(nil)
         let done = DispatchSemaphore(value: 0)
         DispatchQueue.global().async {
@@ -381,14 +382,14 @@ extension ServeTests {
     /// next request finds the engine idle (200) only if the abandoned one was cancelled; had it run
     /// on (≈ 1 s here), the next would be refused (429).
     func testAClientThatHangsUpCancelsItsGeneration() throws {
-        let server = try start(["--max-queue", "0"], maxNewTokens: 2000)
+        let server = try startBusy(["--max-queue", "0"], steps: 2000)
         // Whole, streamed audio and events: the streamed ones leave while their body is written.
         for mode in [nil, "audio", "sse"] {
             var request = longSpeech
             request["stream_format"] = mode
             try sendAndHangUp(server, path: "v1/audio/speech", json: request, after: 0.3)
             // The engine is free again well within 1.5 s (one prefill chunk or decode step after
-            // the hang-up), while the abandoned generation alone would run ~5 s.
+            // the hang-up), while the abandoned generation alone would run ~3 s.
             var status = 0
             for _ in 0..<15 where status != 200 {
                 status = try server.request("POST", "v1/audio/speech", json: speech(["response_format": "pcm"])).status

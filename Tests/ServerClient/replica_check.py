@@ -69,9 +69,9 @@ if mode == "spread":
 elif mode == "survive":
     check(all(text_chat() for _ in range(6)), "six chats succeed with one replica down")
 elif mode == "long":
-    text = ("Hello there, how are you today? " * 130)[:4090]
+    # The replicas run --force-text-steps: this takes seconds.
     with client.audio.speech.with_streaming_response.create(
-        model="tts-1", voice="alloy", input=text, response_format="pcm", extra_body={"seed": 13}
+        model="tts-1", voice="alloy", input="Hello there, how are you today?", response_format="pcm"
     ) as response:
         data = b"".join(response.iter_bytes())
     check(response.status_code == 200 and len(data) > 0, "the request in flight during the drain finished", len(data))

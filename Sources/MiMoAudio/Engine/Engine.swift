@@ -193,9 +193,11 @@ public final class Engine: @unchecked Sendable {
             minNewTokens: request.minNewTokens, maxNewTokens: request.maxNewTokens,
             stopTokens: recipe.stops, textSampler: textSampler, audioSampler: audioSampler,
             seed: request.seed, prefillChunk: self.options.prefillChunk)
-        let (forced, empty) = (request.forcedEmptyGroups, lm.emptyTextID)
-        if forced > 0 {
-            options.forcedText = { @Sendable (step: Int) -> Int? in step < forced ? empty : nil }
+        if let forced = request.forcedSteps, forced.count > 0 {
+            let id =
+                forced.token == .speech
+                ? lm.emptyTextID : pipeline.textTokenizer.encode(" a").first ?? lm.emptyTextID
+            options.forcedText = { @Sendable (step: Int) -> Int? in step < forced.count ? id : nil }
         }
 
         var stream: SpeechStream?

@@ -67,6 +67,16 @@ public final class StopSignal: @unchecked Sendable {
     public var isSet: Bool { lock.withLock { set } }
 }
 
+/// Testing only: the first `count` groups take a fixed text token: `<|empty|>` (speech patches, so
+/// a random-weight model speaks) or an ordinary word (cheap steps, so it runs as long as a test
+/// needs without producing audio).
+public struct ForcedSteps: Sendable, Equatable {
+    public enum Token: Sendable, Equatable { case speech, text }
+    public var token: Token
+    public var count: Int
+    public init(_ token: Token, count: Int) { (self.token, self.count) = (token, count) }
+}
+
 /// One task to run: what to do, how to sample, how long, and how audio comes back. A plain
 /// value: front ends build it from their input, the engine does the rest.
 public struct TaskRequest: Sendable {
@@ -141,9 +151,8 @@ public struct TaskRequest: Sendable {
     /// Set it to end generation after the current step with a result (a barge-in), unlike
     /// cancelling, which ends without one.
     public var stopSignal: StopSignal?
-    /// Testing only: the first N groups take `<|empty|>` as their text token (speech patches),
-    /// so a random-weight model speaks before it may stop.
-    public var forcedEmptyGroups = 0
+    /// Testing only: the first groups' text tokens, whatever the model samples.
+    public var forcedSteps: ForcedSteps?
 
     public init(
         _ task: Task, seed: UInt64 = 0, greedy: Bool = false, text: SamplerOverrides = .init(),

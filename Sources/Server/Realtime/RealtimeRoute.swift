@@ -38,7 +38,7 @@ extension MiMoServer {
                 }
                 let session = RealtimeSession(
                     engine: { try state.engine() }, voices: configuration.voices,
-                    maxNewTokens: configuration.maxNewTokens, forcedSpeechSteps: configuration.forcedSpeechSteps,
+                    maxNewTokens: configuration.maxNewTokens, forcedSteps: configuration.forcedSteps,
                     logger: context.logger,
                     send: { event in try? await outbound.write(.text(jsonText(event))) })
                 await session.start()

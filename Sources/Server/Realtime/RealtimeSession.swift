@@ -43,7 +43,7 @@ actor RealtimeSession {
     let engine: @Sendable () throws -> Engine
     let voices: VoiceBook
     let maxNewTokens: Int
-    let forcedSpeechSteps: Int
+    let forcedSteps: ForcedSteps?
     let logger: Logger
     private let send: @Sendable ([String: Any]) async -> Void
     private var settings = Settings()
@@ -71,11 +71,9 @@ actor RealtimeSession {
 
     init(
         engine: @escaping @Sendable () throws -> Engine, voices: VoiceBook, maxNewTokens: Int,
-        forcedSpeechSteps: Int = 0, logger: Logger, send: @escaping @Sendable ([String: Any]) async -> Void
+        forcedSteps: ForcedSteps? = nil, logger: Logger, send: @escaping @Sendable ([String: Any]) async -> Void
     ) {
-        (self.engine, self.voices, self.maxNewTokens, self.forcedSpeechSteps) = (
-            engine, voices, maxNewTokens, forcedSpeechSteps
-        )
+        (self.engine, self.voices, self.maxNewTokens, self.forcedSteps) = (engine, voices, maxNewTokens, forcedSteps)
         (self.logger, self.send) = (logger, send)
     }
 
@@ -266,7 +264,7 @@ actor RealtimeSession {
             speaks ? .spokenDialogue(conversation) : .speechToTextDialogue(conversation),
             seed: UInt64.random(in: 0..<(1 << 53)), maxNewTokens: maxNewTokens)
         if speaks { request.audioDelivery = .streamed(chunkFrames: 10) }
-        request.forcedEmptyGroups = forcedSpeechSteps
+        request.forcedSteps = forcedSteps
         let stop = StopSignal()
         request.stopSignal = stop
         pending = []
