@@ -291,9 +291,17 @@ actor RealtimeSession {
         var transcript = ""
         var result: TaskResult?
         var failure: Error?
+        // Where the time to the first audio goes (ours, `response.done.response.timings_ms`):
+        // waiting for the engine and encoding the user's audio, prefilling the new turn and the
+        // first step (a patch when it speaks), and the streaming codec's first chunk.
+        let clock = ContinuousClock()
+        let created = clock.now
+        var marks: [String: ContinuousClock.Instant] = [:]
         do {
             for try await event in engine.run(request) {
                 switch event {
+                case .progress(.prefill): if marks["started"] == nil { marks["started"] = clock.now }
+                case .progress(.step): if marks["first_step"] == nil { marks["first_step"] = clock.now }
                 case .text(let text):
                     transcript += text
                     guard running?.cancelled != true else { continue }
@@ -301,6 +309,7 @@ actor RealtimeSession {
                         speaks ? "response.output_audio_transcript.delta" : "response.output_text.delta",
                         ids.merging(["delta": text]) { $1 })
                 case .audio(let samples) where speaks && !samples.isEmpty:
+                    if marks["first_audio"] == nil { marks["first_audio"] = clock.now }
                     guard running?.cancelled != true else { continue }
                     let pcm = Self.pcm16(samples)
                     await emit("response.output_audio.delta", ids.merging(["delta": pcm.base64EncodedString()]) { $1 })
@@ -334,6 +343,16 @@ actor RealtimeSession {
                 "output_tokens": usage.generatedGroups,
                 "input_token_details": ["cached_tokens": usage.cachedGroups],
             ],
+        ]
+        func ms(_ from: ContinuousClock.Instant?, _ to: ContinuousClock.Instant?) -> Any {
+            guard let from, let to else { return NSNull() }
+            return from.duration(to: to) / .milliseconds(1)
+        }
+        response["timings_ms"] = [
+            "queue_and_input_encoding": ms(created, marks["started"]),
+            "prefill_and_first_step": ms(marks["started"], marks["first_step"]),
+            "first_step_to_first_audio": ms(marks["first_step"], marks["first_audio"]),
+            "created_to_first_audio": ms(created, marks["first_audio"]),
         ]
         if let failure, !cancelled {
             response["status_details"] = [
