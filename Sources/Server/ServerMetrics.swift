@@ -147,6 +147,11 @@ final class GenerationMeter: @unchecked Sendable {
         (self.metrics, self.endpoint, self.arrival, self.engine) = (metrics, endpoint, arrival, engine)
     }
 
+    private func latency(_ label: String, until now: ContinuousClock.Instant) {
+        Metrics.Timer(label: label, dimensions: [("endpoint", endpoint)], factory: metrics.factory)
+            .record(duration: arrival.duration(to: now))
+    }
+
     func see(_ event: TaskEvent) {
         let now = metrics.now
         if began == nil { began = now }
@@ -155,17 +160,11 @@ final class GenerationMeter: @unchecked Sendable {
             // The first generated group, whether or not its token is visible text.
             guard !sawToken else { return }
             sawToken = true
-            Metrics.Timer(
-                label: "mimo_audio_time_to_first_token_seconds", dimensions: [("endpoint", endpoint)],
-                factory: metrics.factory
-            ).record(duration: arrival.duration(to: now))
+            latency("mimo_audio_time_to_first_token_seconds", until: now)
         case .audio(let samples) where !samples.isEmpty:
             guard !sawAudio else { return }
             sawAudio = true
-            Metrics.Timer(
-                label: "mimo_audio_time_to_first_audio_seconds", dimensions: [("endpoint", endpoint)],
-                factory: metrics.factory
-            ).record(duration: arrival.duration(to: now))
+            latency("mimo_audio_time_to_first_audio_seconds", until: now)
         case .finished(let result):
             let usage = result.usage
             metrics.promptTokens.increment(by: usage.promptGroups)
