@@ -2,8 +2,9 @@
 
 Usage: realtime_latency.py WS_URL SPEECH_WAV_24K [--rounds 3] [--key KEY]
 SPEECH_WAV_24K: speech 0.3-1.2 s, a pause, more speech from 2.5 s (Tests/VADTests/Fixtures/speech_24k.wav).
-Streams the file in real time (0.1 s pieces) into a fresh session per round with server VAD, and
-reports, per round and as medians:
+Streams the first utterance in real time (0.1 s pieces) into a fresh session per round with server
+VAD, silence until the reply speaks, then the second utterance over it; reports, per round and as
+medians:
   vad_ms           end of the first utterance's audio sent -> input_audio_buffer.speech_stopped
                    (the session's silence_duration_ms is most of it)
   first_audio_ms   speech_stopped -> the first response.output_audio.delta
@@ -66,18 +67,28 @@ async def round_trip():
                     return
 
         listener = asyncio.create_task(receive())
-        start = time.monotonic()
-        audio = pcm + bytes(48000)  # and 1 s of silence to end the second turn
-        for offset in range(0, len(audio), PIECE):
-            # Real time: piece n goes out at n × 0.1 s.
-            await asyncio.sleep(max(0, start + offset / 48000 - time.monotonic()))
-            if offset >= FIRST_END and "first_end_sent" not in marks:
-                marks["first_end_sent"] = time.monotonic()
-            if offset >= SECOND_START and "second_sent" not in marks:
-                marks["second_sent"] = time.monotonic()
-            await ws.send(json.dumps({"type": "input_audio_buffer.append",
-                                      "audio": base64.b64encode(audio[offset:offset + PIECE]).decode()}))
-        await asyncio.wait_for(listener, 600)
+
+        async def stream(audio, first_offset):
+            """Sends `audio` in real time: piece n at n × 0.1 s."""
+            start = time.monotonic()
+            for offset in range(0, len(audio), PIECE):
+                await asyncio.sleep(max(0, start + offset / 48000 - time.monotonic()))
+                at = first_offset + offset
+                if at >= FIRST_END and "first_end_sent" not in marks:
+                    marks["first_end_sent"] = time.monotonic()
+                if at >= SECOND_START and "second_sent" not in marks:
+                    marks["second_sent"] = time.monotonic()
+                await ws.send(json.dumps({"type": "input_audio_buffer.append",
+                                          "audio": base64.b64encode(audio[offset:offset + PIECE]).decode()}))
+
+        # The first utterance and most of its pause; then, once the reply is speaking (silence
+        # meanwhile, as a microphone sends), the second utterance over it, and 1 s of silence.
+        split = int(2.3 * 48000) // PIECE * PIECE
+        await stream(pcm[:split], 0)
+        while "first_audio" not in marks and "done" not in reply:
+            await stream(bytes(PIECE), split - PIECE)
+        await stream(pcm[split:] + bytes(48000), split)
+        await asyncio.wait_for(listener, 900)
 
     def ms(a, b):
         return round((marks[b] - marks[a]) * 1000) if a in marks and b in marks else None
