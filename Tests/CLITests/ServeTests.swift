@@ -41,6 +41,14 @@ final class ServeTests: CLITestCase {
             DispatchQueue.global().async { _ = handle.readDataToEndOfFile() }
         }
 
+        /// A test that does not stop its server leaves no process behind.
+        deinit {
+            if process.isRunning {
+                process.terminate()
+                process.waitUntilExit()
+            }
+        }
+
         func stop() -> Int32 {
             if process.isRunning {
                 process.terminate()  // SIGTERM: a graceful stop
