@@ -247,6 +247,24 @@ async def main():
     print(f"audio deltas after the barge-in: {after}", flush=True)
     await v.socket.close()
 
+    # A text-only session keeps its history too: turn 2 prefills only itself.
+    t = await connect()
+    await t.send({"type": "session.update", "session": {"output_modalities": ["text"],
+                                                         "audio": {"input": {"turn_detection": None}}}})
+    await t.next()
+    usages = []
+    for text in ("Hello there.", "And then?"):
+        await t.send({"type": "conversation.item.create", "item": {"type": "message", "role": "user",
+                                                                  "content": [{"type": "input_text", "text": text}]}})
+        await t.next()
+        events = await t.respond()
+        check(of(events, "response.output_text.done") and events[-1]["response"]["status"] == "completed",
+              "a text-only response", [e["type"] for e in events])
+        usages.append(events[-1]["response"]["usage"])
+    check(usages[1]["input_token_details"]["cached_tokens"] >= usages[0]["input_tokens"],
+          "a text-only session's turn 2 reuses its history", usages)
+    await t.socket.close()
+
     # Two sessions at once (the engine runs their responses one after the other).
     a, b = await connect(), await connect()
     for x in (a, b):

@@ -46,8 +46,8 @@ final class RealtimeHistoryTests: XCTestCase {
         )
         let prompt = try Self.pipeline.prompts.grid([.text("<|im_start|>assistant\n<|sostm|>")])
         let gs = Self.pipeline.lm.config.groupSize
-        func tail(_ texts: [Int]) -> [Int] {
-            let reply = RealtimeSession.Reply(itemID: "i", prompt: prompt, generated: generated(texts))
+        func tail(_ texts: [Int], speaks: Bool = true) -> [Int] {
+            let reply = RealtimeSession.Reply(itemID: "i", prompt: prompt, generated: generated(texts), speaks: speaks)
             let closed = RealtimeHistory.closed(reply, pipeline: Self.pipeline)
             XCTAssertEqual(closed.slice(0..<prompt.columns), prompt)
             let all = (0..<closed.groups(size: gs)).map { closed.text(group: $0, size: gs) }
@@ -56,5 +56,7 @@ final class RealtimeHistoryTests: XCTestCase {
         XCTAssertEqual(tail([100, empty]), [100, empty, eot, eostm], "cut mid-text: both closers")
         XCTAssertEqual(tail([100, eot, empty]), [100, eot, empty, eostm], "the text had ended: only <|eostm|>")
         XCTAssertEqual(tail([100, eot, empty, eostm]), [100, eot, empty, eostm], "the model closed it: as is")
+        let imEnd = try XCTUnwrap(ids["<|im_end|>"])
+        XCTAssertEqual(tail([100, 101], speaks: false).prefix(3), [100, 101, imEnd], "a text reply: <|im_end|>")
     }
 }

@@ -87,10 +87,21 @@ struct TaskRecipe {
             speaks = true
         case .speechToTextDialogue(let conversation, let thinking):
             let turns = try Self.turns(conversation, assistantSpeech: false, audio: lmAudio)
-            segments = TaskPrompts.speechToTextDialogue(turns, system: conversation.system, thinking: thinking)
             self.stops = try stops(Self.textStops)
             preset = .spokenDialogue
             startsThinking = thinking
+            if let history = conversation.history {
+                // As the spoken dialogue continues one (ours for this recipe): new user turns only.
+                guard !conversation.turns.contains(where: { if case .assistant = $0 { true } else { false } }) else {
+                    throw EngineError.assistantTurnAfterHistory
+                }
+                var grid = history
+                grid.append(try prompts.grid(TaskPrompts.speechToTextDialogueNextTurns(turns, thinking: thinking)))
+                prompt = grid
+                audioSecondsIn = audioSeconds
+                return
+            }
+            segments = TaskPrompts.speechToTextDialogue(turns, system: conversation.system, thinking: thinking)
         case .textDialogue(let messages, let thinking):
             guard case .user? = messages.last else { throw EngineError.noUserTurn }
             segments = TaskPrompts.textDialogue(messages, thinking: thinking)

@@ -70,6 +70,13 @@ public enum TaskPrompts {
         return segments + [.text("<|im_start|>assistant\n"), .text(thinking ? thinkOn : thinkOff)]
     }
 
+    /// New user turns after a speech-to-text dialogue's whole previous sequence (ours).
+    static func speechToTextDialogueNextTurns(_ turns: [Turn], thinking: Bool) -> [PromptSegment] {
+        turns.flatMap { userTurn($0, system: nil) } + [
+            .text("<|im_start|>assistant\n"), .text(thinking ? thinkOn : thinkOff),
+        ]
+    }
+
     /// A user turn of a dialogue: the system text first (when given), then speech, then text.
     static func userTurn(_ turn: Turn, system: String?) -> [PromptSegment] {
         var segments: [PromptSegment] = [.text("<|im_start|>user\n")]

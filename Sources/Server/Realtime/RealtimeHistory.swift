@@ -22,9 +22,10 @@ enum RealtimeHistory {
         return generated.slice(0..<(end * gs))
     }
 
-    /// The reply's prompt and generated groups, closed if the model did not close them: `<|eot|>`
-    /// when its text had not ended, then `<|eostm|>` (a turn the model ends itself stops at
-    /// `<|eostm|>`, and the next user turn follows it directly).
+    /// The reply's prompt and generated groups, closed if the model did not close them: a spoken
+    /// reply with `<|eot|>` when its text had not ended, then `<|eostm|>` (a turn the model ends
+    /// itself stops at `<|eostm|>`, and the next user turn follows it directly); a text reply
+    /// with `<|im_end|>` and a newline.
     static func closed(_ reply: RealtimeSession.Reply, pipeline: Pipeline) -> TokenGrid {
         let gs = pipeline.lm.config.groupSize
         let names = pipeline.textTokenizer.specialTokens.idsByName
@@ -33,9 +34,11 @@ enum RealtimeHistory {
         grid.append(reply.generated)
         let stops = ["<|eostm|>", "<|im_end|>", "<|endoftext|>"].compactMap { names[$0] }
         guard let lastText = texts.last, stops.contains(lastText) else {
-            var closing: [PromptSegment] = []
-            if let eot = names["<|eot|>"], !texts.contains(eot) { closing.append(.text("<|eot|>")) }
-            closing.append(.text("<|eostm|>"))
+            var closing: [PromptSegment] = [.text("<|im_end|>\n")]
+            if reply.speaks {
+                closing = [.text("<|eostm|>")]
+                if let eot = names["<|eot|>"], !texts.contains(eot) { closing.insert(.text("<|eot|>"), at: 0) }
+            }
             if let tail = try? pipeline.prompts.grid(closing) { grid.append(tail) }
             return grid
         }

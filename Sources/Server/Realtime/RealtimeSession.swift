@@ -28,6 +28,8 @@ actor RealtimeSession {
         /// The prompt it answered and what it generated.
         var prompt: TokenGrid
         var generated: TokenGrid
+        /// Spoken (closed with `<|eostm|>`) or text (closed with `<|im_end|>`).
+        var speaks = true
     }
 
     struct Running {
@@ -323,7 +325,7 @@ actor RealtimeSession {
             // A cancelled turn keeps what was generated; `RealtimeHistory.closed` closes it.
             last = Reply(
                 itemID: itemID, prompt: result.sequence.slice(0..<(result.sequence.columns - result.newIDs.columns)),
-                generated: result.newIDs)
+                generated: result.newIDs, speaks: speaks)
         }
         if speaks {
             await emit("response.output_audio.done", ids)
