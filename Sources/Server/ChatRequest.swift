@@ -295,15 +295,6 @@ extension RequestFields {
         return RequestFields(object: object)
     }
 
-    func optionalString(_ name: String, path: String) throws(APIError) -> String? {
-        switch object[name] {
-        case nil, .null?: return nil
-        case .string(let text)?: return text
-        case let other?:
-            throw .invalid("'\(path)' must be a string; got \(other.typeName).", param: path, code: "invalid_type")
-        }
-    }
-
     func optionalBool(_ name: String, path: String? = nil) throws(APIError) -> Bool? {
         switch object[name] {
         case nil, .null?: return nil

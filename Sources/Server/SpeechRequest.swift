@@ -117,12 +117,14 @@ struct RequestFields {
         return value
     }
 
-    func optionalString(_ name: String) throws(APIError) -> String? {
+    /// `path` names the field in errors when it is nested (`messages[0].role`).
+    func optionalString(_ name: String, path: String? = nil) throws(APIError) -> String? {
         switch object[name] {
         case nil, .null?: return nil
         case .string(let text)?: return text
         case let other?:
-            throw .invalid("'\(name)' must be a string; got \(other.typeName).", param: name, code: "invalid_type")
+            let path = path ?? name
+            throw .invalid("'\(path)' must be a string; got \(other.typeName).", param: path, code: "invalid_type")
         }
     }
 

@@ -17,23 +17,19 @@ public final class SafeTensorsFile: @unchecked Sendable {
     private let mapping: MappedFile?
     private let entries: [String: SafeTensorsHeader.Entry]
 
-    public init(url: URL) throws {
-        self.url = url
+    public convenience init(url: URL) throws {
         let mapping = try MappedFile(path: url.path)
-        self.mapping = mapping
-        file = mapping.bytes
-        let header = try SafeTensorsHeader.parse(file, path: url.path)
-        metadata = header.metadata
-        entries = header.entries
-        names = header.entries.keys.sorted()
+        try self.init(url: url, path: url.path, file: mapping.bytes, mapping: mapping)
     }
 
     /// A safetensors image compiled into the program (`name` stands for its path in errors).
-    public init(programBytes: UnsafeRawBufferPointer, name: String) throws {
-        url = URL(fileURLWithPath: name)
-        mapping = nil
-        file = programBytes
-        let header = try SafeTensorsHeader.parse(file, path: name)
+    public convenience init(programBytes: UnsafeRawBufferPointer, name: String) throws {
+        try self.init(url: URL(fileURLWithPath: name), path: name, file: programBytes, mapping: nil)
+    }
+
+    private init(url: URL, path: String, file: UnsafeRawBufferPointer, mapping: MappedFile?) throws {
+        (self.url, self.file, self.mapping) = (url, file, mapping)
+        let header = try SafeTensorsHeader.parse(file, path: path)
         metadata = header.metadata
         entries = header.entries
         names = header.entries.keys.sorted()

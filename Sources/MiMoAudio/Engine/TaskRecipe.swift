@@ -65,10 +65,6 @@ struct TaskRecipe {
             startsThinking = thinking
         case .spokenDialogue(let conversation):
             if let history = conversation.history {
-                // After a history, only new user turns.
-                guard !conversation.turns.contains(where: { if case .assistant = $0 { true } else { false } }) else {
-                    throw EngineError.assistantTurnAfterHistory
-                }
                 let turns = try Self.turns(conversation, assistantSpeech: true, audio: lmAudio)
                 var grid = history
                 grid.append(try prompts.grid(TaskPrompts.spokenDialogueNextTurns(turns)))
@@ -91,10 +87,7 @@ struct TaskRecipe {
             preset = .spokenDialogue
             startsThinking = thinking
             if let history = conversation.history {
-                // As the spoken dialogue continues one (ours for this recipe): new user turns only.
-                guard !conversation.turns.contains(where: { if case .assistant = $0 { true } else { false } }) else {
-                    throw EngineError.assistantTurnAfterHistory
-                }
+                // As the spoken dialogue continues one (ours for this recipe).
                 var grid = history
                 grid.append(try prompts.grid(TaskPrompts.speechToTextDialogueNextTurns(turns, thinking: thinking)))
                 prompt = grid
@@ -140,7 +133,7 @@ struct TaskRecipe {
     }
 
     /// A dialogue's turns with their audio as codes (the assistant's only if `assistantSpeech`);
-    /// the last must be the user's.
+    /// the last must be the user's, and after a history all must be.
     static func turns(
         _ conversation: Conversation, assistantSpeech: Bool, audio: (AudioSource) throws -> LMAudio
     ) throws
@@ -149,6 +142,12 @@ struct TaskRecipe {
         switch conversation.turns.last {
         case .user?, .userText?, .userAudioAndText?: break
         default: throw EngineError.noUserTurn
+        }
+        // After a history (which holds the replies), only new user turns.
+        if conversation.history != nil,
+            conversation.turns.contains(where: { if case .assistant = $0 { true } else { false } })
+        {
+            throw EngineError.assistantTurnAfterHistory
         }
         return try conversation.turns.map { turn -> TaskPrompts.Turn in
             switch turn {

@@ -33,8 +33,6 @@ actor RealtimeSession {
     }
 
     struct Running {
-        var responseID: String
-        var itemID: String
         var task: Task<Void, Never>
         var stop: StopSignal
         /// Set on cancel or barge-in: no audio delta goes out after it.
@@ -275,7 +273,7 @@ actor RealtimeSession {
         let task = Task {
             await self.generate(request, engine: engine, responseID: responseID, itemID: itemID, speaks: speaks)
         }
-        running = Running(responseID: responseID, itemID: itemID, task: task, stop: stop)
+        running = Running(task: task, stop: stop)
     }
 
     /// Streams the response's events to the client.
@@ -445,12 +443,10 @@ actor RealtimeSession {
         return prefix + "_" + String(hex.prefix(20))
     }
 
+    /// Little-endian PCM16, converted as every other output of the server is.
     static func pcm16(_ samples: [Float]) -> Data {
         var data = Data(capacity: samples.count * 2)
-        for s in samples {
-            let v = Int16(max(-32768, min(32767, (s * 32768).rounded())))
-            withUnsafeBytes(of: v.littleEndian) { data.append(contentsOf: $0) }
-        }
+        for s in samples { withUnsafeBytes(of: WAVWriter.pcm16(s).littleEndian) { data.append(contentsOf: $0) } }
         return data
     }
 }
