@@ -71,7 +71,8 @@ let package = Package(
         .target(
             name: "Server",
             dependencies: [
-                "MiMoAudio", "JSON", "Audio", "VAD", .product(name: "Hummingbird", package: "hummingbird"),
+                "MiMoAudio", "JSON", "Audio", "VAD", "CPlayground",
+                .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
                 .product(name: "MultipartKit", package: "multipart-kit"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -79,6 +80,8 @@ let package = Package(
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "Logging", package: "swift-log"),
             ]),
+        // The web playground's files (Playground/), compiled into the program (C23 #embed).
+        .target(name: "CPlayground"),
         // The Silero VAD weights, compiled into the program (C23 #embed).
         .target(name: "CSileroWeights"),
         .target(name: "VAD", dependencies: ["CSileroWeights", "Weights", "Audio"]),

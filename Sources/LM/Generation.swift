@@ -97,7 +97,8 @@ public struct GenerationResult: Sendable {
 }
 
 public enum GenerationEvent: Sendable {
-    /// `done` of the `total` prompt groups to compute have been prefilled (after each chunk).
+    /// `done` of the `total` prompt groups to compute have been prefilled (0 as it starts, then
+    /// after each chunk).
     case prefill(done: Int, total: Int)
     /// The text token of a new group (`<|empty|>` for speech steps).
     case text(Int)

@@ -107,6 +107,8 @@ public final class LMSession: @unchecked Sendable {
         fed = fed.slice(0..<(reuse * gs))
         var hidden = Matrix(rows: 0, cols: config.backbone.hidden)
         var done = reuse
+        // done 0 first: the prefill starts (a front end times the prefill from it).
+        onEvent(.prefill(done: 0, total: promptGroups - reuse))
         while done < promptGroups {
             if isCancelled() { throw GenerationError.cancelled }
             let end = min(promptGroups, done + options.prefillChunk)

@@ -24,6 +24,8 @@ public struct ServerConfiguration: Sendable {
     public var replyCacheBytes = 64 << 20
     /// Testing only: speech and realtime responses begin with these steps (see `ForcedSteps`).
     public var forcedSteps: ForcedSteps?
+    /// The web playground at `/`.
+    public var playground = true
 
     public init(
         host: String = "127.0.0.1", port: Int = 8000, apiKey: String? = nil, corsOrigins: [String] = [],
@@ -104,6 +106,7 @@ public enum MiMoServer {
                 status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
                 body: .init(byteBuffer: ByteBuffer(string: metrics.text(engine: engine))))
         }
+        if configuration.playground { PlaygroundRoutes.add(to: router) }
         router.get("/health") { _, _ -> Response in
             _ = try state.engine()
             return json(["status": "ok"])

@@ -37,6 +37,8 @@ struct ServeCommand: ParsableCommand {
         name: .customLong("prefix-cache"), parsing: .unconditional,
         help: "MiB of KV prefixes kept so a follow-up turn prefills only what is new (0: none).")
     var prefixCache = 1024
+    @Flag(name: .customLong("no-playground"), help: "Do not serve the web playground at /.")
+    var noPlayground = false
     @Option(help: "A directory of extra voices: NAME.txt (a style instruction), optional NAME.wav (a voice prompt).")
     var voices: String?
     @OptionGroup var loading: LMLoadOptions
@@ -73,6 +75,7 @@ struct ServeCommand: ParsableCommand {
         var configuration = ServerConfiguration(
             host: host, port: port, apiKey: key, corsOrigins: corsOrigins, voices: book,
             models: ModelCatalog(id: id), maxNewTokens: maxNewTokens)
+        configuration.playground = !noPlayground
         if forceSpeechSteps > 0 { configuration.forcedSteps = ForcedSteps(.speech, count: forceSpeechSteps) }
         if forceTextSteps > 0 { configuration.forcedSteps = ForcedSteps(.text, count: forceTextSteps) }
         let serving = configuration

@@ -213,8 +213,12 @@ final class EngineTests: XCTestCase {
                 .asr(TinyModels.testAudio), greedy: true, minNewTokens: 4, maxNewTokens: 16,
                 templateIndex: 3))
         XCTAssertEqual(run.result?.newIDs.rows, try goldens.intRows("gen_asr.new_ids"))
-        let chunks = run.events.filter { if case .progress(.prefill) = $0 { return true } else { return false } }.count
-        XCTAssertEqual(chunks, ((run.result?.usage.promptGroups ?? 0) + 2) / 3)
+        let done = run.events.compactMap {
+            if case .progress(.prefill(let done, _)) = $0 { return done } else { return nil }
+        }
+        let groups = run.result?.usage.promptGroups ?? 0
+        // One event as the prefill starts, then one per chunk of 3 groups.
+        XCTAssertEqual(done, [0] + Array(stride(from: 3, to: groups, by: 3)) + [groups])
     }
 
     /// Requests submitted at once run one at a time in submission order, each with the result

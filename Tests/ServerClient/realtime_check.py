@@ -9,6 +9,8 @@ import asyncio
 import base64
 import json
 import sys
+import urllib.request
+import uuid
 import wave
 
 import websockets
@@ -69,6 +71,24 @@ class Session:
         await self.send({"type": "response.create"})
         events = await self.until("response.done")
         return events
+
+
+def transcribed(path):
+    """What /v1/audio/transcriptions says of the file, in English."""
+    http = url.replace("ws://", "http://", 1).replace("/v1/realtime", "/v1/audio/transcriptions")
+    boundary = uuid.uuid4().hex
+    parts = [f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'.encode()
+             for name, value in [("model", "whisper-1"), ("language", "en")]]
+    with open(path, "rb") as f:
+        parts.append(f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="a.wav"\r\n'
+                     f"Content-Type: audio/wav\r\n\r\n".encode() + f.read() + b"\r\n")
+    body = b"".join(parts) + f"--{boundary}--\r\n".encode()
+    request = urllib.request.Request(http, data=body, headers={
+        "Authorization": f"Bearer {key}", "Content-Type": f"multipart/form-data; boundary={boundary}"})
+    return json.load(urllib.request.urlopen(request, timeout=120))["text"]
+
+
+TRANSCRIBED = "conversation.item.input_audio_transcription.completed"
 
 
 def of(events, kind):
@@ -206,7 +226,8 @@ async def main():
     # Server VAD (the default): speech starts and stops turns; speaking over a reply interrupts it.
     v = await connect()
     await v.send({"type": "session.update", "session": {"audio": {"input": {"turn_detection": {
-        "type": "server_vad", "threshold": 0.5, "prefix_padding_ms": 300, "silence_duration_ms": 500}}}}})
+        "type": "server_vad", "threshold": 0.5, "prefix_padding_ms": 300, "silence_duration_ms": 500},
+        "transcription": {"model": "whisper-1"}}}}})
     check((await v.next())["session"]["audio"]["input"]["turn_detection"]["silence_duration_ms"] == 500,
           "server VAD settings")
 
@@ -245,6 +266,17 @@ async def main():
     check(interrupted and statuses == ["cancelled", "completed"] and after <= 1,
           "VAD barge-in: the reply stops, the next turn is answered", (statuses, after))
     print(f"audio deltas after the barge-in: {after}", flush=True)
+    # Each turn's transcript comes after the response it started (the engine ran that first).
+    events = first + events + await v.until(TRANSCRIBED)
+    while len(of(events, TRANSCRIBED)) < 2:
+        events += await v.until(TRANSCRIBED)
+    kinds = [e["type"] for e in events]
+    dones = [i for i, k in enumerate(kinds) if k == "response.done"]
+    heard = [i for i, k in enumerate(kinds) if k == TRANSCRIBED]
+    items = [e["item_id"] for e in of(events, "input_audio_buffer.committed")]
+    check(len(dones) == 2 and dones[0] < heard[0] and dones[1] < heard[1]
+          and [e["item_id"] for e in of(events, TRANSCRIBED)] == items,
+          "VAD turns are transcribed after their replies", kinds)
     await v.socket.close()
 
     # A text-only session keeps its history too: turn 2 prefills only itself.
@@ -264,6 +296,38 @@ async def main():
     check(usages[1]["input_token_details"]["cached_tokens"] >= usages[0]["input_tokens"],
           "a text-only session's turn 2 reuses its history", usages)
     await t.socket.close()
+
+    # Transcripts of the user's audio turns: the words /v1/audio/transcriptions gives for the same samples.
+    r = await connect()
+    await r.send({"type": "session.update", "session": {"audio": {"input": {
+        "turn_detection": None, "transcription": {"model": "whisper-1", "language": "en"}}}}})
+    updated = await r.next()
+    check(updated["session"]["audio"]["input"]["transcription"] == {"model": "whisper-1", "language": "en"},
+          "session.update turns transcripts on (GA shape)", updated)
+    committed, _ = await r.append_and_commit()
+    events = await r.until(TRANSCRIBED)
+    deltas = of(events, "conversation.item.input_audio_transcription.delta")
+    done = events[-1]
+    check(done["item_id"] == committed["item_id"] and done["transcript"]
+          and "".join(d["delta"] for d in deltas) == done["transcript"], "a committed turn's transcript", events)
+    expected = transcribed(wav_path)
+    check(done["transcript"] == expected, "the transcript is the transcription endpoint's", (done, expected))
+    await r.send({"type": "session.update", "session": {"input_audio_transcription": None}})
+    check((await r.next())["session"]["audio"]["input"]["transcription"] is None, "transcripts off (beta shape)")
+    await r.append_and_commit()
+    events = await r.respond()  # a transcript would have been queued before the response
+    check(not [e for e in events if "transcription" in e["type"]], "no transcript when off", events)
+    for session, code in [
+        ({"input_audio_transcription": {"model": "whisper-1", "prompt": "names"}}, "invalid_value"),
+        ({"audio": {"input": {"transcription": {"model": "whisper-1", "language": "fr"}}}}, "invalid_value"),
+        ({"audio": {"input": {"transcription": {"model": "no-such-model"}}}}, "model_not_found"),
+        ({"audio": {"input": {"transcription": {"modle": "whisper-1"}}}}, "invalid_value"),
+        ({"audio": {"input": {"transcription": "whisper-1"}}}, "invalid_value"),
+    ]:
+        reply = await r.error_for({"type": "session.update", "session": session})
+        check(reply is not None and reply["error"]["code"] == code and "transcription" in reply["error"]["param"],
+              f"a bad transcription setting: {code}", reply)
+    await r.socket.close()
 
     # Two sessions at once (the engine runs their responses one after the other).
     a, b = await connect(), await connect()

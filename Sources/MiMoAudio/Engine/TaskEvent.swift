@@ -15,7 +15,7 @@ public enum TaskEvent: Sendable {
 }
 
 public enum TaskProgress: Sendable, Equatable {
-    /// Prompt groups prefilled so far of those not found in the prefix cache.
+    /// Prompt groups prefilled so far of those not found in the prefix cache (0 as it starts).
     case prefill(done: Int, total: Int)
     /// After each generated group: groups so far, audio generated so far, seconds since generation began.
     case step(groups: Int, audioSeconds: Double, elapsed: Double)

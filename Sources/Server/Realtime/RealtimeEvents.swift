@@ -32,6 +32,15 @@ public struct RealtimeSessionUpdate: Sendable, Equatable {
     public var outputModalities: [String]?
     public var voice: String?
     public var turnDetection: TurnDetection?
+    /// Transcripts of the user's audio turns (`conversation.item.input_audio_transcription.*`),
+    /// in the instruction's language (`en` or `zh`; nil: English); `.some(nil)` turns them off.
+    public var inputTranscription: InputTranscription??
+}
+
+/// What `audio.input.transcription` (GA) or `input_audio_transcription` (beta) asks for.
+public struct InputTranscription: Sendable, Equatable {
+    public var model: String
+    public var language: String?
 }
 
 public struct RealtimeVADSettings: Sendable, Equatable {
@@ -162,6 +171,9 @@ public enum RealtimeEventDecoder {
         if let value = session["turn_detection"] {
             update.turnDetection = try turnDetection(value, param: "session.turn_detection")
         }
+        if let value = session["input_audio_transcription"] {
+            update.inputTranscription = try inputTranscription(value, param: "session.input_audio_transcription")
+        }
         if let audio = session["audio"] {
             guard case .object(let audio) = audio else {
                 throw RealtimeError("'session.audio' must be an object.", param: "session.audio")
@@ -174,6 +186,10 @@ public enum RealtimeEventDecoder {
                 if let format = config["format"] { try checkFormat(format, param: "session.audio.\(side).format") }
                 if side == "input", let value = config["turn_detection"] {
                     update.turnDetection = try turnDetection(value, param: "session.audio.input.turn_detection")
+                }
+                if side == "input", let value = config["transcription"] {
+                    update.inputTranscription = try inputTranscription(
+                        value, param: "session.audio.input.transcription")
                 }
                 if side == "output", let value = config["voice"] {
                     guard case .string(let voice) = value else {
@@ -241,6 +257,39 @@ public enum RealtimeEventDecoder {
             settings[keyPath: keyPath] = b
         }
         return .serverVAD(settings)
+    }
+
+    /// null turns transcripts off; an object turns them on. A prompt is refused as the
+    /// transcription endpoint refuses it: MiMo-Audio's recognition takes none.
+    static func inputTranscription(_ value: JSONValue, param: String) throws -> InputTranscription? {
+        if value == .null { return nil }
+        guard case .object(let object) = value else {
+            throw RealtimeError("'\(param)' must be an object or null.", param: param)
+        }
+        if let unknown = object.keys.sorted().first(where: { !["model", "language", "prompt"].contains($0) }) {
+            throw RealtimeError("'\(param)' has no field '\(unknown)'.", param: "\(param).\(unknown)")
+        }
+        var transcription = InputTranscription(model: "whisper-1")
+        if let value = object["model"] {
+            guard case .string(let model) = value else {
+                throw RealtimeError("'\(param).model' must be a string.", param: "\(param).model")
+            }
+            transcription.model = model
+        }
+        switch object["language"] {
+        case nil, .null?, .string("")?: break
+        case .string(let language)? where language == "en" || language == "zh": transcription.language = language
+        default:
+            throw RealtimeError("'\(param).language' must be 'en' or 'zh'.", param: "\(param).language")
+        }
+        switch object["prompt"] {
+        case nil, .null?, .string("")?: break
+        default:
+            throw RealtimeError(
+                "'\(param).prompt' is not supported: MiMo-Audio's recognition takes no text prompt.",
+                param: "\(param).prompt")
+        }
+        return transcription
     }
 
     static func userItem(_ item: [String: JSONValue]) throws -> RealtimeUserItem {

@@ -14,6 +14,7 @@ actor RealtimeSession {
         var outputModalities = ["audio"]
         var voice = "alloy"
         var turnDetection: RealtimeSessionUpdate.TurnDetection = .serverVAD(RealtimeVADSettings())
+        var transcription: InputTranscription?
     }
 
     /// A user turn not yet answered.
@@ -42,6 +43,7 @@ actor RealtimeSession {
     let id = RealtimeSession.newID("sess")
     let engine: @Sendable () throws -> Engine
     let voices: VoiceBook
+    let models: ModelCatalog
     let maxNewTokens: Int
     let forcedSteps: ForcedSteps?
     let logger: Logger
@@ -57,6 +59,10 @@ actor RealtimeSession {
     private var vad = VADState()
     private var bufferStart = 0
     private var respondWhenDone = false
+    /// Committed audio turns whose transcript is still to be asked for (after the response they
+    /// get, so the reply does not wait for it), and the transcriptions running.
+    private var untranscribed: [(itemID: String, samples: [Float])] = []
+    private var transcriptions: [String: Task<Void, Never>] = [:]
 
     struct VADState {
         var speaking = false
@@ -70,10 +76,11 @@ actor RealtimeSession {
     static let maxBufferSamples = 24_000 * 600
 
     init(
-        engine: @escaping @Sendable () throws -> Engine, voices: VoiceBook, maxNewTokens: Int,
+        engine: @escaping @Sendable () throws -> Engine, voices: VoiceBook, models: ModelCatalog, maxNewTokens: Int,
         forcedSteps: ForcedSteps? = nil, logger: Logger, send: @escaping @Sendable ([String: Any]) async -> Void
     ) {
         (self.engine, self.voices, self.maxNewTokens, self.forcedSteps) = (engine, voices, maxNewTokens, forcedSteps)
+        self.models = models
         (self.logger, self.send) = (logger, send)
     }
 
@@ -100,6 +107,8 @@ actor RealtimeSession {
     func close() {
         running?.task.cancel()
         running = nil
+        for task in transcriptions.values { task.cancel() }
+        transcriptions = [:]
     }
 
     private func handle(_ event: RealtimeClientEvent) async throws {
@@ -116,6 +125,15 @@ actor RealtimeSession {
             if let instructions = update.instructions { settings.instructions = instructions }
             if let modalities = update.outputModalities { settings.outputModalities = modalities }
             if let detection = update.turnDetection { settings.turnDetection = detection }
+            if let transcription = update.inputTranscription {
+                if let model = transcription?.model {
+                    do { try models.check(model) } catch {
+                        throw RealtimeError(
+                            error.message, code: error.code, param: "session.audio.input.transcription.model")
+                    }
+                }
+                settings.transcription = transcription
+            }
             await emit("session.updated", ["session": sessionObject()])
         case .appendAudio(let samples):
             guard buffer.count + samples.count <= Self.maxBufferSamples else {
@@ -126,6 +144,8 @@ actor RealtimeSession {
             if case .serverVAD(let vadSettings) = settings.turnDetection { try await detect(samples, vadSettings) }
         case .commitAudio:
             try await commit()
+            // No response follows by itself: the transcript can be asked for now.
+            transcribeCommitted()
         case .clearAudio:
             bufferStart += buffer.count
             buffer = []
@@ -163,6 +183,45 @@ actor RealtimeSession {
         buffer = []
         await emit("input_audio_buffer.committed", ["item_id": itemID, "previous_item_id": NSNull()])
         await emit("conversation.item.created", ["item": userItemObject(itemID, .audio(samples))])
+        if settings.transcription != nil { untranscribed.append((itemID, samples)) }
+    }
+
+    /// Asks the engine for the transcripts of the committed audio turns. The engine runs requests
+    /// in order, so one asked for after a response is created waits for that response: the reply
+    /// comes first, the user's transcript after it.
+    private func transcribeCommitted() {
+        guard let transcription = settings.transcription else {
+            untranscribed = []
+            return
+        }
+        guard !untranscribed.isEmpty, let engine = try? self.engine() else { return }
+        for (itemID, samples) in untranscribed {
+            var request = TaskRequest(.asr(.samples(samples)), seed: 0)
+            request.fixedTemplate = transcription.language == "zh" ? .chinese : .english
+            let events = engine.run(request)  // queued now, in order
+            transcriptions[itemID] = Task { await self.streamTranscript(events, itemID: itemID) }
+        }
+        untranscribed = []
+    }
+
+    private func streamTranscript(_ events: AsyncThrowingStream<TaskEvent, Error>, itemID: String) async {
+        let ids: [String: Any] = ["item_id": itemID, "content_index": 0]
+        var transcript = ""
+        do {
+            for try await event in events {
+                guard case .text(let text) = event else { continue }
+                transcript += text
+                await emit("conversation.item.input_audio_transcription.delta", ids.merging(["delta": text]) { $1 })
+            }
+            await emit(
+                "conversation.item.input_audio_transcription.completed",
+                ids.merging(["transcript": transcript]) { $1 })
+        } catch is CancellationError {
+        } catch {
+            let body: [String: Any] = ["type": "server_error", "code": "transcription_failed", "message": "\(error)"]
+            await emit("conversation.item.input_audio_transcription.failed", ids.merging(["error": body]) { $1 })
+        }
+        transcriptions[itemID] = nil
     }
 
     /// Server VAD: the detector's decisions on the newly appended audio, with the session's
@@ -206,8 +265,16 @@ actor RealtimeSession {
                 ["audio_end_ms": vad.judgedMs - vad.silenceMs, "item_id": vad.itemID])
             try await commit(itemID: vad.itemID)
             if settings.createResponse {
-                // An interrupted response may still be ending: answer once it has.
-                if running == nil { try await createResponse() } else { respondWhenDone = true }
+                // An interrupted response may still be ending: answer once it has (the
+                // transcript is asked for then, after the answer).
+                if running == nil {
+                    defer { transcribeCommitted() }
+                    try await createResponse()
+                } else {
+                    respondWhenDone = true
+                }
+            } else {
+                transcribeCommitted()
             }
         }
     }
@@ -270,16 +337,18 @@ actor RealtimeSession {
         pending = []
         let responseID = Self.newID("resp")
         let itemID = Self.newID("item")
+        // Queued now, so a transcript asked for next waits behind it.
+        let events = engine.run(request)
         let task = Task {
-            await self.generate(request, engine: engine, responseID: responseID, itemID: itemID, speaks: speaks)
+            await self.generate(events, responseID: responseID, itemID: itemID, speaks: speaks)
         }
         running = Running(task: task, stop: stop)
     }
 
     /// Streams the response's events to the client.
-    private func generate(_ request: TaskRequest, engine: Engine, responseID: String, itemID: String, speaks: Bool)
-        async
-    {
+    private func generate(
+        _ events: AsyncThrowingStream<TaskEvent, Error>, responseID: String, itemID: String, speaks: Bool
+    ) async {
         let ids: [String: Any] = ["response_id": responseID, "item_id": itemID, "output_index": 0, "content_index": 0]
         // Emitted from here, in order with the rest (the session's other events may interleave).
         await emit(
@@ -298,7 +367,7 @@ actor RealtimeSession {
         let created = clock.now
         var marks: [String: ContinuousClock.Instant] = [:]
         do {
-            for try await event in engine.run(request) {
+            for try await event in events {
                 switch event {
                 case .progress(.prefill): if marks["started"] == nil { marks["started"] = clock.now }
                 case .progress(.step): if marks["first_step"] == nil { marks["first_step"] = clock.now }
@@ -363,6 +432,7 @@ actor RealtimeSession {
         running = nil
         if respondWhenDone {
             respondWhenDone = false
+            defer { transcribeCommitted() }
             do { try await createResponse() } catch let error as RealtimeError { await fail(error) } catch {}
         }
     }
@@ -405,7 +475,12 @@ actor RealtimeSession {
             "id": String(id), "object": "realtime.session", "type": "realtime", "model": "mimo-audio",
             "instructions": settings.instructions, "output_modalities": settings.outputModalities,
             "audio": [
-                "input": ["format": pcm, "turn_detection": detection],
+                "input": [
+                    "format": pcm, "turn_detection": detection,
+                    "transcription": settings.transcription.map { t -> Any in
+                        ["model": t.model, "language": t.language ?? NSNull()] as [String: Any]
+                    } ?? NSNull(),
+                ],
                 "output": ["format": pcm, "voice": settings.voice],
             ],
         ]

@@ -193,6 +193,7 @@ class PcmPlayer {
     this.nextTime = 0;
     this.sources = new Set();
     this.chunks = [];
+    this.spans = []; // [start, end] in context time of each chunk of this clip, for played()
   }
 
   push(bytes) {
@@ -224,6 +225,7 @@ class PcmPlayer {
     const now = this.context.currentTime;
     if (this.nextTime <= now) this.nextTime = now + 0.05;
     source.start(this.nextTime);
+    this.spans.push([this.nextTime, this.nextTime + buffer.duration]);
     this.nextTime += buffer.duration;
     this.sources.add(source);
     source.onended = () => this.sources.delete(source);
@@ -233,8 +235,16 @@ class PcmPlayer {
     return this.sources.size > 0;
   }
 
-  // Silences everything scheduled, now (barge-in, Stop).
+  // Seconds of this clip heard so far: what a barge-in tells the server was played.
+  played() {
+    const now = this.context.currentTime;
+    return this.spans.reduce((sum, [start, end]) => sum + Math.max(0, Math.min(now, end) - start), 0);
+  }
+
+  // Silences everything scheduled, now (barge-in, Stop); what was played stays counted.
   stop() {
+    const now = this.context.currentTime;
+    this.spans = this.spans.map(([start, end]) => [start, Math.min(end, Math.max(start, now))]);
     for (const source of this.sources) {
       try { source.stop(); } catch (_) { /* already stopped */ }
     }
@@ -245,6 +255,7 @@ class PcmPlayer {
   // Starts a new clip: the samples kept so far are dropped, playback is left alone.
   newClip() {
     this.chunks = [];
+    this.spans = [];
     this.carry = null;
   }
 
@@ -658,15 +669,18 @@ async function ask() {
         { type: 'text', text: question },
       ],
     }],
-    reasoning_effort: 'high',
   };
+  const thinking = $('ask-think').checked;
+  if (thinking) body.reasoning_effort = 'high';
   $('ask-thinking').textContent = '';
   $('ask-answer').textContent = '';
   const reply = await whileBusy($('ask-send'), 'ask-status', 'Thinking…', async () =>
     (await postJSON('/v1/chat/completions', body)).json());
-  const message = reply.choices?.[0]?.message || {};
-  $('ask-thinking').textContent = message.reasoning_content || '(no thinking returned)';
-  $('ask-answer').textContent = message.content ?? '';
+  const choice = reply.choices?.[0] || {};
+  const message = choice.message || {};
+  $('ask-thinking').textContent = message.reasoning_content || (thinking ? '(no thinking returned)' : '(thinking off)');
+  $('ask-answer').textContent = message.content
+    || (choice.finish_reason === 'length' ? '(no answer: the server\'s token limit was reached first)' : '(an empty answer)');
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -731,8 +745,12 @@ const voice = {
   responseId: null, // the response in progress
   interrupted: new Set(), // responses cut by a barge-in: their late audio is dropped
   replyLine: null,
+  userLines: new Map(), // item id → the transcript line of that user turn
+  replyItemId: null, // the assistant item being played, which a barge-in truncates
+  cut: null, // { itemId, ms } after a barge-in, sent as a truncate once the response is done
   turns: 0,
   bargeIns: 0,
+  truncations: 0,
 };
 
 function voiceStatus(text) {
@@ -740,6 +758,7 @@ function voiceStatus(text) {
   status.textContent = text;
   status.dataset.turns = voice.turns;
   status.dataset.bargeIns = voice.bargeIns;
+  status.dataset.truncations = voice.truncations;
 }
 
 function addTranscriptLine(role, text) {
@@ -800,7 +819,10 @@ async function startVoice() {
 
   socket.onopen = () => {
     const chosen = $('voice-voice').value || 'alloy';
-    sendEvent({ type: 'session.update', session: { type: 'realtime', audio: { output: { voice: chosen } } } });
+    sendEvent({
+      type: 'session.update',
+      session: { type: 'realtime', audio: { input: { transcription: { model: 'whisper-1' } }, output: { voice: chosen } } },
+    });
     voice.timer = setInterval(flushMic, APPEND_INTERVAL_MS);
     voiceStatus('Connected: speak when you like.');
   };
@@ -831,6 +853,7 @@ function stopVoice() {
   voice.mic = null;
   voice.pending = [];
   voice.recent = [];
+  voice.userLines.clear();
   voice.utterance = null;
   voice.responseId = null;
   $('voice-start').disabled = false;
@@ -843,11 +866,18 @@ function onRealtimeEvent(event) {
     case 'input_audio_buffer.speech_started': return onSpeechStarted();
     case 'input_audio_buffer.speech_stopped': return onSpeechStopped();
     case 'input_audio_buffer.committed':
-      addTranscriptLine('user', '(speech)');
+      // "(speech)" until the server's transcript of it arrives, after the reply.
+      voice.userLines.set(event.item_id, addTranscriptLine('user', '(speech)'));
+      voice.userLines.get(event.item_id).dataset.item = event.item_id;
       return undefined;
+    case 'conversation.item.input_audio_transcription.delta':
+    case 'conversation.item.input_audio_transcription.completed':
+    case 'conversation.item.input_audio_transcription.failed': return onUserTranscript(event);
     case 'response.created':
       voice.responseId = event.response?.id ?? null;
       voice.replyLine = null;
+      voice.replyItemId = null;
+      voice.cut = null; // too late to cut the previous reply: the server continues from it
       voice.player.newClip();
       return voiceStatus('Answering…');
     case 'response.output_audio_transcript.delta':
@@ -858,6 +888,9 @@ function onRealtimeEvent(event) {
       return undefined;
     case 'response.output_audio.delta': return onAudioDelta(event);
     case 'response.done': return onResponseDone(event.response || {});
+    case 'conversation.item.truncated':
+      voice.truncations++;
+      return voiceStatus($('voice-status').textContent);
     case 'error':
       showError(event.error?.message || 'The realtime session reported an error.');
       return undefined;
@@ -871,12 +904,32 @@ function onRealtimeEvent(event) {
 function onSpeechStarted() {
   if (voice.responseId || voice.player.playing) {
     voice.player.stop();
+    // The server keeps the whole reply unless told how much of it was heard (OpenAI's
+    // conversation.item.truncate); it can only cut a finished response, so a running one is cut
+    // at its response.done.
+    if (voice.replyItemId) voice.cut = { itemId: voice.replyItemId, ms: Math.round(voice.player.played() * 1000) };
+    if (!voice.responseId) sendCut();
     if (voice.responseId) voice.interrupted.add(voice.responseId);
-    if (voice.replyLine) voice.replyLine.textContent += ' (interrupted)';
+    if (voice.replyLine) voice.replyLine.textContent = `${voice.replyLine.textContent || '(speech)'} (interrupted)`;
     voice.bargeIns++;
   }
   voice.utterance = [...voice.recent];
   voiceStatus('Listening…');
+}
+
+function onUserTranscript(event) {
+  const line = voice.userLines.get(event.item_id);
+  if (!line) return;
+  if (event.type.endsWith('.delta')) {
+    line.textContent = line.dataset.partial = (line.dataset.partial || '') + event.delta;
+  } else if (event.type.endsWith('.completed')) {
+    line.textContent = event.transcript || '(nothing recognised)';
+    line.dataset.final = 'yes';
+    voice.userLines.delete(event.item_id);
+  } else {
+    line.textContent = `(speech; no transcript: ${event.error?.message || 'failed'})`;
+    voice.userLines.delete(event.item_id);
+  }
 }
 
 function onSpeechStopped() {
@@ -888,11 +941,20 @@ function onSpeechStopped() {
 
 function onAudioDelta(event) {
   if (voice.interrupted.has(event.response_id)) return;
+  voice.replyItemId = event.item_id ?? voice.replyItemId;
+  // The line exists from the first audio on: a reply may be speech with no transcript yet.
+  voice.replyLine ??= addTranscriptLine('assistant', '');
   if (voice.speechStoppedAt !== null) {
     recordLatency(performance.now() - voice.speechStoppedAt);
     voice.speechStoppedAt = null;
   }
   voice.player.push(base64ToBytes(event.delta));
+}
+
+function sendCut() {
+  if (!voice.cut) return;
+  sendEvent({ type: 'conversation.item.truncate', item_id: voice.cut.itemId, content_index: 0, audio_end_ms: voice.cut.ms });
+  voice.cut = null;
 }
 
 function recordLatency(ms) {
@@ -912,9 +974,12 @@ function onResponseDone(response) {
   const last = $('voice-latency').lastElementChild;
   if (timings && last && !last.dataset.server) {
     last.dataset.server = 'yes';
-    last.textContent += ` (server: ${Object.entries(timings).map(([k, v]) => `${k} ${v} ms`).join(', ')})`;
+    const parts = Object.entries(timings).map(([name, ms]) => `${name.replaceAll('_', ' ')} ${Math.round(ms)} ms`);
+    last.textContent += ` (server: ${parts.join(', ')})`;
   }
   if (response.id === voice.responseId) voice.responseId = null;
+  if (voice.replyLine && !voice.replyLine.textContent) voice.replyLine.textContent = '(speech)'; // no transcript came
+  sendCut();
   voiceStatus(response.status === 'cancelled' ? 'Interrupted: listening.' : 'Listening.');
 }
 
