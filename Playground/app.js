@@ -672,15 +672,54 @@ async function ask() {
   };
   const thinking = $('ask-think').checked;
   if (thinking) body.reasoning_effort = 'high';
-  $('ask-thinking').textContent = '';
-  $('ask-answer').textContent = '';
-  const reply = await whileBusy($('ask-send'), 'ask-status', 'Thinking…', async () =>
-    (await postJSON('/v1/chat/completions', body)).json());
-  const choice = reply.choices?.[0] || {};
-  const message = choice.message || {};
-  $('ask-thinking').textContent = message.reasoning_content || (thinking ? '(no thinking returned)' : '(thinking off)');
-  $('ask-answer').textContent = message.content
-    || (choice.finish_reason === 'length' ? '(no answer: the server\'s token limit was reached first)' : '(an empty answer)');
+  const [thought, answer] = [$('ask-thinking'), $('ask-answer')];
+  thought.textContent = '';
+  answer.textContent = '';
+  let reasoning = '';
+  let content = '';
+  const finish = await whileBusy($('ask-send'), 'ask-status', thinking ? 'Thinking…' : 'Answering…', () =>
+    streamChat(body, (delta) => {
+      if (delta.reasoning_content) thought.textContent = reasoning += delta.reasoning_content;
+      if (delta.content) {
+        if (!content) $('ask-status').textContent = 'Answering…';
+        answer.textContent = content += delta.content;
+      }
+    }));
+  thought.textContent = reasoning || (thinking ? '(no thinking returned)' : '(thinking off)');
+  answer.textContent = content
+    || (finish === 'length' ? '(no answer: the server\'s token limit was reached first)' : '(an empty answer)');
+}
+
+// A chat completion streamed as server-sent events (`stream: true`): onDelta gets each chunk's
+// delta as it arrives; returns the finish_reason. A stream cut before `[DONE]` is an error.
+async function streamChat(body, onDelta) {
+  const response = await postJSON('/v1/chat/completions', { ...body, stream: true });
+  const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
+  let pending = '';
+  let finish = null;
+  let complete = false;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    pending += value;
+    let end;
+    while ((end = pending.indexOf('\n\n')) >= 0) {
+      const event = pending.slice(0, end);
+      pending = pending.slice(end + 2);
+      for (const line of event.split('\n')) {
+        if (!line.startsWith('data: ')) continue;
+        if (line === 'data: [DONE]') {
+          complete = true;
+          continue;
+        }
+        const choice = JSON.parse(line.slice(6)).choices?.[0];
+        if (choice?.delta) onDelta(choice.delta);
+        if (choice?.finish_reason) finish = choice.finish_reason;
+      }
+    }
+  }
+  if (!complete) throw new Error('The reply stopped before it was complete: the connection closed.');
+  return finish;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -705,20 +744,24 @@ async function sendChat() {
   chatHistory.push({ role: 'user', content: text });
   const line = addChatMessage('user', text);
   $('chat-input').value = '';
-  let reply;
+  // The reply is shown as it streams in.
+  const replyLine = addChatMessage('assistant', '');
+  const replyText = replyLine.lastChild;
+  let content = '';
   try {
-    reply = await whileBusy($('chat-send'), 'chat-status', 'Waiting for the reply…', async () =>
-      (await postJSON('/v1/chat/completions', { model: 'gpt-4o-audio-preview', messages: chatHistory })).json());
+    await whileBusy($('chat-send'), 'chat-status', 'Waiting for the reply…', () =>
+      streamChat({ model: 'gpt-4o-audio-preview', messages: chatHistory }, (delta) => {
+        if (delta.content) replyText.textContent = content += delta.content;
+      }));
   } catch (error) {
     // Take the failed turn back so the user can edit and resend it.
     chatHistory.pop();
     line.remove();
+    replyLine.remove();
     $('chat-input').value = text;
     throw error;
   }
-  const content = reply.choices?.[0]?.message?.content ?? '';
   chatHistory.push({ role: 'assistant', content });
-  addChatMessage('assistant', content);
 }
 
 function clearChat() {
@@ -747,7 +790,6 @@ const voice = {
   replyLine: null,
   userLines: new Map(), // item id → the transcript line of that user turn
   replyItemId: null, // the assistant item being played, which a barge-in truncates
-  cut: null, // { itemId, ms } after a barge-in, sent as a truncate once the response is done
   turns: 0,
   bargeIns: 0,
   truncations: 0,
@@ -877,7 +919,6 @@ function onRealtimeEvent(event) {
       voice.responseId = event.response?.id ?? null;
       voice.replyLine = null;
       voice.replyItemId = null;
-      voice.cut = null; // too late to cut the previous reply: the server continues from it
       voice.player.newClip();
       return voiceStatus('Answering…');
     case 'response.output_audio_transcript.delta':
@@ -886,12 +927,18 @@ function onRealtimeEvent(event) {
       voice.replyLine ??= addTranscriptLine('assistant', '');
       voice.replyLine.textContent += event.delta;
       return undefined;
+    case 'response.output_item.added':
+      voice.replyItemId = event.item?.id ?? null;
+      return undefined;
     case 'response.output_audio.delta': return onAudioDelta(event);
     case 'response.done': return onResponseDone(event.response || {});
     case 'conversation.item.truncated':
       voice.truncations++;
       return voiceStatus($('voice-status').textContent);
     case 'error':
+      // A cut that came too late (the next reply had begun from the whole one) changes nothing
+      // the user can act on: noted in the status, not raised as an error.
+      if (event.error?.event_id?.startsWith('cut_')) return voiceStatus(`Listening (${event.error.message})`);
       showError(event.error?.message || 'The realtime session reported an error.');
       return undefined;
     default:
@@ -905,10 +952,14 @@ function onSpeechStarted() {
   if (voice.responseId || voice.player.playing) {
     voice.player.stop();
     // The server keeps the whole reply unless told how much of it was heard (OpenAI's
-    // conversation.item.truncate); it can only cut a finished response, so a running one is cut
-    // at its response.done.
-    if (voice.replyItemId) voice.cut = { itemId: voice.replyItemId, ms: Math.round(voice.player.played() * 1000) };
-    if (!voice.responseId) sendCut();
+    // conversation.item.truncate), so the conversation goes on from what the user heard.
+    if (voice.replyItemId) {
+      sendEvent({
+        type: 'conversation.item.truncate', event_id: `cut_${voice.replyItemId}`, item_id: voice.replyItemId,
+        content_index: 0, audio_end_ms: Math.round(voice.player.played() * 1000),
+      });
+      voice.replyItemId = null;
+    }
     if (voice.responseId) voice.interrupted.add(voice.responseId);
     if (voice.replyLine) voice.replyLine.textContent = `${voice.replyLine.textContent || '(speech)'} (interrupted)`;
     voice.bargeIns++;
@@ -951,12 +1002,6 @@ function onAudioDelta(event) {
   voice.player.push(base64ToBytes(event.delta));
 }
 
-function sendCut() {
-  if (!voice.cut) return;
-  sendEvent({ type: 'conversation.item.truncate', item_id: voice.cut.itemId, content_index: 0, audio_end_ms: voice.cut.ms });
-  voice.cut = null;
-}
-
 function recordLatency(ms) {
   voice.turns++;
   const item = document.createElement('li');
@@ -979,7 +1024,6 @@ function onResponseDone(response) {
   }
   if (response.id === voice.responseId) voice.responseId = null;
   if (voice.replyLine && !voice.replyLine.textContent) voice.replyLine.textContent = '(speech)'; // no transcript came
-  sendCut();
   voiceStatus(response.status === 'cancelled' ? 'Interrupted: listening.' : 'Listening.');
 }
 

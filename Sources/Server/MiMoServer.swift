@@ -52,8 +52,12 @@ public enum MiMoServer {
         let router = makeRouter(configuration, state: state, metrics: metrics, logger: logger)
         let app = Application(
             router: router,
+            // A WebSocket frame may hold as much as a request body: browsers send each message as
+            // one frame, and clients append seconds of audio at a time (the default is 16 KB,
+            // a quarter second of base64 PCM16).
             server: .http1WebSocketUpgrade(
-                webSocketRouter: makeRealtimeRouter(configuration, state: state, logger: logger)),
+                webSocketRouter: makeRealtimeRouter(configuration, state: state, logger: logger),
+                configuration: .init(ws: .init(maxFrameSize: configuration.maxBodyBytes))),
             configuration: .init(
                 address: .hostname(configuration.host, port: configuration.port), serverName: "mimo-audio"),
             onServerRunning: { channel in

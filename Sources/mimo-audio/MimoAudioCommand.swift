@@ -12,10 +12,24 @@ struct MimoAudioCommand: ParsableCommand {
             var command = try parseAsRoot()
             try command.run()
         } catch {
-            exit(withError: error)
+            // ArgumentParser's exit(withError:), ending through quit.
+            let code = exitCode(for: error)
+            let text = fullMessage(for: error)
+            if !text.isEmpty { fputs(text + "\n", code == .success ? stdout : stderr) }
+            quit(code.rawValue)
         }
         // A failed progress or warning line: stderr cannot say so, the exit code does.
-        if Console.shared.errorStreamFailure != nil { Foundation.exit(1) }
+        quit(Console.shared.errorStreamFailure == nil ? 0 : 1)
+    }
+
+    /// Ends the process without the libraries' exit handlers: Debian's OpenBLAS (0.3.21) can
+    /// deadlock in its own (`gotoblas_quit` joins a pool thread that never wakes), which left a
+    /// `serve` that had finished its graceful shutdown hanging forever. Every output is written
+    /// unbuffered or flushed here, and files are renamed into place before this.
+    static func quit(_ code: Int32) -> Never {
+        fflush(stdout)
+        fflush(stderr)
+        _exit(code)
     }
 
     static let configuration = CommandConfiguration(

@@ -49,9 +49,14 @@ final class ServeTests: CLITestCase {
             }
         }
 
+        /// SIGTERM, a graceful stop; a server still there 60 s later is killed, and its status
+        /// (SIGKILL's 9) fails the caller's check instead of hanging the suite.
         func stop() -> Int32 {
             if process.isRunning {
-                process.terminate()  // SIGTERM: a graceful stop
+                process.terminate()
+                let deadline = Date().addingTimeInterval(60)
+                while process.isRunning && Date() < deadline { Thread.sleep(forTimeInterval: 0.05) }
+                if process.isRunning { kill(process.processIdentifier, SIGKILL) }
                 process.waitUntilExit()
             }
             return process.terminationStatus
@@ -336,7 +341,7 @@ extension ServeTests {
 
 extension ServeTests {
     func testSIGTERMRefusesNewRequestsLetsTheRunningOneFinishThenExitsZero() throws {
-        let server = try startBusy(steps: 1000)
+        let server = try startBusy(steps: 3000)
         let reply = Locked<Server.Reply?>(nil)
         let done = DispatchSemaphore(value: 0)
         DispatchQueue.global().async {
@@ -344,7 +349,9 @@ extension ServeTests {
             reply.mutate { $0 = r }
             done.signal()
         }
-        Thread.sleep(forTimeInterval: 0.3)  // the request is generating (it takes ~1 s here)
+        // The request is generating: 3,000 forced steps take ~4 s in a debug build (1,000 were
+        // sometimes over before the checks below had run).
+        Thread.sleep(forTimeInterval: 0.3)
         XCTAssertTrue(server.process.isRunning)
         kill(server.process.processIdentifier, SIGTERM)
         // While it drains, the server still listens and says it is going away.

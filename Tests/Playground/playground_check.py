@@ -41,7 +41,7 @@ window.fetch = async (input, init = {}) => {
     ? Object.fromEntries([...init.body].map(([k, v]) => [k, typeof v === 'string' ? v : `<file ${v.size} bytes>`]))
     : null;
   const entry = { url: String(input), method: init.method || 'GET', body: typeof init.body === 'string' ? init.body : null,
-                  form, status: null, json: null, chunks: [] };
+                  form, status: null, json: null, chunks: [], text: '' };
   window.__rec.http.push(entry);
   const response = await realFetch(input, init);
   entry.status = response.status;
@@ -50,9 +50,15 @@ window.fetch = async (input, init = {}) => {
     return response;
   }
   if (!response.body) return response;
-  // Each chunk's arrival as the page reads it.
+  // Each chunk's arrival as the page reads it, and server-sent events' text.
+  const events = (response.headers.get('content-type') || '').includes('event-stream');
+  const decoder = new TextDecoder();
   const body = response.body.pipeThrough(new TransformStream({
-    transform(chunk, controller) { entry.chunks.push([performance.now(), chunk.length]); controller.enqueue(chunk); },
+    transform(chunk, controller) {
+      entry.chunks.push([performance.now(), chunk.length]);
+      if (events) entry.text += decoder.decode(chunk, { stream: true });
+      controller.enqueue(chunk);
+    },
   }));
   return new Response(body, { status: response.status, statusText: response.statusText, headers: response.headers });
 };
@@ -133,6 +139,23 @@ def wait_for(driver, what, condition, timeout):
 
 def http_log(driver, path):
     return [e for e in driver.execute_script("return window.__rec.http") if e["url"].endswith(path)]
+
+
+def streamed_chat(entry):
+    """A streamed chat completion as the server sent it: content, reasoning, finish reason."""
+    content, reasoning, finish, done = "", "", None, False
+    for line in entry["text"].split("\n"):
+        if not line.startswith("data: "):
+            continue
+        if line == "data: [DONE]":
+            done = True
+            continue
+        for choice in json.loads(line[6:])["choices"]:
+            content += choice["delta"].get("content", "")
+            reasoning += choice["delta"].get("reasoning_content", "")
+            finish = choice["finish_reason"] or finish
+    assert done and finish, f"the stream did not finish: {entry['text'][-300:]!r}"
+    return content, reasoning, finish
 
 
 def ws_log(driver):
@@ -338,15 +361,13 @@ def check_ask(driver, wav, timeout, shots):
         body = json.loads(request["body"])
         parts = body["messages"][0]["content"]
         assert [p["type"] for p in parts] == ["input_audio", "text"] and parts[1]["text"] == "What is said in this clip?"
-        assert (body.get("reasoning_effort") == "high") == thinking, body
-        choice = request["json"]["choices"][0]
-        message = choice["message"]
-        reasoning, content = message.get("reasoning_content"), message.get("content")
+        assert (body.get("reasoning_effort") == "high") == thinking and body["stream"] is True, body
+        content, reasoning, finish = streamed_chat(request)
         # The random model's words are whatever it samples (often reserved tokens, sometimes
         # nothing): the page must show exactly what the server sent, each part in its place.
         shown = text_of(driver, "ask-thinking")
         if not thinking:
-            assert reasoning is None and shown == "(thinking off)", (reasoning, shown)
+            assert not reasoning and shown == "(thinking off)", (reasoning, shown)
         else:
             assert shown == (reasoning or "(no thinking returned)"), f"thinking shown {shown!r}, sent {reasoning!r}"
         shown = text_of(driver, "ask-answer")
@@ -354,7 +375,7 @@ def check_ask(driver, wav, timeout, shots):
             assert shown == content, f"answer shown {shown!r}, sent {content!r}"
         else:
             assert shown == ("(no answer: the server's token limit was reached first)"
-                             if choice["finish_reason"] == "length" else "(an empty answer)"), (choice, shown)
+                             if finish == "length" else "(an empty answer)"), (finish, shown)
     check_layout(driver, "questions")
     shot(driver, shots, "ask")
 
@@ -362,14 +383,16 @@ def check_ask(driver, wav, timeout, shots):
 def check_chat(driver, timeout, shots):
     open_tab(driver, "chat")
     sent = ["Hello, who are you?", "Say that again, shorter."]
+    before = len(http_log(driver, "/v1/chat/completions"))
     for turn, text in enumerate(sent, start=1):
         field = by_id(driver, "chat-input")
         field.send_keys(text)
         field.send_keys(Keys.ENTER)  # Enter sends
-        wait_for(driver, f"chat reply {turn}", lambda d, n=turn: len(
-            d.find_elements(By.CSS_SELECTOR, "#chat-log .message.assistant")) >= n, timeout)
+        wait_for(driver, f"chat reply {turn}", lambda d, n=before + turn: len(http_log(d, "/v1/chat/completions")) == n
+                 and "[DONE]" in http_log(d, "/v1/chat/completions")[-1]["text"]
+                 and text_of(d, "chat-status") == "Done.", timeout)
     requests = http_log(driver, "/v1/chat/completions")[-2:]
-    replies = [r["json"]["choices"][0]["message"]["content"] for r in requests]
+    replies = [streamed_chat(r)[0] for r in requests]
     history = json.loads(requests[1]["body"])["messages"]
     assert history == [
         {"role": "user", "content": sent[0]}, {"role": "assistant", "content": replies[0]},
@@ -385,13 +408,20 @@ def check_chat(driver, timeout, shots):
 def check_voice(driver, timeout, shots):
     open_tab(driver, "voice")
     by_id(driver, "voice-start").click()
-    data = lambda d, name: int(by_id(d, "voice-status").get_attribute(f"data-{name}") or 0)  # noqa: E731
+
+    def data(d, name):
+        status = text_of(d, "voice-status")
+        if status.startswith("Disconnected"):  # the server closed the socket: fail now, with its code
+            raise AssertionError(status)
+        return int(by_id(d, "voice-status").get_attribute(f"data-{name}") or 0)
+
     wait_for(driver, "a voice turn's first audio", lambda d: data(d, "turns") >= 1, timeout)
     latency = driver.find_elements(By.CSS_SELECTOR, "#voice-latency li")
     assert latency and int(latency[0].get_attribute("data-ms")) > 0, "no latency measured"
-    # The looping fake microphone speaks over the reply: the page stops playing it and, once the
-    # response is done, tells the server how much of it was heard.
-    wait_for(driver, "a barge-in cut", lambda d: data(d, "barge-ins") >= 1 and data(d, "truncations") >= 1, timeout)
+    # The looping fake microphone speaks over the reply: the page stops playing it and tells the
+    # server how much of it was heard.
+    wait_for(driver, "a barge-in cut", lambda d: data(d, "barge-ins") >= 1 and data(d, "truncations") >= 1
+             and any(e["type"] == "response.done" for way, e in ws_log(d) if way == "in"), timeout)
     events = ws_log(driver)
     out = [e for way, e in events if way == "out"]
     incoming = [e for way, e in events if way == "in"]

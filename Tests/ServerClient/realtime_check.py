@@ -250,7 +250,12 @@ async def main():
 
     # The second utterance, spoken over the reply: barge-in.
     replying = of(first, "response.created")[0]["response"]["id"]
-    await speak(speech[2 * 24000 * 23 // 10:] + bytes(2 * 24000 * 8 // 10))
+    replying_item = of(first, "response.output_item.added")[0]["item"]["id"]
+    # The second utterance's first 0.7 s (after 0.2 s of the pause) starts the barge-in; the rest
+    # follows the client's truncate, as it would from a microphone.
+    second = speech[2 * 24000 * 23 // 10:] + bytes(2 * 24000 * 8 // 10)
+    head = 2 * 24000 * 9 // 10
+    await speak(second[:head])
     after, events = 0, []
     interrupted = False
     while True:
@@ -258,6 +263,10 @@ async def main():
         events.append(event)
         if event["type"] == "input_audio_buffer.speech_started":
             interrupted = True
+            # As a client does on barge-in: cut the reply to what was played, before it has ended.
+            await v.send({"type": "conversation.item.truncate", "item_id": replying_item, "content_index": 0,
+                          "audio_end_ms": 100})
+            await speak(second[head:])
         elif event["type"] == "response.output_audio.delta" and interrupted and event["response_id"] == replying:
             after += 1
         elif event["type"] == "response.done" and event["response"]["status"] != "cancelled":
@@ -265,6 +274,9 @@ async def main():
     statuses = [e["response"]["status"] for e in of(events, "response.done")]
     check(interrupted and statuses == ["cancelled", "completed"] and after <= 1,
           "VAD barge-in: the reply stops, the next turn is answered", (statuses, after))
+    cut = of(events, "conversation.item.truncated")
+    check(cut and cut[0]["item_id"] == replying_item and not of(events, "error"),
+          "a truncate sent at the barge-in, while the reply was ending", [e["type"] for e in events])
     print(f"audio deltas after the barge-in: {after}", flush=True)
     # Each turn's transcript comes after the response it started (the engine ran that first).
     events = first + events + await v.until(TRANSCRIBED)
@@ -304,7 +316,11 @@ async def main():
     updated = await r.next()
     check(updated["session"]["audio"]["input"]["transcription"] == {"model": "whisper-1", "language": "en"},
           "session.update turns transcripts on (GA shape)", updated)
-    committed, _ = await r.append_and_commit()
+    # The whole clip in one append: a message far larger than a 16 KB WebSocket frame.
+    await r.send({"type": "input_audio_buffer.append", "audio": base64.b64encode(pcm).decode()})
+    await r.send({"type": "input_audio_buffer.commit"})
+    committed = await r.next()
+    check(committed["type"] == "input_audio_buffer.committed", f"one {len(pcm) * 4 // 3} byte append", committed)
     events = await r.until(TRANSCRIBED)
     deltas = of(events, "conversation.item.input_audio_transcription.delta")
     done = events[-1]

@@ -36,6 +36,9 @@ actor RealtimeSession {
     struct Running {
         var task: Task<Void, Never>
         var stop: StopSignal
+        var itemID: String
+        /// A truncate that came while the cancelled response was still ending: applied at its end.
+        var cut: Int?
         /// Set on cancel or barge-in: no audio delta goes out after it.
         var cancelled = false
     }
@@ -194,11 +197,16 @@ actor RealtimeSession {
             untranscribed = []
             return
         }
-        guard !untranscribed.isEmpty, let engine = try? self.engine() else { return }
+        let engine = Result { try self.engine() }
         for (itemID, samples) in untranscribed {
             var request = TaskRequest(.asr(.samples(samples)), seed: 0)
             request.fixedTemplate = transcription.language == "zh" ? .chinese : .english
-            let events = engine.run(request)  // queued now, in order
+            // Queued now, in order; without an engine the stream is its error.
+            let events: AsyncThrowingStream<TaskEvent, Error>
+            switch engine {
+            case .success(let engine): events = engine.run(request)
+            case .failure(let error): events = AsyncThrowingStream { $0.finish(throwing: error) }
+            }
             transcriptions[itemID] = Task { await self.streamTranscript(events, itemID: itemID) }
         }
         untranscribed = []
@@ -282,13 +290,19 @@ actor RealtimeSession {
     /// Cuts the last reply to what the client says it played, and closes the turn as the
     /// recipe closes an assistant turn.
     private func truncate(itemID: String, audioEndMs: Int) throws {
-        guard var reply = last, reply.itemID == itemID else {
-            throw RealtimeError(
-                "No assistant item '\(itemID)' to truncate (only the latest reply can be).", param: "item_id")
+        // A client cuts the reply it was playing as soon as the user speaks over it, often before
+        // the cancelled response has ended: the cut waits for that end (before any next turn).
+        if let running, running.itemID == itemID, running.cancelled {
+            self.running?.cut = audioEndMs
+            return
         }
         guard running == nil else {
             throw RealtimeError(
                 "Cancel the response in progress before truncating.", code: "conversation_already_has_active_response")
+        }
+        guard var reply = last, reply.itemID == itemID else {
+            throw RealtimeError(
+                "No assistant item '\(itemID)' to truncate (only the latest reply can be).", param: "item_id")
         }
         let engine = try engine()
         reply.generated = RealtimeHistory.cut(
@@ -340,14 +354,15 @@ actor RealtimeSession {
         // Queued now, so a transcript asked for next waits behind it.
         let events = engine.run(request)
         let task = Task {
-            await self.generate(events, responseID: responseID, itemID: itemID, speaks: speaks)
+            await self.generate(events, engine: engine, responseID: responseID, itemID: itemID, speaks: speaks)
         }
-        running = Running(task: task, stop: stop)
+        running = Running(task: task, stop: stop, itemID: itemID)
     }
 
     /// Streams the response's events to the client.
     private func generate(
-        _ events: AsyncThrowingStream<TaskEvent, Error>, responseID: String, itemID: String, speaks: Bool
+        _ events: AsyncThrowingStream<TaskEvent, Error>, engine: Engine, responseID: String, itemID: String,
+        speaks: Bool
     ) async {
         let ids: [String: Any] = ["response_id": responseID, "item_id": itemID, "output_index": 0, "content_index": 0]
         // Emitted from here, in order with the rest (the session's other events may interleave).
@@ -393,6 +408,9 @@ actor RealtimeSession {
             last = Reply(
                 itemID: itemID, prompt: result.sequence.slice(0..<(result.sequence.columns - result.newIDs.columns)),
                 generated: result.newIDs, speaks: speaks)
+            if let cut = running?.cut {
+                last?.generated = RealtimeHistory.cut(result.newIDs, keepingAudioMs: cut, pipeline: engine.pipeline)
+            }
         }
         if speaks {
             await emit("response.output_audio.done", ids)
