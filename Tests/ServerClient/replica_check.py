@@ -2,15 +2,18 @@
 
 Usage:
   replica_check.py spread NGINX_URL REPLICA_A_URL REPLICA_B_URL AUDIO_FILE
-      Both replicas serve requests; a spoken conversation whose second turn lands on the other
-      replica still works (the audio id's transcript fallback).
+      The playground and a realtime WebSocket session pass through; both replicas serve requests; a
+      spoken conversation whose second turn lands on the other replica still works (the audio
+      id's transcript fallback).
   replica_check.py survive NGINX_URL
       Every request succeeds (run after one replica was killed: nginx's passive health check).
   replica_check.py long NGINX_URL
       One long speech request; prints its outcome (the test drains the replica meanwhile).
 Prints one line per check; exits 1 on the first failure.
 """
+import asyncio
 import base64
+import json
 import sys
 import urllib.request
 
@@ -41,8 +44,22 @@ def text_chat():
     return reply.choices[0].message.content is not None
 
 
+async def realtime_session():
+    """A realtime session through nginx's WebSocket upgrade: created, then a session.update answered."""
+    import websockets
+    async with websockets.connect(base.replace("http://", "ws://", 1) + "/v1/realtime") as socket:
+        created = json.loads(await asyncio.wait_for(socket.recv(), 30))
+        await socket.send(json.dumps({"type": "session.update", "session": {"audio": {"output": {"voice": "nova"}}}}))
+        updated = json.loads(await asyncio.wait_for(socket.recv(), 30))
+        return created["type"], updated["type"]
+
+
 if mode == "spread":
     a, b, audio_path = sys.argv[3:6]
+    page = urllib.request.urlopen(base + "/").read().decode()
+    check("<title>MiMo-Audio playground</title>" in page, "the playground through nginx")
+    kinds = asyncio.run(realtime_session())
+    check(kinds == ("session.created", "session.updated"), "a realtime session through nginx", kinds)
     check(all(text_chat() for _ in range(4)), "four chats through nginx")
     check(served_chats(a) > 0 and served_chats(b) > 0, "both replicas served", (served_chats(a), served_chats(b)))
 
