@@ -118,4 +118,32 @@ final class DecoderFuzzTests: XCTestCase {
             ) { XCTAssertEqual(($0 as? APIError)?.code, "invalid_content_type") }
         }
     }
+
+    /// Realtime client events arrive as WebSocket text (not checked as UTF-8 on the way in): every
+    /// mutant is an event or an `error` with a code and a message.
+    func testRealtimeEventMutants() {
+        let pcm = Data(repeating: 1, count: 64).base64EncodedString()
+        let seeds = [
+            #"{"type": "session.update", "session": {"type": "realtime", "instructions": "Be brief.", "output_modalities": ["audio"], "audio": {"input": {"format": {"type": "audio/pcm", "rate": 24000}, "turn_detection": {"type": "server_vad", "threshold": 0.5, "prefix_padding_ms": 300, "silence_duration_ms": 500, "create_response": true}, "transcription": {"model": "whisper-1", "language": "en"}}, "output": {"voice": "nova"}}}}"#,
+            #"{"type": "session.update", "session": {"modalities": ["text", "audio"], "input_audio_format": "pcm16", "turn_detection": null, "input_audio_transcription": {"model": "gpt-4o-transcribe"}, "voice": "alloy"}}"#,
+            #"{"type": "input_audio_buffer.append", "audio": "\#(pcm)", "event_id": "e1"}"#,
+            #"{"type": "conversation.item.create", "item": {"type": "message", "role": "user", "content": [{"type": "input_audio", "audio": "\#(pcm)"}]}}"#,
+            #"{"type": "conversation.item.create", "item": {"role": "user", "content": [{"type": "input_text", "text": "Hi"}]}}"#,
+            #"{"type": "conversation.item.truncate", "item_id": "item_1", "content_index": 0, "audio_end_ms": 1500}"#,
+            #"{"type": "response.create"}"#,
+        ].map { Array($0.utf8) }
+        var mutator = Mutator(state: 4)
+        var accepted = 0
+        // 20,000 mutants: about a second in a debug build.
+        for i in 0..<20_000 {
+            let mutant = mutator.mutate(seeds[i % seeds.count])
+            switch RealtimeEventDecoder.decode(String(decoding: mutant, as: UTF8.self)) {
+            case .success: accepted += 1
+            case .failure(let error):
+                XCTAssertFalse(error.message.isEmpty, "\(mutant)")
+                XCTAssertNotNil(error.code, "\(mutant)")
+            }
+        }
+        XCTAssertGreaterThan(accepted, 0)
+    }
 }
