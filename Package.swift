@@ -71,7 +71,7 @@ let package = Package(
         .target(
             name: "Server",
             dependencies: [
-                "MiMoAudio", "JSON", "Audio", "VAD", "CPlayground",
+                "MiMoAudio", "JSON", "Audio", "VAD", "CEmbedded",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
                 .product(name: "MultipartKit", package: "multipart-kit"),
@@ -80,11 +80,9 @@ let package = Package(
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "Logging", package: "swift-log"),
             ]),
-        // The web playground's files (Playground/), compiled into the program (C23 #embed).
-        .target(name: "CPlayground"),
-        // The Silero VAD weights, compiled into the program (C23 #embed).
-        .target(name: "CSileroWeights"),
-        .target(name: "VAD", dependencies: ["CSileroWeights", "Weights", "Audio"]),
+        // Files compiled into the program (C23 #embed): the Silero VAD weights, the web playground.
+        .target(name: "CEmbedded"),
+        .target(name: "VAD", dependencies: ["CEmbedded", "Weights", "Audio"]),
         // The `bench` commands' measurements, on the production path; not part of the public API.
         .target(name: "Benchmarks", dependencies: ["MiMoAudio"]),
         .executableTarget(

@@ -725,28 +725,31 @@ async function streamChat(body, onDelta) {
 // ---------------------------------------------------------------------------------------------
 // Text chat tab
 
-const chatHistory = []; // the conversation so far, sent whole with each turn
-
-function addChatMessage(role, text) {
+// A line "You: …" or "MiMo: …" appended to a log (the text chat, the voice transcript); returns
+// the element holding its text, which a streamed reply fills in.
+function addMessage(logId, role, text) {
   const line = document.createElement('p');
   line.className = `message ${role}`;
   const who = document.createElement('strong');
   who.textContent = role === 'user' ? 'You: ' : 'MiMo: ';
-  line.append(who, document.createTextNode(text));
-  $('chat-log').append(line);
+  const body = document.createElement('span');
+  body.textContent = text;
+  line.append(who, body);
+  $(logId).append(line);
   line.scrollIntoView({ block: 'nearest' });
-  return line;
+  return body;
 }
+
+const chatHistory = []; // the conversation so far, sent whole with each turn
 
 async function sendChat() {
   const text = $('chat-input').value.trim();
   if (!text) return;
   chatHistory.push({ role: 'user', content: text });
-  const line = addChatMessage('user', text);
+  const asked = addMessage('chat-log', 'user', text);
   $('chat-input').value = '';
   // The reply is shown as it streams in.
-  const replyLine = addChatMessage('assistant', '');
-  const replyText = replyLine.lastChild;
+  const replyText = addMessage('chat-log', 'assistant', '');
   let content = '';
   try {
     await whileBusy($('chat-send'), 'chat-status', 'Waiting for the reply…', () =>
@@ -756,8 +759,8 @@ async function sendChat() {
   } catch (error) {
     // Take the failed turn back so the user can edit and resend it.
     chatHistory.pop();
-    line.remove();
-    replyLine.remove();
+    asked.parentElement.remove();
+    replyText.parentElement.remove();
     $('chat-input').value = text;
     throw error;
   }
@@ -803,18 +806,6 @@ function voiceStatus(text) {
   status.dataset.truncations = voice.truncations;
 }
 
-function addTranscriptLine(role, text) {
-  const line = document.createElement('p');
-  line.className = `message ${role}`;
-  const who = document.createElement('strong');
-  who.textContent = role === 'user' ? 'You: ' : 'MiMo: ';
-  const body = document.createElement('span');
-  body.textContent = text;
-  line.append(who, body);
-  $('voice-transcript').append(line);
-  line.scrollIntoView({ block: 'nearest' });
-  return body;
-}
 
 function realtimeUrl() {
   const scheme = location.protocol === 'https:' ? 'wss' : 'ws';
@@ -909,8 +900,8 @@ function onRealtimeEvent(event) {
     case 'input_audio_buffer.speech_stopped': return onSpeechStopped();
     case 'input_audio_buffer.committed':
       // "(speech)" until the server's transcript of it arrives, after the reply.
-      voice.userLines.set(event.item_id, addTranscriptLine('user', '(speech)'));
-      voice.userLines.get(event.item_id).dataset.item = event.item_id;
+      voice.userLines.set(event.item_id, addMessage('voice-transcript', 'user', '(speech)'));
+      voice.userLines.get(event.item_id).dataset.item = event.item_id; // the test finds it by item
       return undefined;
     case 'conversation.item.input_audio_transcription.delta':
     case 'conversation.item.input_audio_transcription.completed':
@@ -924,7 +915,7 @@ function onRealtimeEvent(event) {
     case 'response.output_audio_transcript.delta':
     case 'response.output_text.delta':
       if (voice.interrupted.has(event.response_id)) return undefined;
-      voice.replyLine ??= addTranscriptLine('assistant', '');
+      voice.replyLine ??= addMessage('voice-transcript', 'assistant', '');
       voice.replyLine.textContent += event.delta;
       return undefined;
     case 'response.output_item.added':
@@ -975,7 +966,6 @@ function onUserTranscript(event) {
     line.textContent = line.dataset.partial = (line.dataset.partial || '') + event.delta;
   } else if (event.type.endsWith('.completed')) {
     line.textContent = event.transcript || '(nothing recognised)';
-    line.dataset.final = 'yes';
     voice.userLines.delete(event.item_id);
   } else {
     line.textContent = `(speech; no transcript: ${event.error?.message || 'failed'})`;
@@ -994,7 +984,7 @@ function onAudioDelta(event) {
   if (voice.interrupted.has(event.response_id)) return;
   voice.replyItemId = event.item_id ?? voice.replyItemId;
   // The line exists from the first audio on: a reply may be speech with no transcript yet.
-  voice.replyLine ??= addTranscriptLine('assistant', '');
+  voice.replyLine ??= addMessage('voice-transcript', 'assistant', '');
   if (voice.speechStoppedAt !== null) {
     recordLatency(performance.now() - voice.speechStoppedAt);
     voice.speechStoppedAt = null;

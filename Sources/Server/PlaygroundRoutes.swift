@@ -1,4 +1,4 @@
-import CPlayground
+import CEmbedded
 import Hummingbird
 import NIOCore
 

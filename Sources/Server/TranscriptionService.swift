@@ -35,9 +35,14 @@ enum TranscriptionService {
     /// ASR with the evaluation toolkit's fixed instruction in the request's language (English by
     /// default) and seed 0: the same audio gives the same transcript. A temperature above 0 samples.
     static func taskRequest(_ request: TranscriptionRequest, samples: [Float]) -> TaskRequest {
+        taskRequest(samples: samples, language: request.language, temperature: request.temperature)
+    }
+
+    /// The same for audio from elsewhere (a realtime session's committed turn).
+    static func taskRequest(samples: [Float], language: String?, temperature: Double? = nil) -> TaskRequest {
         var task = TaskRequest(.asr(.samples(samples)), seed: 0)
-        if let t = request.temperature, t > 0 { task.text = .init(temperature: Float(t)) }
-        task.fixedTemplate = request.language == "zh" ? .chinese : .english
+        if let t = temperature, t > 0 { task.text = .init(temperature: Float(t)) }
+        task.fixedTemplate = language == "zh" ? .chinese : .english
         return task
     }
 }

@@ -1,4 +1,4 @@
-import CSileroWeights
+import CEmbedded
 import Foundation
 import Weights
 
@@ -127,9 +127,9 @@ public final class SileroVAD {
     static func sigmoid(_ x: Float) -> Float { 1 / (1 + expf(-x)) }
 
     static func load() throws -> Network {
+        let embedded = mk_silero_vad_safetensors()
         let file = try SafeTensorsFile(
-            programBytes: UnsafeRawBufferPointer(
-                start: mk_silero_vad_safetensors(), count: mk_silero_vad_safetensors_size()),
+            programBytes: UnsafeRawBufferPointer(start: embedded.bytes, count: embedded.count),
             name: "silero_vad_16k.safetensors (compiled in)")
         func tensor(_ name: String, _ shape: [Int]) throws -> [Float] {
             _ = try file.require(name, shape: shape)

@@ -432,7 +432,8 @@ def check_voice(driver, timeout, shots):
         assert any(e["type"] == expected for e in incoming), f"no {expected} received"
     (cut, *_) = [e for e in out if e["type"] == "conversation.item.truncate"]
     heard = sum(e["bytes"] for e in incoming if e["type"] == "response.output_audio.delta" and e["item_id"] == cut["item_id"])
-    # No more can have been played than arrived (16-bit samples at 24 kHz: 48 bytes a millisecond).
+    # No more can have been played than arrived (16-bit samples at 24 kHz: 48 bytes a millisecond;
+    # + 1 for the page rounding to whole milliseconds).
     assert 0 <= cut["audio_end_ms"] <= heard / 48 + 1, f"cut at {cut['audio_end_ms']} ms of {heard / 48} ms received"
     assert out[0]["session"]["audio"]["input"]["transcription"], "the page asked for no transcripts"
     assert driver.find_elements(By.CSS_SELECTOR, "#voice-transcript .message.assistant"), "no assistant line"

@@ -37,9 +37,7 @@ extension MiMoServer {
                     return
                 }
                 let session = RealtimeSession(
-                    engine: { try state.engine() }, voices: configuration.voices, models: configuration.models,
-                    maxNewTokens: configuration.maxNewTokens, forcedSteps: configuration.forcedSteps,
-                    logger: context.logger,
+                    engine: { try state.engine() }, configuration: configuration, logger: context.logger,
                     send: { event in try? await outbound.write(.text(jsonText(event))) })
                 await session.start()
                 do {

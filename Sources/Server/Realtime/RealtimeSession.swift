@@ -45,10 +45,8 @@ actor RealtimeSession {
 
     let id = RealtimeSession.newID("sess")
     let engine: @Sendable () throws -> Engine
-    let voices: VoiceBook
-    let models: ModelCatalog
-    let maxNewTokens: Int
-    let forcedSteps: ForcedSteps?
+    /// The server's: voices, model names, the response length, forced steps (tests).
+    let configuration: ServerConfiguration
     let logger: Logger
     private let send: @Sendable ([String: Any]) async -> Void
     private var settings = Settings()
@@ -79,12 +77,10 @@ actor RealtimeSession {
     static let maxBufferSamples = 24_000 * 600
 
     init(
-        engine: @escaping @Sendable () throws -> Engine, voices: VoiceBook, models: ModelCatalog, maxNewTokens: Int,
-        forcedSteps: ForcedSteps? = nil, logger: Logger, send: @escaping @Sendable ([String: Any]) async -> Void
+        engine: @escaping @Sendable () throws -> Engine, configuration: ServerConfiguration, logger: Logger,
+        send: @escaping @Sendable ([String: Any]) async -> Void
     ) {
-        (self.engine, self.voices, self.maxNewTokens, self.forcedSteps) = (engine, voices, maxNewTokens, forcedSteps)
-        self.models = models
-        (self.logger, self.send) = (logger, send)
+        (self.engine, self.configuration, self.logger, self.send) = (engine, configuration, logger, send)
     }
 
     func start() async { await emit("session.created", ["session": sessionObject()]) }
@@ -118,9 +114,9 @@ actor RealtimeSession {
         switch event {
         case .sessionUpdate(let update):
             if let voice = update.voice {
-                guard voices.voices[voice] != nil else {
+                guard configuration.voices.voices[voice] != nil else {
                     throw RealtimeError(
-                        "Unknown voice '\(voice)'; the voices are: \(voices.names.joined(separator: ", ")).",
+                        "Unknown voice '\(voice)'; the voices are: \(configuration.voices.names.joined(separator: ", ")).",
                         param: "session.audio.output.voice")
                 }
                 settings.voice = voice
@@ -130,7 +126,7 @@ actor RealtimeSession {
             if let detection = update.turnDetection { settings.turnDetection = detection }
             if let transcription = update.inputTranscription {
                 if let model = transcription?.model {
-                    do { try models.check(model) } catch {
+                    do { try configuration.models.check(model) } catch {
                         throw RealtimeError(
                             error.message, code: error.code, param: "session.audio.input.transcription.model")
                     }
@@ -199,8 +195,7 @@ actor RealtimeSession {
         }
         let engine = Result { try self.engine() }
         for (itemID, samples) in untranscribed {
-            var request = TaskRequest(.asr(.samples(samples)), seed: 0)
-            request.fixedTemplate = transcription.language == "zh" ? .chinese : .english
+            let request = TranscriptionService.taskRequest(samples: samples, language: transcription.language)
             // Queued now, in order; without an engine the stream is its error.
             let events: AsyncThrowingStream<TaskEvent, Error>
             switch engine {
@@ -275,12 +270,7 @@ actor RealtimeSession {
             if settings.createResponse {
                 // An interrupted response may still be ending: answer once it has (the
                 // transcript is asked for then, after the answer).
-                if running == nil {
-                    defer { transcribeCommitted() }
-                    try await createResponse()
-                } else {
-                    respondWhenDone = true
-                }
+                if running == nil { try await createResponse() } else { respondWhenDone = true }
             } else {
                 transcribeCommitted()
             }
@@ -315,6 +305,8 @@ actor RealtimeSession {
             throw RealtimeError(
                 "A response is already in progress; cancel it first.", code: "conversation_already_has_active_response")
         }
+        // Transcripts of the turns it answers are asked for once it is queued (or has failed).
+        defer { transcribeCommitted() }
         guard !pending.isEmpty else {
             throw RealtimeError("There is no new user input to respond to.", code: "no_user_input")
         }
@@ -329,7 +321,7 @@ actor RealtimeSession {
             case .text(let text): return .userText(text)
             }
         }
-        let voice = try voices.voice(settings.voice)
+        let voice = try configuration.voices.voice(settings.voice)
         var history: TokenGrid?
         if let last { history = RealtimeHistory.closed(last, pipeline: engine.pipeline) }
         let system = [settings.instructions, voice.prompt == nil ? voice.english : ""].filter { !$0.isEmpty }
@@ -343,9 +335,9 @@ actor RealtimeSession {
             voice: history == nil ? voicePrompt : nil, history: history)
         var request = TaskRequest(
             speaks ? .spokenDialogue(conversation) : .speechToTextDialogue(conversation),
-            seed: UInt64.random(in: 0..<(1 << 53)), maxNewTokens: maxNewTokens)
+            seed: UInt64.random(in: 0..<(1 << 53)), maxNewTokens: configuration.maxNewTokens)
         if speaks { request.audioDelivery = .streamed(chunkFrames: 10) }
-        request.forcedSteps = forcedSteps
+        request.forcedSteps = configuration.forcedSteps
         let stop = StopSignal()
         request.stopSignal = stop
         pending = []
@@ -395,7 +387,7 @@ actor RealtimeSession {
                 case .audio(let samples) where speaks && !samples.isEmpty:
                     if marks["first_audio"] == nil { marks["first_audio"] = clock.now }
                     guard running?.cancelled != true else { continue }
-                    let pcm = Self.pcm16(samples)
+                    let pcm = try SpeechService.encode(samples, format: .pcm, sampleRate: 24000)
                     await emit("response.output_audio.delta", ids.merging(["delta": pcm.base64EncodedString()]) { $1 })
                 case .finished(let r): result = r
                 default: break
@@ -450,7 +442,6 @@ actor RealtimeSession {
         running = nil
         if respondWhenDone {
             respondWhenDone = false
-            defer { transcribeCommitted() }
             do { try await createResponse() } catch let error as RealtimeError { await fail(error) } catch {}
         }
     }
@@ -534,12 +525,5 @@ actor RealtimeSession {
     static func newID(_ prefix: String) -> String {
         let hex = UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased()
         return prefix + "_" + String(hex.prefix(20))
-    }
-
-    /// Little-endian PCM16, converted as every other output of the server is.
-    static func pcm16(_ samples: [Float]) -> Data {
-        var data = Data(capacity: samples.count * 2)
-        for s in samples { withUnsafeBytes(of: WAVWriter.pcm16(s).littleEndian) { data.append(contentsOf: $0) } }
-        return data
     }
 }
